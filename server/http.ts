@@ -1,0 +1,32 @@
+/** Helpers for the few plain route handlers (uploads, downloads, the agent API). */
+import { randomUUID } from "node:crypto";
+import { AppError, HTTP_STATUS } from "./errors";
+import { logger } from "./logger";
+
+export function errorResponse(error: AppError): Response {
+  return Response.json(
+    { error: { code: error.code, message: error.message, field: error.field ?? null } },
+    { status: HTTP_STATUS[error.code] },
+  );
+}
+
+/** Runs a handler, turning service errors into JSON errors and anything else into a logged 500. */
+export async function handle(request: Request, handler: (requestId: string) => Promise<Response>): Promise<Response> {
+  const requestId = request.headers.get("x-request-id") ?? randomUUID();
+  try {
+    const response = await handler(requestId);
+    response.headers.set("x-request-id", requestId);
+    return response;
+  } catch (error) {
+    if (error instanceof AppError) return errorResponse(error);
+    logger.error({ requestId, method: request.method, url: new URL(request.url).pathname, err: error }, "request failed");
+    return Response.json({ error: { code: "INTERNAL_SERVER_ERROR", message: "Something went wrong on our side." } }, { status: 500 });
+  }
+}
+
+/** Content-Disposition that survives any file name (RFC 6266 filename*). */
+export function attachmentHeader(name: string): string {
+  const base = name.split("/").pop() ?? name;
+  const ascii = base.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(base)}`;
+}

@@ -1,0 +1,88 @@
+import { and, asc, count, eq, inArray } from "drizzle-orm";
+import type { DbOrTx } from "@/db/client";
+import { containerAccess, containers, files } from "@/db/schema";
+import type { BlobStore } from "@/server/blobs";
+import { notFound } from "@/server/errors";
+import { containerLevel, type OrgRole } from "@/server/permissions";
+
+/** Containers the user can see in the org, with their effective level and file count. */
+export async function listContainers(db: DbOrTx, params: { orgId: string; userId: string; role: OrgRole }) {
+  const seesAll = params.role === "owner" || params.role === "admin";
+  const rows = await db
+    .select({
+      id: containers.id,
+      name: containers.name,
+      description: containers.description,
+      updatedAt: containers.updatedAt,
+      grant: containerAccess.level,
+    })
+    .from(containers)
+    .leftJoin(
+      containerAccess,
+      and(eq(containerAccess.containerId, containers.id), eq(containerAccess.userId, params.userId)),
+    )
+    .where(eq(containers.orgId, params.orgId))
+    .orderBy(asc(containers.name));
+  const visible = rows
+    .map(({ grant, ...c }) => ({ ...c, level: containerLevel(params.role, grant) }))
+    .filter((c) => seesAll || c.level !== null);
+  const counts = visible.length
+    ? await db
+        .select({ containerId: files.containerId, n: count() })
+        .from(files)
+        .where(inArray(files.containerId, visible.map((c) => c.id)))
+        .groupBy(files.containerId)
+    : [];
+  const byId = new Map(counts.map((c) => [c.containerId, c.n]));
+  return visible.map((c) => ({ ...c, fileCount: byId.get(c.id) ?? 0 }));
+}
+
+/** Members who create a container get edit access to it; Owners and Admins already manage every container. */
+export async function createContainer(
+  db: DbOrTx,
+  params: { orgId: string; userId: string; role: OrgRole; name: string; description: string },
+) {
+  return db.transaction(async (tx) => {
+    const [container] = await tx
+      .insert(containers)
+      .values({ orgId: params.orgId, name: params.name, description: params.description, createdBy: params.userId })
+      .returning();
+    if (params.role === "member") {
+      await tx.insert(containerAccess).values({ containerId: container!.id, userId: params.userId, level: "edit" });
+    }
+    return container!;
+  });
+}
+
+export async function getContainer(db: DbOrTx, containerId: string) {
+  const [container] = await db.select().from(containers).where(eq(containers.id, containerId));
+  if (!container) throw notFound("Container");
+  return container;
+}
+
+export async function updateContainer(
+  db: DbOrTx,
+  params: { containerId: string; name: string; description: string },
+) {
+  const [container] = await db
+    .update(containers)
+    .set({ name: params.name, description: params.description, updatedAt: new Date() })
+    .where(eq(containers.id, params.containerId))
+    .returning();
+  if (!container) throw notFound("Container");
+  return container;
+}
+
+/** Deletes the container and its files, then the files' stored copies once the rows are gone. */
+export async function deleteContainer(db: DbOrTx, blobs: BlobStore, params: { containerId: string }) {
+  const blobKeys = await db.transaction(async (tx) => {
+    const keys = await tx
+      .select({ blobKey: files.blobKey })
+      .from(files)
+      .where(eq(files.containerId, params.containerId));
+    const deleted = await tx.delete(containers).where(eq(containers.id, params.containerId)).returning({ id: containers.id });
+    if (!deleted.length) throw notFound("Container");
+    return keys.map((k) => k.blobKey);
+  });
+  for (const key of blobKeys) await blobs.delete(key);
+}

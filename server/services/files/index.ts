@@ -1,0 +1,155 @@
+/**
+ * Files of a container. Uploads and agent writes address a file by name: writing a name again replaces
+ * that file's content in place (same identity). Files a connector source created are managed by that
+ * source and cannot be written or deleted here.
+ */
+import { randomUUID } from "node:crypto";
+import { and, count, desc, eq, ilike, isNull, sql } from "drizzle-orm";
+import type { DbOrTx } from "@/db/client";
+import { files } from "@/db/schema";
+import type { BlobStore } from "@/server/blobs";
+import { AppError, notFound } from "@/server/errors";
+
+export const FILE_NAME_MAX = 512;
+
+/** Why a name is unusable, or null. Names may contain folders ("notes/today.md") but no empty or dot segments. */
+export function fileNameProblem(name: string): string | null {
+  if (!name.trim()) return "A file name is required.";
+  if (name.length > FILE_NAME_MAX) return `File names can be at most ${FILE_NAME_MAX} characters.`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) return "File names cannot contain control characters.";
+  if (name.startsWith("/") || name.endsWith("/")) return "File names cannot start or end with '/'.";
+  if (name.split("/").some((part) => part === "" || part === "." || part === "..")) {
+    return "File names cannot contain empty, '.' or '..' folders.";
+  }
+  return null;
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+export async function listFiles(
+  db: DbOrTx,
+  params: { containerId: string; search?: string; page: number; pageSize: number },
+) {
+  const where = and(
+    eq(files.containerId, params.containerId),
+    params.search?.trim() ? ilike(files.name, `%${escapeLike(params.search.trim())}%`) : undefined,
+  );
+  const [items, [total]] = await Promise.all([
+    db
+      .select({
+        id: files.id,
+        name: files.name,
+        size: files.size,
+        contentType: files.contentType,
+        origin: files.origin,
+        status: files.status,
+        error: files.error,
+        updatedAt: files.updatedAt,
+      })
+      .from(files)
+      .where(where)
+      .orderBy(desc(files.updatedAt), desc(files.id))
+      .limit(params.pageSize)
+      .offset((params.page - 1) * params.pageSize),
+    db.select({ n: count() }).from(files).where(where),
+  ]);
+  return { items, total: total?.n ?? 0, page: params.page, pageSize: params.pageSize };
+}
+
+export interface WriteFileParams {
+  containerId: string;
+  name: string;
+  contentType: string;
+  body: Uint8Array;
+  origin: "upload" | "agent";
+  createdBy: string | null;
+  maxBytes: number;
+}
+
+/** Stores the copy first, then records the file; a replaced version's old copy is removed afterwards. */
+export async function writeFile(db: DbOrTx, blobs: BlobStore, params: WriteFileParams) {
+  const problem = fileNameProblem(params.name);
+  if (problem) throw new AppError("BAD_REQUEST", problem, "name");
+  if (params.body.byteLength > params.maxBytes) {
+    throw new AppError("PAYLOAD_TOO_LARGE", `Files can be at most ${formatMegabytes(params.maxBytes)}.`, "file");
+  }
+  const contentType = params.contentType.split(";")[0]!.trim().toLowerCase() || "application/octet-stream";
+  const blobKey = `containers/${params.containerId}/${randomUUID()}`;
+  await blobs.put(blobKey, params.body);
+  try {
+    return await db.transaction(async (tx) => {
+      const [previous] = await tx
+        .select({ blobKey: files.blobKey })
+        .from(files)
+        .where(and(eq(files.containerId, params.containerId), eq(files.name, params.name), isNull(files.sourceId)))
+        .for("update");
+      const values = {
+        contentType,
+        size: params.body.byteLength,
+        blobKey,
+        origin: params.origin,
+        status: "ready" as const,
+        error: null,
+        updatedAt: new Date(),
+      };
+      const [file] = await tx
+        .insert(files)
+        .values({ ...values, containerId: params.containerId, name: params.name, createdBy: params.createdBy })
+        .onConflictDoUpdate({
+          target: [files.containerId, files.name],
+          targetWhere: isNull(files.sourceId),
+          set: values,
+        })
+        .returning();
+      return { file: file!, replacedBlobKey: previous?.blobKey };
+    }).then(async ({ file, replacedBlobKey }) => {
+      if (replacedBlobKey) await blobs.delete(replacedBlobKey);
+      return file;
+    });
+  } catch (error) {
+    await blobs.delete(blobKey);
+    throw error;
+  }
+}
+
+function formatMegabytes(bytes: number): string {
+  return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MB`;
+}
+
+async function findFile(db: DbOrTx, params: { containerId: string; fileId?: string; name?: string }) {
+  const [file] = await db
+    .select()
+    .from(files)
+    .where(
+      and(
+        eq(files.containerId, params.containerId),
+        params.fileId ? eq(files.id, params.fileId) : undefined,
+        params.name !== undefined ? eq(files.name, params.name) : undefined,
+      ),
+    )
+    // Connector files may share a name with a written one; by name, the written file wins.
+    .orderBy(sql`${files.sourceId} nulls first`)
+    .limit(1);
+  if (!file) throw notFound("File");
+  return file;
+}
+
+export async function readFile(db: DbOrTx, blobs: BlobStore, params: { containerId: string; fileId?: string; name?: string }) {
+  const file = await findFile(db, params);
+  return { file, body: await blobs.get(file.blobKey) };
+}
+
+export async function deleteFile(db: DbOrTx, blobs: BlobStore, params: { containerId: string; fileId: string }) {
+  const [deleted] = await db
+    .delete(files)
+    .where(and(eq(files.id, params.fileId), eq(files.containerId, params.containerId), isNull(files.sourceId)))
+    .returning({ blobKey: files.blobKey });
+  if (!deleted) {
+    await findFile(db, params); // NOT_FOUND when it does not exist at all
+    throw new AppError("BAD_REQUEST", "This file comes from a connector source; it is removed when it disappears from the bucket or the source is detached.");
+  }
+  await blobs.delete(deleted.blobKey);
+}

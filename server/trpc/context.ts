@@ -1,0 +1,20 @@
+import { randomUUID } from "node:crypto";
+import type { Database } from "@/db/client";
+import { getDb } from "@/db/client";
+import { getSessionUser, type SessionUser } from "@/server/auth";
+import { blobStore, type BlobStore } from "@/server/blobs";
+import { logger, type Logger } from "@/server/logger";
+
+export interface Context {
+  db: Database;
+  blobs: BlobStore;
+  user: SessionUser | null;
+  log: Logger;
+  requestId: string;
+}
+
+export async function createContext({ headers }: { headers: Headers }): Promise<Context> {
+  const requestId = headers.get("x-request-id") ?? randomUUID();
+  const user = await getSessionUser(headers);
+  return { db: getDb(), blobs: blobStore(), user, requestId, log: logger.child({ requestId, userId: user?.id }) };
+}

@@ -1,0 +1,18 @@
+import { createCallerFactory, createTRPCRouter, authedProcedure } from "./init";
+import { apiTokensRouter } from "./routers/api-tokens";
+import { containersRouter } from "./routers/containers";
+import { filesRouter } from "./routers/files";
+import { membersRouter } from "./routers/members";
+import { organizationsRouter } from "./routers/organizations";
+
+export const appRouter = createTRPCRouter({
+  me: authedProcedure.query(({ ctx }) => ctx.user),
+  organizations: organizationsRouter,
+  members: membersRouter,
+  containers: containersRouter,
+  files: filesRouter,
+  apiTokens: apiTokensRouter,
+});
+
+export type AppRouter = typeof appRouter;
+export const createCaller = createCallerFactory(appRouter);

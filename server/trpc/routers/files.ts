@@ -1,0 +1,19 @@
+import { z } from "zod";
+import { FILES_PAGE_SIZES } from "@/server/schemas";
+import { deleteFile, listFiles } from "@/server/services/files";
+import { containerProcedure, createTRPCRouter } from "../init";
+
+export const filesRouter = createTRPCRouter({
+  list: containerProcedure("view")
+    .input(
+      z.object({
+        search: z.string().max(200).optional(),
+        page: z.number().int().min(1).default(1),
+        pageSize: z.union(FILES_PAGE_SIZES.map((n) => z.literal(n))).default(25),
+      }),
+    )
+    .query(({ ctx, input }) => listFiles(ctx.db, { ...input, containerId: ctx.container.containerId })),
+  delete: containerProcedure("edit")
+    .input(z.object({ fileId: z.uuid() }))
+    .mutation(({ ctx, input }) => deleteFile(ctx.db, ctx.blobs, { containerId: ctx.container.containerId, fileId: input.fileId })),
+});
