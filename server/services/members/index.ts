@@ -1,7 +1,7 @@
 /** Membership of an organization: who is in it with which role, and invitations for people without an account. */
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
-import { invitations, members, users } from "@/db/schema";
+import { containerAccess, containers, invitations, members, users } from "@/db/schema";
 import { AppError, notFound } from "@/server/errors";
 import { assignableRoles, type OrgRole } from "@/server/permissions";
 
@@ -80,8 +80,16 @@ async function changeMembership(
       throw new AppError("CONFLICT", "An organization must keep at least one Owner. Make someone else an Owner first.");
     }
     const where = and(eq(members.orgId, params.orgId), eq(members.userId, params.userId));
-    if (params.nextRole) await tx.update(members).set({ role: params.nextRole }).where(where);
-    else await tx.delete(members).where(where);
+    if (params.nextRole) {
+      await tx.update(members).set({ role: params.nextRole }).where(where);
+      return;
+    }
+    await tx.delete(members).where(where);
+    // Their grants go with them: someone invited back later starts without their old container access.
+    const orgContainers = tx.select({ id: containers.id }).from(containers).where(eq(containers.orgId, params.orgId));
+    await tx
+      .delete(containerAccess)
+      .where(and(eq(containerAccess.userId, params.userId), inArray(containerAccess.containerId, orgContainers)));
   });
 }
 
