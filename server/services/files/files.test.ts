@@ -1,0 +1,224 @@
+import { randomUUID } from "node:crypto";
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { getDb } from "@/db/client";
+import { files } from "@/db/schema";
+import { expectAppError, expectTRPCError } from "@/server/test/expect";
+import { callerFor, createContainer, createOrg, listBlobKeys, tempBlobStore, uploadFile } from "@/server/test/factories";
+import { deleteFile, FILE_NAME_MAX, fileNameProblem, listFiles, readFile, writeFile, type WriteFileParams } from ".";
+
+const db = () => getDb();
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+async function setup() {
+  const org = await createOrg();
+  const container = await createContainer(org.id);
+  const { store, root } = tempBlobStore();
+  const write = (overrides: Partial<WriteFileParams> = {}) =>
+    writeFile(db(), store, {
+      containerId: container.id,
+      name: "notes.txt",
+      contentType: "text/plain",
+      body: bytes("hello"),
+      origin: "upload",
+      createdBy: org.owner.id,
+      maxBytes: 1024,
+      ...overrides,
+    });
+  const rows = () => db().select().from(files).where(eq(files.containerId, container.id));
+  return { org, container, store, root, write, rows };
+}
+
+/** A file a connector source created: it has a sourceId and is managed by that source. */
+async function insertConnectorFile(containerId: string, name: string) {
+  const [file] = await db()
+    .insert(files)
+    .values({
+      containerId,
+      name,
+      origin: "connector",
+      sourceId: randomUUID(),
+      status: "ready",
+      contentType: "text/plain",
+      size: 3,
+      blobKey: `containers/${containerId}/${randomUUID()}`,
+    })
+    .returning();
+  return file!;
+}
+
+describe("writing files", () => {
+  it("stores the copy and records the file", async () => {
+    const { write, store, root, rows, container, org } = await setup();
+    const file = await write({ name: "docs/readme.md", contentType: "Text/Markdown; charset=utf-8", body: bytes("# Title") });
+    expect(file).toMatchObject({
+      containerId: container.id,
+      name: "docs/readme.md",
+      contentType: "text/markdown",
+      size: 7,
+      origin: "upload",
+      status: "ready",
+      sourceId: null,
+      createdBy: org.owner.id,
+    });
+    expect(await rows()).toEqual([file]);
+    expect(listBlobKeys(root)).toEqual([file.blobKey]);
+    expect((await store.get(file.blobKey)).toString()).toBe("# Title");
+    const read = await readFile(db(), store, { containerId: container.id, name: "docs/readme.md" });
+    expect(read.file.id).toBe(file.id);
+    expect(read.body.toString()).toBe("# Title");
+  });
+
+  it("falls back to application/octet-stream without a content type", async () => {
+    const { write } = await setup();
+    expect((await write({ contentType: "" })).contentType).toBe("application/octet-stream");
+  });
+
+  it("replaces the content of a file written again under the same name, in place", async () => {
+    const { write, store, root, rows } = await setup();
+    const first = await write({ body: bytes("version one") });
+    const second = await write({ body: bytes("v2"), origin: "agent", contentType: "text/csv" });
+
+    expect(second.id).toBe(first.id);
+    expect(second.blobKey).not.toBe(first.blobKey);
+    expect(second).toMatchObject({ size: 2, origin: "agent", contentType: "text/csv" });
+    expect(await store.exists(first.blobKey)).toBe(false);
+    expect((await store.get(second.blobKey)).toString()).toBe("v2");
+    expect(listBlobKeys(root)).toEqual([second.blobKey]);
+    expect(await rows()).toHaveLength(1);
+  });
+
+  it("keeps files of the same name in different containers apart", async () => {
+    const { write, store, org } = await setup();
+    const other = await createContainer(org.id);
+    const here = await write({ body: bytes("here") });
+    const there = await write({ containerId: other.id, body: bytes("there") });
+    expect(there.id).not.toBe(here.id);
+    expect((await store.get(here.blobKey)).toString()).toBe("here");
+  });
+
+  it.each([
+    ["empty", ""],
+    ["blank", "   "],
+    ["parent folder", "../x"],
+    ["parent folder inside", "a/../x"],
+    ["dot folder", "./x"],
+    ["absolute", "/a"],
+    ["trailing slash", "a/"],
+    ["empty folder", "a//b"],
+    ["NUL", "a\u0000b"],
+    ["newline", "a\nb"],
+    ["DEL", "a\u007fb"],
+    ["too long", "x".repeat(FILE_NAME_MAX + 1)],
+  ])("rejects a bad name (%s) with BAD_REQUEST and stores nothing", async (_label, name) => {
+    const { write, root, rows } = await setup();
+    const error = await expectAppError(write({ name }), "BAD_REQUEST");
+    expect(error.field).toBe("name");
+    expect(await rows()).toEqual([]);
+    expect(listBlobKeys(root)).toEqual([]);
+  });
+
+  it("accepts names with folders, dots and the longest allowed length", () => {
+    for (const name of ["a/b/c.txt", ".env", "a..b", "my file (1).pdf", "x".repeat(FILE_NAME_MAX), "ünïcödé/名前.txt"]) {
+      expect(fileNameProblem(name), name).toBeNull();
+    }
+  });
+
+  it("rejects a body over the limit with PAYLOAD_TOO_LARGE and stores nothing", async () => {
+    const { write, root, rows } = await setup();
+    const error = await expectAppError(write({ body: new Uint8Array(1025), maxBytes: 1024 }), "PAYLOAD_TOO_LARGE");
+    expect(error.field).toBe("file");
+    expect(await rows()).toEqual([]);
+    expect(listBlobKeys(root)).toEqual([]);
+    // Exactly at the limit is fine.
+    await expect(write({ body: new Uint8Array(1024), maxBytes: 1024 })).resolves.toMatchObject({ size: 1024 });
+  });
+
+  it("does not touch a connector file of the same name, and reads the written one by name", async () => {
+    const { write, store, rows, container } = await setup();
+    const connector = await insertConnectorFile(container.id, "notes.txt");
+    const written = await write({ body: bytes("mine") });
+    expect(written.id).not.toBe(connector.id);
+    expect(await rows()).toHaveLength(2);
+    const read = await readFile(db(), store, { containerId: container.id, name: "notes.txt" });
+    expect(read.file.id).toBe(written.id);
+  });
+});
+
+describe("listing files", () => {
+  it("searches names case-insensitively, treating % and _ literally", async () => {
+    const { container, store } = await setup();
+    const names = ["Report_2024.txt", "reportX2024.txt", "100% done.md", "1000 done.md", "notes.md"];
+    for (const name of names) await uploadFile(container.id, { name, blobs: store });
+    const search = async (text: string) =>
+      (await listFiles(db(), { containerId: container.id, search: text, page: 1, pageSize: 100 })).items.map((f) => f.name).sort();
+
+    expect(await search("REPORT")).toEqual(["Report_2024.txt", "reportX2024.txt"]);
+    expect(await search("t_2")).toEqual(["Report_2024.txt"]);
+    expect(await search("_")).toEqual(["Report_2024.txt"]);
+    expect(await search("0%")).toEqual(["100% done.md"]);
+    expect(await search("%")).toEqual(["100% done.md"]);
+    expect(await search("\\")).toEqual([]);
+    expect(await search("  notes  ")).toEqual(["notes.md"]);
+    expect(await search("")).toHaveLength(names.length);
+  });
+
+  it("paginates with a total", async () => {
+    const { container, store } = await setup();
+    for (let i = 0; i < 12; i++) await uploadFile(container.id, { name: `file-${i}.txt`, blobs: store });
+    const page1 = await listFiles(db(), { containerId: container.id, page: 1, pageSize: 10 });
+    const page2 = await listFiles(db(), { containerId: container.id, page: 2, pageSize: 10 });
+    const page3 = await listFiles(db(), { containerId: container.id, page: 3, pageSize: 10 });
+    expect(page1).toMatchObject({ total: 12, page: 1, pageSize: 10 });
+    expect(page1.items).toHaveLength(10);
+    expect(page2).toMatchObject({ total: 12, page: 2, pageSize: 10 });
+    expect(page2.items).toHaveLength(2);
+    expect(page3.items).toEqual([]);
+    const all = [...page1.items, ...page2.items];
+    expect(new Set(all.map((f) => f.name)).size).toBe(12);
+    // Newest first, ties broken by id, stable across pages.
+    const newestFirst = [...all].sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime() || (a.id < b.id ? 1 : -1));
+    expect(all.map((f) => f.id)).toEqual(newestFirst.map((f) => f.id));
+    expect(all.at(-1)!.name).toBe("file-0.txt");
+
+    const filtered = await listFiles(db(), { containerId: container.id, search: "file-1", page: 1, pageSize: 10 });
+    expect(filtered.total).toBe(3); // file-1, file-10, file-11
+  });
+
+  it("lists through the API with defaults", async () => {
+    const { container, org, store } = await setup();
+    await uploadFile(container.id, { name: "a.txt", blobs: store });
+    const result = await callerFor(org.owner).files.list({ containerId: container.id });
+    expect(result).toMatchObject({ total: 1, page: 1, pageSize: 25 });
+    await expectTRPCError(callerFor(org.owner).files.list({ containerId: container.id, pageSize: 7 as 10 }), "BAD_REQUEST");
+  });
+});
+
+describe("deleting files", () => {
+  it("removes the row and the stored copy", async () => {
+    const { write, store, root, rows, container } = await setup();
+    const file = await write();
+    await deleteFile(db(), store, { containerId: container.id, fileId: file.id });
+    expect(await rows()).toEqual([]);
+    expect(listBlobKeys(root)).toEqual([]);
+    await expectAppError(deleteFile(db(), store, { containerId: container.id, fileId: file.id }), "NOT_FOUND");
+  });
+
+  it("refuses to delete a connector file (BAD_REQUEST) and keeps it", async () => {
+    const { store, rows, container, org } = await setup();
+    const connector = await insertConnectorFile(container.id, "synced.csv");
+    await expectAppError(deleteFile(db(), store, { containerId: container.id, fileId: connector.id }), "BAD_REQUEST");
+    await expectTRPCError(callerFor(org.owner, { blobs: store }).files.delete({ containerId: container.id, fileId: connector.id }), "BAD_REQUEST");
+    expect(await rows()).toEqual([connector]);
+  });
+
+  it("answers NOT_FOUND for a file of another container, and keeps that file", async () => {
+    const { write, store, root, org } = await setup();
+    const file = await write();
+    const other = await createContainer(org.id);
+    await expectAppError(deleteFile(db(), store, { containerId: other.id, fileId: file.id }), "NOT_FOUND");
+    await expectTRPCError(callerFor(org.owner, { blobs: store }).files.delete({ containerId: other.id, fileId: file.id }), "NOT_FOUND");
+    expect(await db().select({ id: files.id }).from(files).where(eq(files.id, file.id))).toEqual([{ id: file.id }]);
+    expect(listBlobKeys(root)).toEqual([file.blobKey]);
+  });
+});
