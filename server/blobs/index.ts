@@ -34,7 +34,7 @@ export class LocalBlobStore implements BlobStore {
     await fs.rename(temp, target);
   }
 
-  get(key: string): Promise<Buffer> {
+  async get(key: string): Promise<Buffer> {
     return fs.readFile(this.pathOf(key));
   }
 
