@@ -43,7 +43,8 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<{
   });
 
   if (!fs.existsSync(path.join(clusterDir, "PG_VERSION"))) {
-    fs.mkdirSync(path.dirname(clusterDir), { recursive: true });
+    // Postgres runs as the `postgres` user when we are root, so it must be able to reach the cluster dir.
+    fs.mkdirSync(path.dirname(clusterDir), { recursive: true, mode: 0o755 });
     await pg.initialise();
   }
   // A previous Wire process that was killed leaves its postgres running: reuse it instead of failing.

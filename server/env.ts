@@ -31,7 +31,7 @@ const schema = z.object({
 
 export type Env = z.infer<typeof schema> & { dataDir: string };
 
-function load(source: NodeJS.ProcessEnv): Env {
+function load(source: Record<string, string | undefined>): Env {
   // Empty strings in .env files mean "unset", not "set to nothing".
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ""));
   const parsed = schema.safeParse(cleaned);

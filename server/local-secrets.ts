@@ -14,6 +14,8 @@ export function readOrCreateSecret(dataDir: string, name: string): string {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
+  // The data dir stays traversable (the embedded database runs as another user); only secrets/ is private.
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o755 });
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const secret = randomBytes(32).toString("base64url");
   try {

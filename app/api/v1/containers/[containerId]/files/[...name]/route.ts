@@ -12,15 +12,26 @@ import { readFile, writeFile } from "@/server/services/files";
 
 type Params = { params: Promise<{ containerId: string; name: string[] }> };
 
+/** The file name is the rest of the raw path, each segment percent-decoded exactly once. */
+function fileNameFromPath(request: Request, containerId: string): string {
+  const prefix = `/api/v1/containers/${containerId}/files/`;
+  const rest = new URL(request.url).pathname.slice(prefix.length);
+  try {
+    return rest.split("/").map(decodeURIComponent).join("/");
+  } catch {
+    throw new AppError("BAD_REQUEST", "The file name in the path is not valid percent-encoding.", "name");
+  }
+}
+
 async function authorize(request: Request, params: Params["params"]) {
   const header = request.headers.get("authorization") ?? "";
   const token = header.match(/^Bearer\s+(\S+)$/i)?.[1];
   if (!token) throw new AppError("UNAUTHORIZED", "Send an API token as 'Authorization: Bearer <token>'.");
   const grant = await authenticateApiToken(getDb(), token);
   if (!grant) throw new AppError("UNAUTHORIZED", "This API token is unknown or was revoked.");
-  const { containerId, name } = await params;
+  const { containerId } = await params;
   if (grant.containerId !== containerId) throw notFound("Container");
-  return { containerId, name: name.map((part) => decodeURIComponent(part)).join("/") };
+  return { containerId, name: fileNameFromPath(request, containerId) };
 }
 
 export function PUT(request: Request, { params }: Params) {

@@ -1,0 +1,212 @@
+"use client";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { FileText, Search, Trash2, Upload } from "lucide-react";
+import { useEffect, useRef, useState, type DragEvent } from "react";
+import { describeError, useTRPC } from "@/components/providers/trpc";
+import { Alert } from "@/components/ui/alert";
+import { Button } from "@/components/ui/button";
+import { cn } from "@/components/ui/cn";
+import { ConfirmDialog } from "@/components/ui/dialog";
+import { controlClass } from "@/components/ui/field";
+import { formatBytes, formatDateTime, formatRelative } from "@/components/ui/format";
+import { Badge, EmptyState, Loading } from "@/components/ui/states";
+import { useUpload } from "./use-upload";
+
+const PAGE_SIZE = 25;
+const ORIGIN_LABEL = { upload: "Upload", agent: "Agent", connector: "Connector" } as const;
+const STATUS_TONE = { processing: "amber", ready: "green", failed: "red" } as const;
+const STATUS_LABEL = { processing: "Processing", ready: "Ready", failed: "Failed" } as const;
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [debounced, setDebounced] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setDebounced(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return debounced;
+}
+
+export function FilesPage({ containerId }: { containerId: string }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [search, setSearch] = useState("");
+  const [page, setPage] = useState(1);
+  const [dragging, setDragging] = useState(false);
+  const [toDelete, setToDelete] = useState<{ id: string; name: string } | null>(null);
+  const picker = useRef<HTMLInputElement>(null);
+  const query = useDebounced(search, 250);
+
+  const container = useQuery(trpc.containers.get.queryOptions({ containerId }));
+  const canEdit = container.data?.level === "edit" || container.data?.level === "manage";
+  const list = useQuery({
+    ...trpc.files.list.queryOptions({ containerId, search: query || undefined, page, pageSize: PAGE_SIZE }),
+    placeholderData: keepPreviousData,
+  });
+  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.files.list.queryKey() });
+  const uploader = useUpload(containerId, () => void refresh());
+  const remove = useMutation(
+    trpc.files.delete.mutationOptions({
+      onSuccess: async () => {
+        setToDelete(null);
+        await refresh();
+      },
+    }),
+  );
+
+  useEffect(() => setPage(1), [query]);
+
+  function onDrop(event: DragEvent) {
+    event.preventDefault();
+    setDragging(false);
+    if (canEdit) void uploader.upload(Array.from(event.dataTransfer.files));
+  }
+
+  const data = list.data;
+  const totalPages = data ? Math.max(1, Math.ceil(data.total / data.pageSize)) : 1;
+  const first = data && data.total ? (data.page - 1) * data.pageSize + 1 : 0;
+  const last = data ? Math.min(data.total, data.page * data.pageSize) : 0;
+
+  return (
+    <section
+      aria-label="Files"
+      onDragOver={(e) => {
+        if (!canEdit) return;
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={onDrop}
+      className={cn("rounded-lg", dragging && "ring-2 ring-brand-500 ring-offset-4")}
+    >
+      <div className="mb-4 flex flex-wrap items-center justify-between gap-3">
+        <div className="relative w-full max-w-xs">
+          <Search className="pointer-events-none absolute top-2.5 left-2.5 size-4 text-zinc-400" aria-hidden />
+          <input
+            type="search"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+            placeholder="Search by name"
+            aria-label="Search files by name"
+            className={cn(controlClass, "pl-8")}
+          />
+        </div>
+        {canEdit && (
+          <>
+            <input
+              ref={picker}
+              type="file"
+              multiple
+              hidden
+              data-testid="file-input"
+              onChange={(e) => {
+                void uploader.upload(Array.from(e.target.files ?? []));
+                e.target.value = "";
+              }}
+            />
+            <Button onClick={() => picker.current?.click()} pending={uploader.pending}>
+              <Upload className="size-4" aria-hidden />
+              {uploader.pending ? `Uploading ${uploader.count} ${uploader.count === 1 ? "file" : "files"}…` : "Upload files"}
+            </Button>
+          </>
+        )}
+      </div>
+
+      {uploader.error && (
+        <div className="mb-4">
+          <Alert>{uploader.error}</Alert>
+        </div>
+      )}
+      {list.error && <Alert>{describeError(list.error).message}</Alert>}
+      {list.isPending && <Loading label="Loading files…" />}
+
+      {data && data.total === 0 && (
+        <EmptyState icon={<FileText className="size-8" />} title={query ? "No files match your search" : "No files yet"}>
+          {query
+            ? "Try another name."
+            : canEdit
+              ? "Upload files, drop them here, let an agent write them with an API token, or connect a source."
+              : "Files appear here when someone with edit access adds them."}
+        </EmptyState>
+      )}
+
+      {data && data.total > 0 && (
+        <div className="overflow-x-auto rounded-lg bg-white ring-1 ring-zinc-200">
+          <table className="min-w-full divide-y divide-zinc-200 text-sm">
+            <thead className="bg-zinc-50 text-left text-xs font-medium tracking-wide text-zinc-500 uppercase">
+              <tr>
+                <th scope="col" className="px-4 py-2.5">Name</th>
+                <th scope="col" className="px-4 py-2.5">Size</th>
+                <th scope="col" className="px-4 py-2.5">Type</th>
+                <th scope="col" className="px-4 py-2.5">Origin</th>
+                <th scope="col" className="px-4 py-2.5">Status</th>
+                <th scope="col" className="px-4 py-2.5">Updated</th>
+                {canEdit && <th scope="col" className="px-4 py-2.5"><span className="sr-only">Actions</span></th>}
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-zinc-100">
+              {data.items.map((file) => (
+                <tr key={file.id}>
+                  <td className="max-w-md truncate px-4 py-2.5 font-medium">
+                    <a href={`/api/containers/${containerId}/files/${file.id}`} className="text-zinc-900 hover:text-brand-700 hover:underline">
+                      {file.name}
+                    </a>
+                  </td>
+                  <td className="px-4 py-2.5 whitespace-nowrap text-zinc-600">{formatBytes(file.size)}</td>
+                  <td className="px-4 py-2.5 text-zinc-600">{file.contentType}</td>
+                  <td className="px-4 py-2.5"><Badge>{ORIGIN_LABEL[file.origin]}</Badge></td>
+                  <td className="px-4 py-2.5">
+                    <span title={file.error ?? undefined}>
+                      <Badge tone={STATUS_TONE[file.status]}>{STATUS_LABEL[file.status]}</Badge>
+                    </span>
+                  </td>
+                  <td className="px-4 py-2.5 whitespace-nowrap text-zinc-600">
+                    <time dateTime={file.updatedAt.toISOString()} title={formatDateTime(file.updatedAt)}>
+                      {formatRelative(file.updatedAt)}
+                    </time>
+                  </td>
+                  {canEdit && (
+                    <td className="px-4 py-2.5 text-right">
+                      {file.origin !== "connector" && (
+                        <Button variant="ghost" size="sm" aria-label={`Delete ${file.name}`} onClick={() => setToDelete(file)}>
+                          <Trash2 className="size-4" aria-hidden />
+                        </Button>
+                      )}
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <div className="flex items-center justify-between border-t border-zinc-200 px-4 py-2.5 text-sm text-zinc-600">
+            <span aria-live="polite">
+              {first}–{last} of {data.total}
+            </span>
+            <div className="flex gap-2">
+              <Button variant="secondary" size="sm" disabled={page <= 1} onClick={() => setPage((p) => p - 1)}>
+                Previous
+              </Button>
+              <Button variant="secondary" size="sm" disabled={page >= totalPages} onClick={() => setPage((p) => p + 1)}>
+                Next
+              </Button>
+            </div>
+          </div>
+        </div>
+      )}
+
+      <ConfirmDialog
+        open={toDelete !== null}
+        onOpenChange={(open) => !open && setToDelete(null)}
+        title="Delete file?"
+        description={
+          <>
+            <strong>{toDelete?.name}</strong> and its stored copy will be removed from this container. This cannot be undone.
+            {remove.error && <span className="mt-2 block text-red-600">{describeError(remove.error).message}</span>}
+          </>
+        }
+        confirmLabel="Delete file"
+        pending={remove.isPending}
+        onConfirm={() => toDelete && remove.mutate({ containerId, fileId: toDelete.id })}
+      />
+    </section>
+  );
+}

@@ -1,0 +1,100 @@
+/**
+ * Test fixtures: people are signed up and signed in through the auth API and data is seeded through
+ * the app's own tRPC API, so only the spec that tests a screen clicks through it.
+ */
+import { randomUUID } from "node:crypto";
+import { test as base, expect, request, type APIRequestContext, type APIResponse, type Browser, type Page } from "@playwright/test";
+
+export const PASSWORD = "correct-horse-battery";
+
+export interface Person {
+  email: string;
+  name: string;
+  api: APIRequestContext;
+  /** A page in a browser context signed in as this person. */
+  page(): Promise<Page>;
+}
+
+export class Api {
+  constructor(private readonly request: APIRequestContext) {}
+
+  async query<T = unknown>(path: string, input: unknown): Promise<T> {
+    const query = encodeURIComponent(JSON.stringify({ json: input }));
+    return this.result<T>(path, await this.request.get(`/api/trpc/${path}?input=${query}`));
+  }
+
+  async mutation<T = unknown>(path: string, input: unknown): Promise<T> {
+    return this.result<T>(path, await this.request.post(`/api/trpc/${path}`, { data: { json: input } }));
+  }
+
+  private async result<T>(path: string, response: APIResponse): Promise<T> {
+    const body = await response.json();
+    if (!response.ok()) throw new Error(`${path} failed: ${JSON.stringify(body.error?.json?.message ?? body)}`);
+    return body.result.data.json as T;
+  }
+}
+
+export function uniqueEmail(label: string): string {
+  return `${label}-${randomUUID().slice(0, 8)}@example.test`;
+}
+
+async function signUp(browser: Browser, baseURL: string, label: string, cleanup: (() => Promise<void>)[]): Promise<Person> {
+  const email = uniqueEmail(label);
+  const name = label.charAt(0).toUpperCase() + label.slice(1);
+  const api = await request.newContext({ baseURL });
+  cleanup.push(() => api.dispose());
+  const response = await api.post("/api/auth/sign-up/email", { data: { email, name, password: PASSWORD } });
+  expect(response.ok(), await response.text()).toBe(true);
+  return {
+    email,
+    name,
+    api,
+    page: async () => {
+      const context = await browser.newContext({ storageState: await api.storageState() });
+      cleanup.push(() => context.close());
+      return context.newPage();
+    },
+  };
+}
+
+export interface Org {
+  id: string;
+  slug: string;
+}
+
+export const test = base.extend<{ createPerson: (label: string) => Promise<Person> }>({
+  createPerson: async ({ browser, baseURL }, use) => {
+    const cleanup: (() => Promise<void>)[] = [];
+    await use((label) => signUp(browser, baseURL!, label, cleanup));
+    for (const step of cleanup.reverse()) await step();
+  },
+});
+
+/** An org owned by `owner` with the given people added in the given roles. */
+export async function seedOrg(owner: Person, people: [Person, "owner" | "admin" | "member"][] = []): Promise<Org> {
+  const api = new Api(owner.api);
+  const org = await api.mutation<Org>("organizations.create", { name: `Org ${randomUUID().slice(0, 6)}` });
+  for (const [person, role] of people) await api.mutation("members.invite", { orgId: org.id, email: person.email, role });
+  return org;
+}
+
+export async function seedContainer(owner: Person, org: Org, name = "Research"): Promise<{ id: string; url: string }> {
+  const container = await new Api(owner.api).mutation<{ id: string }>("containers.create", { orgId: org.id, name, description: "" });
+  return { id: container.id, url: `/o/${org.slug}/containers/${container.id}` };
+}
+
+export async function grant(owner: Person, containerId: string, person: Person, level: "view" | "edit") {
+  const api = new Api(owner.api);
+  const people = await api.query<{ userId: string; email: string }[]>("containers.access.list", { containerId });
+  const userId = people.find((p) => p.email === person.email)!.userId;
+  await api.mutation("containers.access.set", { containerId, userId, level });
+}
+
+export async function upload(person: Person, containerId: string, name: string, content: string, mimeType = "text/plain") {
+  const response = await person.api.post(`/api/containers/${containerId}/files`, {
+    multipart: { file: { name, mimeType, buffer: Buffer.from(content) } },
+  });
+  expect(response.status(), await response.text()).toBe(201);
+}
+
+export { expect };
