@@ -20,9 +20,10 @@ export function slugify(name: string): string {
 export async function createOrganization(db: DbOrTx, params: { userId: string; name: string }) {
   return db.transaction(async (tx) => {
     const base = slugify(params.name);
-    const taken = await tx.select({ id: organizations.id }).from(organizations).where(eq(organizations.slug, base));
-    const slug = taken.length ? `${base}-${randomBytes(3).toString("hex")}` : base;
-    const [org] = await tx.insert(organizations).values({ name: params.name, slug }).returning();
+    // Claim the plain slug with ON CONFLICT rather than check-then-insert, so two orgs created with the
+    // same name at the same moment do not fail on the unique slug: the later one gets a suffix.
+    let [org] = await tx.insert(organizations).values({ name: params.name, slug: base }).onConflictDoNothing({ target: organizations.slug }).returning();
+    org ??= (await tx.insert(organizations).values({ name: params.name, slug: `${base}-${randomBytes(3).toString("hex")}` }).returning())[0];
     await tx.insert(members).values({ orgId: org!.id, userId: params.userId, role: "owner" });
     return { ...org!, role: "owner" as OrgRole };
   });

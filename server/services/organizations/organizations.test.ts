@@ -18,3 +18,26 @@ describe("organizations", () => {
     expect(await listOrganizationsOf(db, id)).toEqual([{ id: org.id, name: "Acme", slug: org.slug, role: "owner" }]);
   });
 });
+
+describe("organization slugs", () => {
+  it("gives a second org with the same name a different slug", async () => {
+    const db = getDb();
+    const id = crypto.randomUUID();
+    await db.insert(users).values({ id, name: "B", email: `${id}@example.test` });
+    const name = `Same ${id.slice(0, 8)}`;
+    const first = await createOrganization(db, { userId: id, name });
+    const second = await createOrganization(db, { userId: id, name });
+    expect(first.slug).toBe(slugify(name));
+    expect(second.slug).toMatch(new RegExp(`^${slugify(name)}-[0-9a-f]{6}$`));
+  });
+
+  it("creates orgs with the same name at the same moment without failing", async () => {
+    const db = getDb();
+    const ids = Array.from({ length: 5 }, () => crypto.randomUUID());
+    await db.insert(users).values(ids.map((id) => ({ id, name: "C", email: `${id}@example.test` })));
+    const name = `Race ${ids[0]!.slice(0, 8)}`;
+    const orgs = await Promise.all(ids.map((userId) => createOrganization(db, { userId, name })));
+    expect(new Set(orgs.map((o) => o.slug)).size).toBe(ids.length);
+    expect(orgs.map((o) => o.slug)).toContain(slugify(name));
+  });
+});
