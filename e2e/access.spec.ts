@@ -1,0 +1,91 @@
+/** Who can open a container and what they can do there; every denied caller is tried. */
+import { expect, grant, seedContainer, seedOrg, test, upload, type Person } from "./fixtures";
+
+test.describe("container access", () => {
+  let owner: Person;
+  let admin: Person;
+  let editor: Person;
+  let viewer: Person;
+  let noAccess: Person;
+  let outsider: Person;
+  let container: { id: string; url: string };
+
+  test.beforeEach(async ({ createPerson }) => {
+    [owner, admin, editor, viewer, noAccess, outsider] = await Promise.all(
+      ["owner", "admin", "editor", "viewer", "noaccess", "outsider"].map((label) => createPerson(label)),
+    );
+    const org = await seedOrg(owner, [
+      [admin, "admin"],
+      [editor, "member"],
+      [viewer, "member"],
+      [noAccess, "member"],
+    ]);
+    await seedOrg(outsider);
+    container = await seedContainer(owner, org, "Contracts");
+    await grant(owner, container.id, editor, "edit");
+    await grant(owner, container.id, viewer, "view");
+    await upload(owner, container.id, "nda.txt", "confidential");
+  });
+
+  for (const denied of ["noAccess", "outsider"] as const) {
+    test(`${denied} cannot open the container, list its files or upload to it`, async () => {
+      const person = denied === "noAccess" ? noAccess : outsider;
+      const page = await person.page();
+      for (const path of ["", "/sources", "/access"]) {
+        await page.goto(container.url + path);
+        await expect(page.getByRole("heading", { name: "Not found" })).toBeVisible();
+        await expect(page.getByText("nda.txt")).toHaveCount(0);
+      }
+      const list = await person.api.get(`/api/trpc/files.list?input=${encodeURIComponent(JSON.stringify({ json: { containerId: container.id } }))}`);
+      expect(list.status()).toBe(404);
+      const uploadAttempt = await person.api.post(`/api/containers/${container.id}/files`, {
+        multipart: { file: { name: "x.txt", mimeType: "text/plain", buffer: Buffer.from("x") } },
+      });
+      expect(uploadAttempt.status()).toBe(404);
+    });
+  }
+
+  test("anonymous visitors are sent to sign in", async ({ page }) => {
+    await page.goto(container.url);
+    await expect(page).toHaveURL(/\/sign-in\?next=/);
+  });
+
+  test("a viewer sees the files but cannot upload, delete or manage access", async () => {
+    const page = await viewer.page();
+    await page.goto(container.url);
+    await expect(page.getByRole("row", { name: /nda\.txt/ })).toBeVisible();
+    await expect(page.getByRole("button", { name: "Upload files" })).toHaveCount(0);
+    await expect(page.getByRole("button", { name: /Delete/ })).toHaveCount(0);
+    await page.getByRole("link", { name: "Access" }).click();
+    await expect(page.getByText("You can view this container.")).toBeVisible();
+    await expect(page.getByRole("heading", { name: "People" })).toHaveCount(0);
+    await expect(page.getByRole("heading", { name: "Agent API tokens" })).toHaveCount(0);
+    const attempt = await viewer.api.post(`/api/containers/${container.id}/files`, {
+      multipart: { file: { name: "x.txt", mimeType: "text/plain", buffer: Buffer.from("x") } },
+    });
+    expect(attempt.status()).toBe(403);
+  });
+
+  test("an editor uploads and deletes files but does not manage people", async () => {
+    const page = await editor.page();
+    await page.goto(container.url);
+    await page.getByTestId("file-input").setInputFiles({ name: "draft.txt", mimeType: "text/plain", buffer: Buffer.from("v1") });
+    await expect(page.getByRole("row", { name: /draft\.txt/ })).toBeVisible();
+    await page.getByRole("button", { name: "Delete draft.txt" }).click();
+    await page.getByRole("alertdialog").getByRole("button", { name: "Delete file" }).click();
+    await expect(page.getByRole("row", { name: /draft\.txt/ })).toHaveCount(0);
+    await page.getByRole("link", { name: "Access" }).click();
+    await expect(page.getByText("You can edit this container.")).toBeVisible();
+    await expect(page.getByRole("heading", { name: "People" })).toHaveCount(0);
+  });
+
+  test("an admin grants a member access on the Access tab, and the member can then open it", async () => {
+    const page = await admin.page();
+    await page.goto(`${container.url}/access`);
+    await page.getByLabel(`Access for ${noAccess.email}`).selectOption("view");
+    await expect(page.getByLabel(`Access for ${noAccess.email}`)).toHaveValue("view");
+    const memberPage = await noAccess.page();
+    await memberPage.goto(container.url);
+    await expect(memberPage.getByRole("row", { name: /nda\.txt/ })).toBeVisible();
+  });
+});
