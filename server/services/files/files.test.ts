@@ -88,6 +88,40 @@ describe("writing files", () => {
     expect(await rows()).toHaveLength(1);
   });
 
+  it("leaves one row and one stored copy when first writes of a name overlap", async () => {
+    const { container, store, root, rows } = await setup();
+    const params = (text: string): WriteFileParams => ({
+      containerId: container.id,
+      name: "same.txt",
+      contentType: "text/plain",
+      body: bytes(text),
+      origin: "agent",
+      createdBy: null,
+      maxBytes: 1024,
+    });
+    // The first writer's transaction is still open when the second writer of the same new name arrives.
+    let second: Promise<unknown> | undefined;
+    await db().transaction(async (tx) => {
+      await writeFile(tx, store, params("first"));
+      second = writeFile(db(), store, params("second"));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    });
+    await second;
+    const [row, ...others] = await rows();
+    expect(others).toEqual([]);
+    expect(listBlobKeys(root)).toEqual([row!.blobKey]);
+    expect((await store.get(row!.blobKey)).toString()).toBe("second");
+  });
+
+  it("leaves one row and one stored copy after many simultaneous writes of a name", async () => {
+    const { write, store, root, rows } = await setup();
+    await Promise.all(Array.from({ length: 8 }, (_, i) => write({ name: "busy.txt", body: bytes(`v${i}`) })));
+    const [row, ...others] = await rows();
+    expect(others).toEqual([]);
+    expect(listBlobKeys(root)).toEqual([row!.blobKey]);
+    expect((await store.get(row!.blobKey)).toString()).toMatch(/^v\d$/);
+  });
+
   it("keeps files of the same name in different containers apart", async () => {
     const { write, store, org } = await setup();
     const other = await createContainer(org.id);

@@ -81,6 +81,9 @@ export async function writeFile(db: DbOrTx, blobs: BlobStore, params: WriteFileP
   await blobs.put(blobKey, params.body);
   try {
     return await db.transaction(async (tx) => {
+      // One writer per name at a time: without it, two first writes of a name both see no previous
+      // version and the loser's stored copy is never removed.
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`${params.containerId}/${params.name}`}, 0))`);
       const [previous] = await tx
         .select({ blobKey: files.blobKey })
         .from(files)
