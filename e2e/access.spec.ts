@@ -11,9 +11,14 @@ test.describe("container access", () => {
   let container: { id: string; url: string };
 
   test.beforeEach(async ({ createPerson }) => {
-    [owner, admin, editor, viewer, noAccess, outsider] = await Promise.all(
-      ["owner", "admin", "editor", "viewer", "noaccess", "outsider"].map((label) => createPerson(label)),
-    );
+    [owner, admin, editor, viewer, noAccess, outsider] = await Promise.all([
+      createPerson("owner"),
+      createPerson("admin"),
+      createPerson("editor"),
+      createPerson("viewer"),
+      createPerson("noaccess"),
+      createPerson("outsider"),
+    ]);
     const org = await seedOrg(owner, [
       [admin, "admin"],
       [editor, "member"],
