@@ -23,6 +23,13 @@ const schema = z.object({
   WIRE_AUTH_RATE_LIMIT: z.enum(["on", "off"]).default("on"),
   WIRE_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(50 * 1024 * 1024),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Embedded engine (used when no INNGEST_* variable is set): loopback port, workers, retry backoff. */
+  WIRE_ENGINE_PORT: port.default(54330),
+  WIRE_ENGINE_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
+  WIRE_ENGINE_BACKOFF_MS: z.coerce.number().int().min(1).default(1000),
+  WIRE_ENGINE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(15 * 60 * 1000),
+  /** Where the engine reaches the app's Inngest endpoint; defaults to WIRE_PUBLIC_URL + /api/inngest. */
+  WIRE_ENGINE_APP_URL: z.url().optional(),
   INNGEST_DEV: optionalString,
   INNGEST_BASE_URL: optionalString,
   INNGEST_EVENT_KEY: optionalString,

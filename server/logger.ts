@@ -6,7 +6,8 @@ import { env } from "./env";
  * defence; the first is never passing secrets to the logger at all.
  */
 export const logger = pino({
-  level: env().NODE_ENV === "test" ? "silent" : env().LOG_LEVEL,
+  // Tests are quiet unless LOG_LEVEL asks otherwise.
+  level: env().NODE_ENV === "test" && !process.env.LOG_LEVEL ? "silent" : env().LOG_LEVEL,
   base: { app: "wire" },
   redact: {
     paths: [

@@ -2,3 +2,4 @@ export * from "./auth";
 export * from "./organizations";
 export * from "./containers";
 export * from "./files";
+export * from "./engine";

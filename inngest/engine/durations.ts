@@ -1,0 +1,19 @@
+/** Durations as the SDK writes them ("30s", "1h30m", "2d") and sleepUntil's ISO dates. */
+const UNIT_MS = { w: 604_800_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000 } as const;
+const DURATION = /^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
+
+export function parseDurationMs(text: string): number | null {
+  const m = DURATION.exec(text.trim());
+  if (!m || text.trim() === "") return null;
+  const [, w, d, h, min, s, ms] = m.map((v) => Number(v ?? 0));
+  return w! * UNIT_MS.w + d! * UNIT_MS.d + h! * UNIT_MS.h + min! * UNIT_MS.m + s! * UNIT_MS.s + ms!;
+}
+
+/** When a sleep named `name` (a duration or an ISO date) ends, counted from `now`. */
+export function sleepUntil(name: string, now = Date.now()): Date {
+  const ms = parseDurationMs(name);
+  if (ms !== null) return new Date(now + ms);
+  const date = new Date(name);
+  if (Number.isNaN(date.getTime())) throw new Error(`Cannot read sleep duration "${name}"`);
+  return date;
+}

@@ -1,0 +1,231 @@
+/**
+ * The embedded engine driving real SDK functions over real HTTP, with state in a real Postgres.
+ */
+import { NonRetriableError, RetryAfterError } from "inngest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { engineAttempts, engineSchedules } from "@/db/schema";
+import { eq, sql } from "drizzle-orm";
+import { startHarness, until, type Harness } from "./test/harness";
+
+/** Side effects the functions record, to count how often each step body really ran. */
+const effects: string[] = [];
+const count = (tag: string) => effects.filter((e) => e === tag).length;
+const intervals: Record<string, { start: number; end: number }[]> = {};
+let flaky = 0;
+let retryAfterCalls: number[] = [];
+
+let h: Harness;
+
+interface FailureArgs {
+  event: { data: { error: { message: string } } };
+  step: { run: (id: string, fn: () => unknown) => Promise<unknown> };
+}
+
+beforeAll(async () => {
+  h = await startHarness((client) => [
+    client.createFunction({ id: "sequential", triggers: [{ event: "test/sequential" }] }, async ({ event, step }) => {
+      const a = await step.run("a", () => (effects.push(`a:${event.data.n}`), 1));
+      const b = await step.run("b", () => (effects.push(`b:${event.data.n}`), a + 1));
+      const c = await step.run("c", () => (effects.push(`c:${event.data.n}`), b + 1));
+      return { sum: a + b + c };
+    }),
+    client.createFunction({ id: "parallel", triggers: [{ event: "test/parallel" }] }, async ({ step }) => {
+      const [x, y] = await Promise.all([
+        step.run("x", () => (effects.push("x"), "x")),
+        step.run("y", () => (effects.push("y"), "y")),
+      ]);
+      const z = await step.run("z", () => (effects.push("z"), `${x}${y}z`));
+      return z;
+    }),
+    client.createFunction({ id: "sleeper", triggers: [{ event: "test/sleep" }] }, async ({ step }) => {
+      const before = await step.run("before", () => Date.now());
+      await step.sleep("nap", "1s");
+      const after = await step.run("after", () => Date.now());
+      return after - before;
+    }),
+    client.createFunction({ id: "flaky", retries: 3, triggers: [{ event: "test/flaky" }] }, async ({ step }) => {
+      return step.run("sometimes", () => {
+        flaky++;
+        if (flaky < 3) throw new Error(`flake ${flaky}`);
+        return `ok after ${flaky}`;
+      });
+    }),
+    client.createFunction(
+      {
+        id: "doomed",
+        retries: 5,
+        triggers: [{ event: "test/doomed" }],
+        onFailure: async ({ event, step }: FailureArgs) => {
+          await step.run("record failure", () => effects.push(`onFailure:${event.data.error.message}`));
+        },
+      },
+      async ({ step }) => {
+        await step.run("refuse", () => {
+          effects.push("refuse");
+          throw new NonRetriableError("not today");
+        });
+      },
+    ),
+    client.createFunction({ id: "retry-after", retries: 2, triggers: [{ event: "test/retry-after" }] }, async ({ step }) => {
+      return step.run("rate limited", () => {
+        retryAfterCalls.push(Date.now());
+        if (retryAfterCalls.length === 1) throw new RetryAfterError("slow down", 800);
+        return "done";
+      });
+    }),
+    client.createFunction({ id: "fan-out", triggers: [{ event: "test/fan-out" }] }, async ({ step }) => {
+      await step.sendEvent("children", [1, 2, 3].map((n) => ({ name: "test/child", data: { n } })));
+    }),
+    client.createFunction({ id: "child", triggers: [{ event: "test/child" }] }, async ({ event, step }) => {
+      await step.run("child work", () => effects.push(`child:${event.data.n}`));
+    }),
+    client.createFunction(
+      { id: "one-at-a-time", concurrency: { limit: 1, key: "event.data.key" }, triggers: [{ event: "test/serial" }] },
+      async ({ event, step }) => {
+        const start = await step.run("start", () => Date.now());
+        await step.sleep("hold", "200ms");
+        const end = await step.run("end", () => Date.now());
+        (intervals[event.data.key] ??= []).push({ start, end });
+      },
+    ),
+    client.createFunction(
+      { id: "cancellable", cancelOn: [{ event: "test/cancel", if: "event.data.id == async.data.id" }], triggers: [{ event: "test/cancellable" }] },
+      async ({ event, step }) => {
+        await step.run("begin", () => effects.push(`begin:${event.data.id}`));
+        await step.sleep("long nap", "30s");
+        await step.run("never", () => effects.push(`never:${event.data.id}`));
+      },
+    ),
+    client.createFunction({ id: "approval", triggers: [{ event: "test/approval" }] }, async ({ event, step }) => {
+      const approved = await step.waitForEvent("approved", {
+        event: "test/approved",
+        timeout: event.data.timeout,
+        if: "event.data.id == async.data.id",
+      });
+      return approved ? { by: approved.data.by } : { timedOut: true };
+    }),
+    client.createFunction({ id: "ticker", triggers: [{ cron: "*/30 * * * *" }] }, async ({ event, step }) => {
+      await step.run("tick", () => effects.push(`tick:${event.data.cron}`));
+    }),
+  ]);
+}, 60_000);
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe("embedded engine", () => {
+  it("registers every function", () => {
+    expect(h.engine.state).toMatchObject({ ready: true, error: null, functions: 13 }); // 12 + doomed's onFailure
+  });
+
+  it("runs sequential steps once each and records the output", async () => {
+    await h.client.send({ name: "test/sequential", data: { n: 1 } });
+    const run = await h.waitForRun("sequential");
+    expect(run.status).toBe("completed");
+    expect(run.output).toEqual({ sum: 6 });
+    expect([count("a:1"), count("b:1"), count("c:1")]).toEqual([1, 1, 1]);
+  });
+
+  it("runs parallel steps, then continues", async () => {
+    await h.client.send({ name: "test/parallel", data: {} });
+    const run = await h.waitForRun("parallel");
+    expect(run.output).toBe("xyz");
+    expect([count("x"), count("y"), count("z")]).toEqual([1, 1, 1]);
+  });
+
+  it("sleeps", async () => {
+    await h.client.send({ name: "test/sleep", data: {} });
+    const run = await h.waitForRun("sleeper");
+    expect(run.status).toBe("completed");
+    expect(run.output as number).toBeGreaterThanOrEqual(1000);
+  });
+
+  it("retries a failing step, then succeeds", async () => {
+    await h.client.send({ name: "test/flaky", data: {} });
+    const run = await h.waitForRun("flaky");
+    expect(run.status).toBe("completed");
+    expect(run.output).toBe("ok after 3");
+    const attempts = await h.engine.db.select().from(engineAttempts).where(eq(engineAttempts.runId, run.id));
+    expect(attempts.filter((a) => a.outcome === "step_error").map((a) => a.attempt)).toEqual([0, 1]);
+  });
+
+  it("fails at once on NonRetriableError and calls onFailure", async () => {
+    await h.client.send({ name: "test/doomed", data: {} });
+    const run = await h.waitForRun("doomed");
+    expect(run.status).toBe("failed");
+    expect(count("refuse")).toBe(1);
+    await until(() => count("onFailure:not today") === 1, 10_000, "onFailure");
+  });
+
+  it("waits as long as RetryAfterError asks", async () => {
+    await h.client.send({ name: "test/retry-after", data: {} });
+    const run = await h.waitForRun("retry-after");
+    expect(run.output).toBe("done");
+    expect(retryAfterCalls[1]! - retryAfterCalls[0]!).toBeGreaterThanOrEqual(700);
+  });
+
+  it("fans out with step.sendEvent", async () => {
+    await h.client.send({ name: "test/fan-out", data: {} });
+    await h.waitForRun("fan-out");
+    await until(async () => (await h.runsOf("child")).filter((r) => r.status === "completed").length === 3, 10_000, "3 children");
+    expect([count("child:1"), count("child:2"), count("child:3")]).toEqual([1, 1, 1]);
+  });
+
+  it("never runs two runs of one concurrency key at once", async () => {
+    await h.client.send(Array.from({ length: 10 }, (_, i) => ({ name: "test/serial", data: { key: i % 2 ? "odd" : "even" } })));
+    await until(async () => (await h.runsOf("one-at-a-time")).filter((r) => r.status === "completed").length === 10, 30_000, "10 runs");
+    for (const key of ["odd", "even"]) {
+      const spans = intervals[key]!.sort((a, b) => a.start - b.start);
+      expect(spans).toHaveLength(5);
+      for (let i = 1; i < spans.length; i++) expect(spans[i]!.start).toBeGreaterThanOrEqual(spans[i - 1]!.end);
+    }
+  }, 40_000);
+
+  it("cancels a sleeping run when a matching cancel event arrives", async () => {
+    await h.client.send([
+      { name: "test/cancellable", data: { id: "keep" } },
+      { name: "test/cancellable", data: { id: "stop" } },
+    ]);
+    await until(() => count("begin:keep") === 1 && count("begin:stop") === 1, 10_000, "both runs to start");
+    await h.client.send({ name: "test/cancel", data: { id: "stop" } });
+    const cancelled = await h.waitForRun("cancellable", (r) => r.status === "cancelled");
+    expect((cancelled.event as { data: { id: string } }).data.id).toBe("stop");
+    const runs = await h.runsOf("cancellable");
+    expect(runs.find((r) => (r.event as { data: { id: string } }).data.id === "keep")!.status).toBe("running");
+    expect(count("never:stop")).toBe(0);
+  });
+
+  it("resumes a waitForEvent on the matching event", async () => {
+    await h.client.send({ name: "test/approval", data: { id: "doc-1", timeout: "30s" } });
+    await h.waitForRun("approval", (r) => r.status === "running");
+    await until(async () => Number((await h.engine.db.execute(sql`select count(*)::int as n from engine_waits`))[0]!.n) === 1, 10_000, "the wait");
+    await h.client.send({ name: "test/approved", data: { id: "other", by: "mallory" } });
+    await h.client.send({ name: "test/approved", data: { id: "doc-1", by: "alice" } });
+    const run = await h.waitForRun("approval");
+    expect(run.output).toEqual({ by: "alice" });
+  });
+
+  it("times out a waitForEvent", async () => {
+    await h.client.send({ name: "test/approval", data: { id: "doc-2", timeout: "1s" } });
+    const run = await h.waitForRun("approval", (r) => r.status === "completed" && (r.event as { data: { id: string } }).data.id === "doc-2");
+    expect(run.output).toEqual({ timedOut: true });
+  });
+
+  it("fires cron schedules", async () => {
+    const [schedule] = await h.engine.db.select().from(engineSchedules);
+    expect(schedule!.cron).toBe("*/30 * * * *");
+    expect(schedule!.nextAt.getTime()).toBeGreaterThan(Date.now());
+    await h.engine.db.update(engineSchedules).set({ nextAt: new Date(Date.now() - 1000) });
+    await until(() => count("tick:*/30 * * * *") === 1, 10_000, "the cron run");
+    const [after] = await h.engine.db.select().from(engineSchedules);
+    expect(after!.nextAt.getTime()).toBeGreaterThan(Date.now());
+  });
+
+  it("deduplicates events sent with the same id", async () => {
+    await h.client.send({ id: "same-id", name: "test/sequential", data: { n: 7 } });
+    await h.client.send({ id: "same-id", name: "test/sequential", data: { n: 7 } });
+    await h.waitForRun("sequential", (r) => (r.event as { data: { n: number } }).data.n === 7 && r.status === "completed");
+    expect((await h.runsOf("sequential")).filter((r) => (r.event as { data: { n: number } }).data.n === 7)).toHaveLength(1);
+  });
+});

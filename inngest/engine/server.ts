@@ -1,0 +1,82 @@
+/** The engine's own loopback HTTP API, the part of Inngest's API the SDK calls: sync and event ingest. */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "@/server/logger";
+import { UnsupportedFeatureError } from "./expressions";
+import type { IncomingEvent } from "./ingest";
+import type { RegisteredConfig } from "./registry";
+import { hashedSigningKey, safeEqual } from "./signing";
+
+export interface EngineApiHandlers {
+  signingKey: string;
+  eventKey: string;
+  log: Logger;
+  register(appId: string, functions: RegisteredConfig[]): Promise<void>;
+  ingest(events: IncomingEvent[], seed: string | null): Promise<string[]>;
+}
+
+const MAX_BODY = 10 * 1024 * 1024;
+
+function readBody(req: http.IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) reject(Object.assign(new Error("Body too large"), { status: 413 }));
+      else chunks.push(chunk);
+    });
+    req.on("end", () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8") || "null"));
+      } catch {
+        reject(Object.assign(new Error("Body is not JSON"), { status: 400 }));
+      }
+    });
+    req.on("error", reject);
+  });
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+export function createEngineServer(handlers: EngineApiHandlers): http.Server {
+  const expectedBearer = `Bearer ${hashedSigningKey(handlers.signingKey)}`;
+  return http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://engine");
+    try {
+      if (req.method === "POST" && url.pathname === "/fn/register") {
+        if (!safeEqual(req.headers.authorization ?? "", expectedBearer)) return send(res, 401, { error: "Unauthorized" });
+        const body = (await readBody(req)) as { appName?: string; functions?: RegisteredConfig[] };
+        await handlers.register(body.appName ?? "app", body.functions ?? []);
+        return send(res, 200, { ok: true, modified: true });
+      }
+      const eventPath = /^\/e\/([^/]+)$/.exec(url.pathname);
+      if (req.method === "POST" && eventPath) {
+        if (!safeEqual(decodeURIComponent(eventPath[1]!), handlers.eventKey)) return send(res, 401, { error: "Event key not found", status: 401 });
+        const body = await readBody(req);
+        const events = (Array.isArray(body) ? body : [body]) as IncomingEvent[];
+        const ids = await handlers.ingest(events, req.headers["x-inngest-event-id-seed"]?.toString() ?? null);
+        return send(res, 200, { ids, status: 200 });
+      }
+      if (req.method === "GET" && url.pathname === "/health") return send(res, 200, { ok: true });
+      return send(res, 404, { error: `No route for ${req.method} ${url.pathname}` });
+    } catch (error) {
+      const status = error instanceof UnsupportedFeatureError ? 400 : ((error as { status?: number }).status ?? 500);
+      if (status >= 500) handlers.log.error({ err: error, path: url.pathname }, "engine: API request failed");
+      return send(res, status, { error: (error as Error).message, status });
+    }
+  });
+}
+
+export function listen(server: http.Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}

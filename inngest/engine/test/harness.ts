@@ -1,0 +1,111 @@
+/**
+ * A real app endpoint + the embedded engine, for engine tests: the functions under test are served by
+ * the same handler the app's /api/inngest route uses, over real HTTP, with a database of their own.
+ */
+import { randomBytes } from "node:crypto";
+import http from "node:http";
+import { eq } from "drizzle-orm";
+import { Inngest, type InngestFunction } from "inngest";
+import { engineRuns } from "@/db/schema";
+import { logger } from "@/server/logger";
+import { createIsolatedDatabase } from "@/server/test/databases";
+import { freePort } from "@/server/test/global-setup";
+import { embeddedClientOptions } from "../../engine-config";
+import { inngestHandlers } from "../../serve";
+import { startEngine, type Engine } from "..";
+import { listen } from "../server";
+
+export type TestClient = Inngest<{ id: string }>;
+
+/** Serves Next-style route handlers from a plain Node HTTP server. */
+export function serveRoute(handlers: Record<string, (req: Request) => Promise<Response>>): http.Server {
+  return http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = chunks.length ? Buffer.concat(chunks) : undefined;
+    const request = new Request(`http://${req.headers.host}${req.url}`, {
+      method: req.method,
+      headers: req.headers as Record<string, string>,
+      body: req.method === "GET" || req.method === "HEAD" ? undefined : body,
+    });
+    const handler = handlers[req.method ?? "GET"];
+    const response = handler ? await handler(request) : new Response("Method not allowed", { status: 405 });
+    res.writeHead(response.status, Object.fromEntries(response.headers.entries()));
+    res.end(Buffer.from(await response.arrayBuffer()));
+  });
+}
+
+export interface Harness {
+  client: TestClient;
+  engine: Engine;
+  appUrl: string;
+  databaseUrl: string;
+  waitForRun(functionId: string, predicate?: (run: typeof engineRuns.$inferSelect) => boolean, timeoutMs?: number): Promise<typeof engineRuns.$inferSelect>;
+  runsOf(functionId: string): Promise<(typeof engineRuns.$inferSelect)[]>;
+  stop(): Promise<void>;
+}
+
+export function testKeys() {
+  return { signingKey: `signkey-test-${randomBytes(32).toString("hex")}`, eventKey: randomBytes(16).toString("hex") };
+}
+
+export async function startHarness(
+  define: (client: TestClient) => InngestFunction.Any[],
+  options: { workers?: number; backoffBaseMs?: number } = {},
+): Promise<Harness> {
+  const database = await createIsolatedDatabase("engine");
+  const keys = testKeys();
+  const enginePort = await freePort();
+  const appId = `engine-test-${randomBytes(3).toString("hex")}`;
+  const client = new Inngest({ id: appId, ...embeddedClientOptions(keys, enginePort), logger: silentLogger() });
+  const app = serveRoute(inngestHandlers(define(client), client) as unknown as Record<string, (req: Request) => Promise<Response>>);
+  const appPort = await listen(app, 0);
+  const appUrl = `http://127.0.0.1:${appPort}/api/inngest`;
+  const engine = await startEngine({
+    databaseUrl: database.url,
+    port: enginePort,
+    appUrl,
+    ...keys,
+    workers: options.workers ?? 4,
+    backoffBaseMs: options.backoffBaseMs ?? 20,
+    requestTimeoutMs: 30_000,
+    log: logger,
+  });
+  await until(() => engine.state.ready || engine.state.error !== null, 15_000, "the app to register");
+
+  const runsOf = (functionId: string) => engine.db.select().from(engineRuns).where(eq(engineRuns.functionId, `${appId}-${functionId}`));
+  return {
+    client,
+    engine,
+    appUrl,
+    databaseUrl: database.url,
+    runsOf,
+    async waitForRun(functionId, predicate = (run) => ["completed", "failed", "cancelled"].includes(run.status), timeoutMs = 15_000) {
+      let found: typeof engineRuns.$inferSelect | undefined;
+      await until(async () => {
+        found = (await runsOf(functionId)).find(predicate);
+        return Boolean(found);
+      }, timeoutMs, `a run of ${functionId}`);
+      return found!;
+    },
+    async stop() {
+      await engine.stop();
+      await new Promise<void>((resolve) => app.close(() => resolve()));
+      app.closeAllConnections();
+      await database.drop();
+    },
+  };
+}
+
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function silentLogger() {
+  const noop = () => {};
+  return { info: noop, warn: noop, error: noop, debug: noop };
+}
