@@ -1,11 +1,24 @@
-import { env } from "@/server/env";
+import type { Engine } from "./engine";
+import { engineMode, type EngineMode } from "./engine-config";
+
+const holder = globalThis as unknown as { __wireEngine?: Engine };
+
+/** Remembers the engine this process started, for status reports and shutdown. */
+export function setRunningEngine(engine: Engine | undefined) {
+  holder.__wireEngine = engine;
+}
+
+export function runningEngine(): Engine | undefined {
+  return holder.__wireEngine;
+}
 
 /**
- * Which durable-execution engine this deployment is configured for. The embedded engine itself arrives
- * with the durable-execution issue; until then `ready` is false and no background work runs.
+ * What /api/health reports. With a real Inngest the app cannot see the engine; it reports the mode only.
+ * The embedded engine is ready once the app's functions are registered with it.
  */
-export function engineStatus(): { mode: "embedded" | "inngest"; ready: boolean } {
-  const config = env();
-  const external = Boolean(config.INNGEST_DEV || config.INNGEST_BASE_URL || config.INNGEST_SIGNING_KEY);
-  return { mode: external ? "inngest" : "embedded", ready: false };
+export function engineStatus(): { mode: EngineMode; ready: boolean | null; functions?: number; error?: string | null } {
+  const mode = engineMode();
+  if (mode === "inngest") return { mode, ready: null };
+  const engine = runningEngine();
+  return { mode, ready: engine?.state.ready ?? false, functions: engine?.state.functions ?? 0, error: engine?.state.error ?? null };
 }

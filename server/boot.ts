@@ -1,10 +1,14 @@
 /**
  * Start-up work that must finish before the app serves requests: the embedded database (when no
- * DATABASE_URL is configured) and pending migrations. Called from instrumentation.ts, once per process.
+ * DATABASE_URL is configured), pending migrations, and the embedded durable-execution engine (when no
+ * INNGEST_* variable configures a real Inngest). Called from instrumentation.ts, once per process.
  */
 import { databaseUrl, EMBEDDED_DATABASE, usesEmbeddedDatabase } from "@/db/connection";
 import { startEmbeddedPostgres } from "@/db/embedded";
 import { migrateDatabase } from "@/db/migrate";
+import { startEngine } from "@/inngest/engine";
+import { embeddedEngineKeys, engineMode } from "@/inngest/engine-config";
+import { setRunningEngine } from "@/inngest/engine-status";
 import { env } from "./env";
 import { readOrCreateSecret } from "./local-secrets";
 import { logger } from "./logger";
@@ -32,4 +36,22 @@ async function run(): Promise<void> {
   }
   await migrateDatabase(databaseUrl());
   logger.info("database migrated");
+  if (engineMode() === "embedded") await startEmbeddedEngine(config);
+}
+
+async function startEmbeddedEngine(config: ReturnType<typeof env>) {
+  const engine = await startEngine({
+    databaseUrl: databaseUrl(),
+    port: config.WIRE_ENGINE_PORT,
+    appUrl: config.WIRE_ENGINE_APP_URL ?? new URL("/api/inngest", config.WIRE_PUBLIC_URL).toString(),
+    ...embeddedEngineKeys(config.dataDir),
+    workers: config.WIRE_ENGINE_WORKERS,
+    backoffBaseMs: config.WIRE_ENGINE_BACKOFF_MS,
+    requestTimeoutMs: config.WIRE_ENGINE_REQUEST_TIMEOUT_MS,
+    log: logger,
+  });
+  setRunningEngine(engine);
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.once(signal, () => void engine.stop().finally(() => process.kill(process.pid, signal)));
+  }
 }

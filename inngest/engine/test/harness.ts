@@ -3,7 +3,6 @@
  * the same handler the app's /api/inngest route uses, over real HTTP, with a database of their own.
  */
 import { randomBytes } from "node:crypto";
-import http from "node:http";
 import { eq } from "drizzle-orm";
 import { Inngest, type InngestFunction } from "inngest";
 import { engineRuns } from "@/db/schema";
@@ -14,32 +13,16 @@ import { embeddedClientOptions } from "../../engine-config";
 import { inngestHandlers } from "../../serve";
 import { startEngine, type Engine } from "..";
 import { listen } from "../server";
+import { serveRoute } from "./serve-route";
 
 export type TestClient = Inngest<{ id: string }>;
-
-/** Serves Next-style route handlers from a plain Node HTTP server. */
-export function serveRoute(handlers: Record<string, (req: Request) => Promise<Response>>): http.Server {
-  return http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = chunks.length ? Buffer.concat(chunks) : undefined;
-    const request = new Request(`http://${req.headers.host}${req.url}`, {
-      method: req.method,
-      headers: req.headers as Record<string, string>,
-      body: req.method === "GET" || req.method === "HEAD" ? undefined : body,
-    });
-    const handler = handlers[req.method ?? "GET"];
-    const response = handler ? await handler(request) : new Response("Method not allowed", { status: 405 });
-    res.writeHead(response.status, Object.fromEntries(response.headers.entries()));
-    res.end(Buffer.from(await response.arrayBuffer()));
-  });
-}
 
 export interface Harness {
   client: TestClient;
   engine: Engine;
   appUrl: string;
   databaseUrl: string;
+  keys: { signingKey: string; eventKey: string };
   waitForRun(functionId: string, predicate?: (run: typeof engineRuns.$inferSelect) => boolean, timeoutMs?: number): Promise<typeof engineRuns.$inferSelect>;
   runsOf(functionId: string): Promise<(typeof engineRuns.$inferSelect)[]>;
   stop(): Promise<void>;
@@ -79,6 +62,7 @@ export async function startHarness(
     engine,
     appUrl,
     databaseUrl: database.url,
+    keys,
     runsOf,
     async waitForRun(functionId, predicate = (run) => ["completed", "failed", "cancelled"].includes(run.status), timeoutMs = 15_000) {
       let found: typeof engineRuns.$inferSelect | undefined;
