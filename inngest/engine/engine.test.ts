@@ -5,6 +5,7 @@ import { NonRetriableError, RetryAfterError } from "inngest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engineAttempts, engineSchedules } from "@/db/schema";
 import { eq, sql } from "drizzle-orm";
+import { listRuns, replayRun, runDetail } from "./admin";
 import { startHarness, until, type Harness } from "./test/harness";
 
 /** Side effects the functions record, to count how often each step body really ran. */
@@ -13,6 +14,7 @@ const count = (tag: string) => effects.filter((e) => e === tag).length;
 const intervals: Record<string, { start: number; end: number }[]> = {};
 let flaky = 0;
 let retryAfterCalls: number[] = [];
+let brokenUntilFixed = true;
 
 let h: Harness;
 
@@ -104,6 +106,12 @@ beforeAll(async () => {
       });
       return approved ? { by: approved.data.by } : { timedOut: true };
     }),
+    client.createFunction({ id: "fragile", retries: 0, triggers: [{ event: "test/fragile" }] }, async ({ step }) => {
+      return step.run("depends on a fix", () => {
+        if (brokenUntilFixed) throw new Error("still broken");
+        return "fixed";
+      });
+    }),
     client.createFunction({ id: "ticker", triggers: [{ cron: "*/30 * * * *" }] }, async ({ event, step }) => {
       await step.run("tick", () => effects.push(`tick:${event.data.cron}`));
     }),
@@ -116,7 +124,7 @@ afterAll(async () => {
 
 describe("embedded engine", () => {
   it("registers every function", () => {
-    expect(h.engine.state).toMatchObject({ ready: true, error: null, functions: 13 }); // 12 + doomed's onFailure
+    expect(h.engine.state).toMatchObject({ ready: true, error: null, functions: 14 }); // 13 + doomed's onFailure
   });
 
   it("runs sequential steps once each and records the output", async () => {
@@ -220,6 +228,23 @@ describe("embedded engine", () => {
     await until(() => count("tick:*/30 * * * *") === 1, 10_000, "the cron run");
     const [after] = await h.engine.db.select().from(engineSchedules);
     expect(after!.nextAt.getTime()).toBeGreaterThan(Date.now());
+  });
+
+  it("lists runs with steps, attempts and errors, and replays a failed run", async () => {
+    await h.client.send({ name: "test/fragile", data: {} });
+    const failed = await h.waitForRun("fragile");
+    expect(failed.status).toBe("failed");
+    const [listed] = await listRuns(h.engine.db, { status: "failed", functionId: failed.functionId });
+    expect(listed).toMatchObject({ id: failed.id, status: "failed", error: { message: "still broken" } });
+    const detail = await runDetail(h.engine.db, failed.id);
+    expect(detail!.attempts.map((a) => a.outcome)).toContain("step_failed");
+    expect(detail!.attempts.find((a) => a.outcome === "step_failed")!.stepName).toBe("depends on a fix");
+
+    brokenUntilFixed = false;
+    const replayId = await replayRun(h.engine.db, failed.id);
+    const replay = await h.waitForRun("fragile", (r) => r.id === replayId && r.status === "completed");
+    expect(replay).toMatchObject({ output: "fixed", replayOf: failed.id });
+    await expect(replayRun(h.engine.db, replayId)).rejects.toThrow(/only failed or cancelled runs/);
   });
 
   it("deduplicates events sent with the same id", async () => {
