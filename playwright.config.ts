@@ -39,6 +39,7 @@ export default defineConfig({
     env: {
       WIRE_DATA_DIR: ".data/e2e",
       WIRE_EMBEDDED_PG_PORT: process.env.E2E_PG_PORT ?? "54339",
+      WIRE_ENGINE_PORT: process.env.E2E_ENGINE_PORT ?? "54340",
       WIRE_PUBLIC_URL: baseURL,
       WIRE_AUTH_RATE_LIMIT: "off",
       LOG_LEVEL: "warn",
