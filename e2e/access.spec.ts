@@ -1,4 +1,6 @@
 /** Who can open a container and what they can do there; every denied caller is tried. */
+import fs from "node:fs";
+import path from "node:path";
 import { expect, grant, seedContainer, seedOrg, test, upload, type Person } from "./fixtures";
 
 test.describe("container access", () => {
@@ -82,6 +84,7 @@ test.describe("container access", () => {
     await page.getByRole("link", { name: "Access" }).click();
     await expect(page.getByText("You can edit this container.")).toBeVisible();
     await expect(page.getByRole("heading", { name: "People" })).toHaveCount(0);
+    await expect(page.getByRole("button", { name: "Delete container" })).toHaveCount(0);
   });
 
   test("an admin grants a member access on the Access tab, and the member can then open it", async () => {
@@ -93,4 +96,21 @@ test.describe("container access", () => {
     await memberPage.goto(container.url);
     await expect(memberPage.getByRole("row", { name: /nda\.txt/ })).toBeVisible();
   });
+});
+
+test("an Owner deletes a container; its stored copies are removed in the background by the engine", async ({ createPerson }) => {
+  const owner = await createPerson("owner");
+  const org = await seedOrg(owner);
+  const container = await seedContainer(owner, org, "Short-lived");
+  await upload(owner, container.id, "temp.txt", "bye");
+  const blobDir = path.join(".data/e2e/blobs/containers", container.id);
+  expect(fs.existsSync(blobDir)).toBe(true);
+
+  const page = await owner.page();
+  await page.goto(`${container.url}/access`);
+  await page.getByRole("button", { name: "Delete container" }).click();
+  await page.getByRole("alertdialog").getByRole("button", { name: "Delete container" }).click();
+  await expect(page.getByRole("heading", { name: "Containers", exact: true })).toBeVisible();
+  await expect(page.getByText("Short-lived")).toHaveCount(0);
+  await expect.poll(() => fs.existsSync(blobDir), { timeout: 15_000 }).toBe(false);
 });

@@ -1,7 +1,9 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Check, Copy, KeyRound, Plus } from "lucide-react";
+import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
+import { useOrg } from "@/components/orgs/org-context";
 import { describeError, useTRPC } from "@/components/providers/trpc";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
@@ -28,6 +30,7 @@ export function AccessPage({ containerId }: { containerId: string }) {
         </Alert>
       )}
       {level !== "view" && <TokensSection containerId={containerId} />}
+      {level === "manage" && <DeleteSection containerId={containerId} name={container.data.name} />}
     </div>
   );
 }
@@ -190,6 +193,47 @@ function TokensSection({ containerId }: { containerId: string }) {
         confirmLabel="Revoke token"
         pending={revoke.isPending}
         onConfirm={() => toRevoke && revoke.mutate({ containerId, tokenId: toRevoke.id })}
+      />
+    </section>
+  );
+}
+
+function DeleteSection({ containerId, name }: { containerId: string; name: string }) {
+  const org = useOrg();
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const [confirming, setConfirming] = useState(false);
+  const remove = useMutation(
+    trpc.containers.delete.mutationOptions({
+      onSuccess: async () => {
+        await queryClient.invalidateQueries({ queryKey: trpc.containers.list.queryKey() });
+        router.replace(`/o/${org.slug}/containers`);
+      },
+    }),
+  );
+  return (
+    <section aria-labelledby="delete-heading" className="rounded-lg p-4 ring-1 ring-red-200">
+      <h2 id="delete-heading" className="text-base font-semibold text-zinc-900">
+        Delete container
+      </h2>
+      <p className="mt-1 mb-3 text-sm text-zinc-500">Removes the container, every file in it with its stored copy, its grants and its API tokens.</p>
+      <Button variant="danger" onClick={() => setConfirming(true)}>
+        Delete container
+      </Button>
+      <ConfirmDialog
+        open={confirming}
+        onOpenChange={setConfirming}
+        title={`Delete ${name}?`}
+        description={
+          <>
+            Everyone loses access to <strong>{name}</strong> and its files at once. This cannot be undone.
+            {remove.error && <span className="mt-2 block text-red-600">{describeError(remove.error).message}</span>}
+          </>
+        }
+        confirmLabel="Delete container"
+        pending={remove.isPending}
+        onConfirm={() => remove.mutate({ containerId })}
       />
     </section>
   );

@@ -13,6 +13,8 @@ export interface BlobStore {
   /** Deleting a missing blob is not an error: deletes are retried and must be idempotent. */
   delete(key: string): Promise<void>;
   exists(key: string): Promise<boolean>;
+  /** Deletes every blob whose key starts with `prefix` (which ends in "/"); idempotent like delete. */
+  deletePrefix(prefix: string): Promise<void>;
 }
 
 const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9/_.-]*$/;
@@ -40,6 +42,11 @@ export class LocalBlobStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     await fs.rm(this.pathOf(key), { force: true });
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    if (!prefix.endsWith("/")) throw new Error(`Invalid blob prefix: ${prefix}`);
+    await fs.rm(this.pathOf(prefix.slice(0, -1)), { recursive: true, force: true });
   }
 
   async exists(key: string): Promise<boolean> {

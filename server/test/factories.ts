@@ -9,7 +9,9 @@ import path from "node:path";
 import { getDb } from "@/db/client";
 import { containerAccess, containers, invitations, members, users } from "@/db/schema";
 import type { SessionUser } from "@/server/auth";
+import type { EventSender } from "@/inngest/events";
 import { LocalBlobStore, type BlobStore } from "@/server/blobs";
+import { recordingEvents } from "./events";
 import { logger } from "@/server/logger";
 import type { GrantLevel, OrgRole } from "@/server/permissions";
 import { createApiToken } from "@/server/services/api-tokens";
@@ -204,11 +206,12 @@ export type World = Awaited<ReturnType<typeof seedWorld>>;
 // ---------------------------------------------------------------------------------------------------------
 
 /** The tRPC context a request by `user` (or an anonymous one) would get. */
-export function contextFor(user: TestUser | null, options: { blobs?: BlobStore } = {}): Context {
+export function contextFor(user: TestUser | null, options: { blobs?: BlobStore; events?: EventSender } = {}): Context {
   const requestId = randomUUID();
   return {
     db: getDb(),
     blobs: options.blobs ?? testBlobs(),
+    events: options.events ?? recordingEvents(),
     user: user ? { id: user.id, email: user.email, name: user.name } : null,
     log: logger.child({ requestId }),
     requestId,
@@ -216,6 +219,6 @@ export function contextFor(user: TestUser | null, options: { blobs?: BlobStore }
 }
 
 /** A server-side tRPC caller acting as `user` (null: not signed in). */
-export function callerFor(user: TestUser | null, options: { blobs?: BlobStore } = {}) {
+export function callerFor(user: TestUser | null, options: { blobs?: BlobStore; events?: EventSender } = {}) {
   return createCaller(contextFor(user, options));
 }

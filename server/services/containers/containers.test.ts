@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb } from "@/db/client";
 import { apiTokens, containerAccess, containers, files } from "@/db/schema";
+import { recordingEvents } from "@/server/test/events";
 import { expectAppError, expectTRPCError } from "@/server/test/expect";
 import {
   addMember,
@@ -150,39 +151,36 @@ describe("updating and deleting containers", () => {
     await expectAppError(updateContainer(db(), { containerId: crypto.randomUUID(), name: "x", description: "" }), "NOT_FOUND");
   });
 
-  it("deletes the container's file rows, tokens, grants and stored copies, and nothing of other containers", async () => {
+  it("deletes the container's file rows, tokens and grants, asks for its stored copies to go, and keeps other containers", async () => {
     const org = await createOrg();
     const member = await addMember(org.id, "member");
-    const { store, root } = tempBlobStore();
+    const { store } = tempBlobStore();
     const [doomed, kept] = await Promise.all([seedContainer(org.id), seedContainer(org.id)]);
-    const doomedFiles = await Promise.all([
-      uploadFile(doomed.id, { name: "a.txt", blobs: store }),
-      uploadFile(doomed.id, { name: "b/c.txt", blobs: store }),
-    ]);
+    await Promise.all([uploadFile(doomed.id, { name: "a.txt", blobs: store }), uploadFile(doomed.id, { name: "b/c.txt", blobs: store })]);
     const keptFile = await uploadFile(kept.id, { name: "a.txt", blobs: store });
     await Promise.all([grantAccess(doomed.id, member.id, "edit"), createToken(doomed.id, { createdBy: org.owner.id })]);
-    expect(listBlobKeys(root)).toHaveLength(3);
+    const events = recordingEvents();
 
-    await deleteContainer(db(), store, { containerId: doomed.id });
+    await deleteContainer(db(), events, { containerId: doomed.id });
 
     await expectAppError(getContainer(db(), doomed.id), "NOT_FOUND");
     expect(await db().select().from(files).where(eq(files.containerId, doomed.id))).toEqual([]);
     expect(await db().select().from(containerAccess).where(eq(containerAccess.containerId, doomed.id))).toEqual([]);
     expect(await db().select().from(apiTokens).where(eq(apiTokens.containerId, doomed.id))).toEqual([]);
-    for (const f of doomedFiles) expect(await store.exists(f.blobKey)).toBe(false);
-    expect(listBlobKeys(root)).toEqual([keptFile.blobKey]);
+    expect(events.sent).toEqual([{ name: "wire/container.deleted", data: { containerId: doomed.id, orgId: org.id } }]);
+    expect(await db().select({ id: files.id }).from(files).where(eq(files.containerId, kept.id))).toEqual([{ id: keptFile.id }]);
     expect(await db().select({ id: containers.id }).from(containers).where(eq(containers.id, kept.id))).toEqual([{ id: kept.id }]);
 
-    await expectAppError(deleteContainer(db(), store, { containerId: doomed.id }), "NOT_FOUND");
+    await expectAppError(deleteContainer(db(), events, { containerId: doomed.id }), "NOT_FOUND");
+    expect(events.sent).toHaveLength(1);
   });
 
-  it("deletes through the API with the caller's blob store", async () => {
+  it("deletes through the API and emits the event", async () => {
     const org = await createOrg();
-    const { store, root } = tempBlobStore();
     const container = await seedContainer(org.id);
-    await uploadFile(container.id, { blobs: store });
-    await callerFor(org.owner, { blobs: store }).containers.delete({ containerId: container.id });
-    expect(listBlobKeys(root)).toEqual([]);
+    const events = recordingEvents();
+    await callerFor(org.owner, { events }).containers.delete({ containerId: container.id });
+    expect(events.sent.map((e) => e.name)).toEqual(["wire/container.deleted"]);
     await expectTRPCError(callerFor(org.owner).containers.get({ containerId: container.id }), "NOT_FOUND");
   });
 });

@@ -1,7 +1,7 @@
 import { and, asc, count, eq, inArray } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { containerAccess, containers, files } from "@/db/schema";
-import type { BlobStore } from "@/server/blobs";
+import { containerDeleted, type EventSender } from "@/inngest/events";
 import { notFound } from "@/server/errors";
 import { containerLevel, type OrgRole } from "@/server/permissions";
 
@@ -73,16 +73,17 @@ export async function updateContainer(
   return container;
 }
 
-/** Deletes the container and its files, then the files' stored copies once the rows are gone. */
-export async function deleteContainer(db: DbOrTx, blobs: BlobStore, params: { containerId: string }) {
-  const blobKeys = await db.transaction(async (tx) => {
-    const keys = await tx
-      .select({ blobKey: files.blobKey })
-      .from(files)
-      .where(eq(files.containerId, params.containerId));
-    const deleted = await tx.delete(containers).where(eq(containers.id, params.containerId)).returning({ id: containers.id });
-    if (!deleted.length) throw notFound("Container");
-    return keys.map((k) => k.blobKey);
-  });
-  for (const key of blobKeys) await blobs.delete(key);
+/**
+ * Deletes the container with its files, grants and tokens. The files' stored copies are removed in the
+ * background (delete-container-blobs), so deleting a container of any size answers at once.
+ */
+export async function deleteContainer(db: DbOrTx, events: EventSender, params: { containerId: string }) {
+  const [deleted] = await db.delete(containers).where(eq(containers.id, params.containerId)).returning({ id: containers.id, orgId: containers.orgId });
+  if (!deleted) throw notFound("Container");
+  await events.send(containerDeleted.create({ containerId: deleted.id, orgId: deleted.orgId }));
+}
+
+/** Where a container's stored copies live in the blob store. */
+export function containerBlobPrefix(containerId: string): string {
+  return `containers/${containerId}/`;
 }

@@ -9,6 +9,7 @@ import type { DbOrTx } from "@/db/client";
 import { files } from "@/db/schema";
 import type { BlobStore } from "@/server/blobs";
 import { AppError, notFound } from "@/server/errors";
+import { containerBlobPrefix } from "@/server/services/containers";
 
 export const FILE_NAME_MAX = 512;
 
@@ -77,7 +78,7 @@ export async function writeFile(db: DbOrTx, blobs: BlobStore, params: WriteFileP
     throw new AppError("PAYLOAD_TOO_LARGE", `Files can be at most ${formatMegabytes(params.maxBytes)}.`, "file");
   }
   const contentType = params.contentType.split(";")[0]!.trim().toLowerCase() || "application/octet-stream";
-  const blobKey = `containers/${params.containerId}/${randomUUID()}`;
+  const blobKey = `${containerBlobPrefix(params.containerId)}${randomUUID()}`;
   await blobs.put(blobKey, params.body);
   try {
     return await db.transaction(async (tx) => {

@@ -27,7 +27,7 @@ export const containersRouter = createTRPCRouter({
     .input(z.object({ name: containerNameSchema, description: containerDescriptionSchema }))
     .mutation(({ ctx, input }) => updateContainer(ctx.db, { containerId: ctx.container.containerId, name: input.name, description: input.description })),
   delete: containerProcedure("manage").mutation(({ ctx }) =>
-    deleteContainer(ctx.db, ctx.blobs, { containerId: ctx.container.containerId }),
+    deleteContainer(ctx.db, ctx.events, { containerId: ctx.container.containerId }),
   ),
   access: createTRPCRouter({
     list: containerProcedure("manage").query(({ ctx }) =>

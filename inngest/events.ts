@@ -1,0 +1,15 @@
+/**
+ * Wire's events: names are `wire/<noun>.<past-verb>`, payloads are zod schemas the SDK validates.
+ * Send them with `inngest.send(event.create(data))`, or through an `EventSender` where a service needs one.
+ */
+import { eventType } from "inngest";
+import { z } from "zod";
+
+export const containerDeleted = eventType("wire/container.deleted", {
+  schema: z.object({ containerId: z.uuid(), orgId: z.uuid() }),
+});
+
+/** The part of the Inngest client services use to emit events. */
+export interface EventSender {
+  send(payload: { name: string; data: Record<string, unknown> }): Promise<unknown>;
+}
