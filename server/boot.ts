@@ -50,8 +50,7 @@ async function startEmbeddedEngine(config: ReturnType<typeof env>) {
     requestTimeoutMs: config.WIRE_ENGINE_REQUEST_TIMEOUT_MS,
     log: logger,
   });
+  // No shutdown hook needed: a job in flight when the process ends is rolled back with its connection
+  // and taken up again by the next process.
   setRunningEngine(engine);
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.once(signal, () => void engine.stop().finally(() => process.kill(process.pid, signal)));
-  }
 }

@@ -57,13 +57,14 @@ it("resumes a run after the process is killed mid-run, running each completed st
   const key = randomUUID();
   await client.send({ name: "test/crash", data: { key } });
 
-  // Kill while the run sleeps after its second step: two steps are done, three are not.
+  // Kill while the run sleeps after its second step: steps 1 and 2 are recorded as done (so neither is in
+  // flight), the run waits on its second pause, and step 3 has not started.
   await until(async () => {
     const [row] = await sql`
-      select count(*)::int as effects,
-             (select count(*)::int from engine_jobs j join engine_runs r on r.id = j.run_id where j.kind = 'wake') as sleeping
-      from crash_effects where run_key = ${key}`;
-    return row!.effects === 2 && row!.sleeping === 1;
+      select (select count(*)::int from crash_effects where run_key = ${key}) as effects,
+             (select count(*)::int from engine_steps where op = 'StepRun') as completed,
+             (select count(*)::int from engine_jobs where kind = 'wake') as sleeping`;
+    return row!.effects === 2 && row!.completed === 2 && row!.sleeping === 1;
   }, 20_000, "the run to sleep after step 2");
   child.kill("SIGKILL");
   await new Promise((resolve) => child!.once("exit", resolve));
