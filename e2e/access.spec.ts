@@ -40,7 +40,7 @@ test.describe("container access", () => {
       const page = await person.page();
       for (const path of ["", "/sources", "/access"]) {
         await page.goto(container.url + path);
-        await expect(page.getByRole("heading", { name: "Not found" })).toBeVisible();
+        await expect(page.getByRole("heading", { name: "Not found", exact: true })).toBeVisible();
         await expect(page.getByText("nda.txt")).toHaveCount(0);
       }
       const list = await person.api.get(`/api/trpc/files.list?input=${encodeURIComponent(JSON.stringify({ json: { containerId: container.id } }))}`);
@@ -65,8 +65,8 @@ test.describe("container access", () => {
     await expect(page.getByRole("button", { name: /Delete/ })).toHaveCount(0);
     await page.getByRole("link", { name: "Access" }).click();
     await expect(page.getByText("You can view this container.")).toBeVisible();
-    await expect(page.getByRole("heading", { name: "People" })).toHaveCount(0);
-    await expect(page.getByRole("heading", { name: "Agent API tokens" })).toHaveCount(0);
+    await expect(page.getByRole("heading", { name: "People", exact: true })).toHaveCount(0);
+    await expect(page.getByRole("heading", { name: "Agent API tokens", exact: true })).toHaveCount(0);
     const attempt = await viewer.api.post(`/api/containers/${container.id}/files`, {
       multipart: { file: { name: "x.txt", mimeType: "text/plain", buffer: Buffer.from("x") } },
     });
@@ -83,7 +83,7 @@ test.describe("container access", () => {
     await expect(page.getByRole("row", { name: /draft\.txt/ })).toHaveCount(0);
     await page.getByRole("link", { name: "Access" }).click();
     await expect(page.getByText("You can edit this container.")).toBeVisible();
-    await expect(page.getByRole("heading", { name: "People" })).toHaveCount(0);
+    await expect(page.getByRole("heading", { name: "People", exact: true })).toHaveCount(0);
     await expect(page.getByRole("button", { name: "Delete container" })).toHaveCount(0);
   });
 

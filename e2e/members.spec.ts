@@ -22,7 +22,7 @@ test("an Owner changes roles and removes members, and cannot leave the org witho
   await expect(page.getByRole("list", { name: "Members" }).getByText(member.email)).toHaveCount(0);
   const removedPage = await member.page();
   await removedPage.goto(`/o/${org.slug}/containers`);
-  await expect(removedPage.getByRole("heading", { name: "Not found" })).toBeVisible();
+  await expect(removedPage.getByRole("heading", { name: "Not found", exact: true })).toBeVisible();
 });
 
 for (const role of ["admin", "member"] as const) {

@@ -11,10 +11,10 @@ test("sign up, create an org, invite a member, create a container and upload a f
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
 
-  await expect(page.getByRole("heading", { name: "Create an organization" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Create an organization", exact: true })).toBeVisible();
   await page.getByLabel("Organization name").fill("Acme Research");
   await page.getByRole("button", { name: "Create organization" }).click();
-  await expect(page.getByRole("heading", { name: "Containers" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Containers", exact: true })).toBeVisible();
   await expect(page.getByText("No containers yet")).toBeVisible();
 
   // Invite one person who already has an account and one who does not yet.
@@ -30,13 +30,13 @@ test("sign up, create an org, invite a member, create a container and upload a f
   await invite.getByLabel("Role").selectOption("admin");
   await invite.getByRole("button", { name: "Invite" }).click();
   await expect(page.getByText(`${future} is invited`)).toBeVisible();
-  await expect(page.getByRole("heading", { name: "Pending invitations" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Pending invitations", exact: true })).toBeVisible();
 
   await page.getByRole("link", { name: "Containers" }).click();
   await page.getByRole("button", { name: "New container" }).click();
   await page.getByLabel("Name").fill("Quarterly reports");
   await page.getByRole("button", { name: "Create container" }).click();
-  await expect(page.getByRole("heading", { name: "Quarterly reports" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Quarterly reports", exact: true })).toBeVisible();
   await expect(page.getByText("No files yet")).toBeVisible();
 
   await page.getByTestId("file-input").setInputFiles({ name: "summary.md", mimeType: "text/markdown", buffer: Buffer.from("# Q3\nAll good.") });
@@ -54,7 +54,7 @@ test("sign up, create an org, invite a member, create a container and upload a f
   const containerUrl = page.url().replace(/\/sources$/, "");
   const memberPage = await existing.page();
   await memberPage.goto(containerUrl);
-  await expect(memberPage.getByRole("heading", { name: "Not found" })).toBeVisible();
+  await expect(memberPage.getByRole("heading", { name: "Not found", exact: true })).toBeVisible();
   await expect(memberPage.getByText("summary.md")).toHaveCount(0);
 
   await page.getByRole("button", { name: "Sign out" }).click();
@@ -64,5 +64,5 @@ test("sign up, create an org, invite a member, create a container and upload a f
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("heading", { name: "Quarterly reports" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Quarterly reports", exact: true })).toBeVisible();
 });
