@@ -3,3 +3,4 @@ export * from "./organizations";
 export * from "./containers";
 export * from "./files";
 export * from "./engine";
+export * from "./connectors";
