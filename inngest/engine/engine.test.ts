@@ -247,6 +247,22 @@ describe("embedded engine", () => {
     await expect(replayRun(h.engine.db, replayId)).rejects.toThrow(/only failed or cancelled runs/);
   });
 
+  it("deduplicates a send the SDK retries with the same event-id seed", async () => {
+    const post = () =>
+      fetch(`http://127.0.0.1:${h.engine.port}/e/${h.keys.eventKey}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-inngest-event-id-seed": "1795676000000,AAECAwQFBgcICQ==" },
+        body: JSON.stringify([{ name: "test/sequential", data: { n: 9 } }]),
+      }).then((r) => r.json() as Promise<{ ids: string[]; status: number }>);
+    const [first, second] = [await post(), await post()];
+    expect(first.status).toBe(200);
+    expect(second.ids).toEqual(first.ids);
+    await h.waitForRun("sequential", (r) => (r.event as { data: { n: number } }).data.n === 9 && r.status === "completed");
+    expect((await h.runsOf("sequential")).filter((r) => (r.event as { data: { n: number } }).data.n === 9)).toHaveLength(1);
+    const wrongKey = await fetch(`http://127.0.0.1:${h.engine.port}/e/not-the-key`, { method: "POST", body: "{}" });
+    expect(wrongKey.status).toBe(401);
+  });
+
   it("deduplicates events sent with the same id", async () => {
     await h.client.send({ id: "same-id", name: "test/sequential", data: { n: 7 } });
     await h.client.send({ id: "same-id", name: "test/sequential", data: { n: 7 } });
