@@ -30,6 +30,12 @@ const schema = z.object({
   WIRE_ENGINE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(15 * 60 * 1000),
   /** Where the engine reaches the app's Inngest endpoint; defaults to WIRE_PUBLIC_URL + /api/inngest. */
   WIRE_ENGINE_APP_URL: z.url().optional(),
+  /** Local key-encryption-key file for sealed connector credentials; default WIRE_DATA_DIR/secrets/kek.json. */
+  WIRE_KEK_FILE: optionalString,
+  /** When set, connector credentials are wrapped by this AWS KMS key (id, ARN or alias) instead of the key file. */
+  WIRE_KMS_AWS_KEY_ID: optionalString,
+  /** Region of WIRE_KMS_AWS_KEY_ID; defaults to the region in its ARN, then the AWS SDK's own lookup. */
+  WIRE_KMS_AWS_REGION: optionalString,
   INNGEST_DEV: optionalString,
   INNGEST_BASE_URL: optionalString,
   INNGEST_EVENT_KEY: optionalString,
