@@ -36,6 +36,11 @@ const schema = z.object({
   WIRE_KMS_AWS_KEY_ID: optionalString,
   /** Region of WIRE_KMS_AWS_KEY_ID; defaults to the region in its ARN, then the AWS SDK's own lookup. */
   WIRE_KMS_AWS_REGION: optionalString,
+  /**
+   * S3 endpoints that resolve to loopback, private, link-local or CGNAT addresses are refused (SSRF guard)
+   * unless this is true: needed for a local MinIO/s3rver and for tests. Cloud metadata addresses stay refused.
+   */
+  WIRE_ALLOW_PRIVATE_ENDPOINTS: z.stringbool({ error: 'must be "true" or "false"' }).default(false),
   INNGEST_DEV: optionalString,
   INNGEST_BASE_URL: optionalString,
   INNGEST_EVENT_KEY: optionalString,
