@@ -317,7 +317,7 @@ export class AwsKmsProvider implements KmsProvider {
 
   constructor(
     readonly keyId: string,
-    private readonly client: KMSClient,
+    readonly client: KMSClient,
   ) {}
 
   async currentKekId(): Promise<string> {
