@@ -9,8 +9,7 @@ import { requirePageUser } from "@/server/page-session";
 import { requireContainerLevel } from "@/server/services/authorization";
 import { getContainer } from "@/server/services/containers";
 import { getOrganizationBySlug } from "@/server/services/organizations";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from "@/server/ids";
 
 export default async function ContainerLayout({
   children,
@@ -22,7 +21,7 @@ export default async function ContainerLayout({
   const { slug, containerId } = await params;
   const base = `/o/${slug}/containers/${containerId}`;
   const user = await requirePageUser(base);
-  if (!UUID.test(containerId)) notFound();
+  if (!isUuid(containerId)) notFound();
   const db = getDb();
   const [org, container] = await Promise.all([
     getOrganizationBySlug(db, { slug, userId: user.id }),

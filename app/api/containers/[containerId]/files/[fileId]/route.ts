@@ -5,8 +5,7 @@ import { AppError, notFound } from "@/server/errors";
 import { attachmentHeader, handle } from "@/server/http";
 import { requireContainerLevel } from "@/server/services/authorization";
 import { readFile } from "@/server/services/files";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from "@/server/ids";
 
 /** Downloads a file's stored copy. Needs view access. */
 export function GET(request: Request, { params }: { params: Promise<{ containerId: string; fileId: string }> }) {
@@ -14,7 +13,7 @@ export function GET(request: Request, { params }: { params: Promise<{ containerI
     const user = await getSessionUser(request.headers);
     if (!user) throw new AppError("UNAUTHORIZED", "Sign in to continue.");
     const { containerId, fileId } = await params;
-    if (!UUID.test(containerId) || !UUID.test(fileId)) throw notFound("File");
+    if (!isUuid(containerId) || !isUuid(fileId)) throw notFound("File");
     const db = getDb();
     await requireContainerLevel(db, { containerId, userId: user.id, need: "view" });
     const { file, body } = await readFile(db, blobStore(), { containerId, fileId });
