@@ -1,0 +1,112 @@
+/**
+ * The one place S3 clients are made. Custom endpoints go through the SSRF guard and connect only to the
+ * address it checked; every setting the SDK would otherwise pick up from AWS_* variables or ~/.aws files is
+ * fixed here, so the process environment cannot redirect or reshape our S3 traffic.
+ */
+import http from "node:http";
+import https from "node:https";
+import { S3Client } from "@aws-sdk/client-s3";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import {
+  createPinnedAgent,
+  guardEndpoint,
+  type GuardOptions,
+  type PinnedEndpoint,
+} from "@/server/s3/endpoint-guard";
+import { S3AccessError } from "@/server/s3/errors";
+import { attachRequestLog } from "@/server/s3/request-log";
+
+export { onS3Request, type S3RequestListener, type S3RequestRecord } from "@/server/s3/request-log";
+
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface S3ClientSettings {
+  /** Custom endpoint (host, host:port or origin URL); null/undefined/empty means Amazon S3. */
+  endpoint?: string | null;
+  region: string;
+  credentials: S3Credentials;
+}
+
+export type CreateS3ClientOptions = GuardOptions;
+
+export const S3_TIMEOUTS = {
+  /** TCP (and TLS) connect. */
+  connectionMs: 5_000,
+  /** From sending the request to the response headers. */
+  requestMs: 30_000,
+  /** Socket idle time, also while a response body streams. */
+  socketMs: 30_000,
+} as const;
+export const S3_MAX_ATTEMPTS = 3;
+
+/**
+ * A configured S3Client: path-style + pinned, guarded agents for custom endpoints, checksums only when an
+ * operation requires them (the SDK's default CRC32 trailers break R2, MinIO, B2 and others), bounded timeouts,
+ * standard retries (3 attempts). Throws EndpointNotAllowedError (refused endpoint), the resolver's error
+ * (ENOTFOUND...), or S3AccessError for settings that cannot work. Callers should `client.destroy()` when done.
+ */
+export async function createS3Client(
+  config: S3ClientSettings,
+  options: CreateS3ClientOptions = {},
+): Promise<S3Client> {
+  const region = config.region;
+  const endpoint = config.endpoint?.trim() || null;
+  let pinned: PinnedEndpoint | null = null;
+  let httpAgent: http.Agent;
+  let httpsAgent: https.Agent;
+  if (endpoint) {
+    pinned = await guardEndpoint(endpoint, options);
+    // Both agents are pinned: whichever protocol a request uses, it can only reach the checked addresses.
+    httpAgent = createPinnedAgent({ ...pinned, protocol: "http:" });
+    httpsAgent = createPinnedAgent({ ...pinned, protocol: "https:" }) as https.Agent;
+  } else {
+    if (region === "auto") {
+      throw new S3AccessError(
+        "wrong_region",
+        'The region "auto" is for Cloudflare R2. For Amazon S3, set the bucket\'s region (e.g. us-east-1); for R2, set the endpoint.',
+        { field: "region" },
+      );
+    }
+    httpAgent = new http.Agent({ keepAlive: true, maxSockets: 50 });
+    httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 50 });
+  }
+
+  const requestHandler = new NodeHttpHandler({
+    connectionTimeout: S3_TIMEOUTS.connectionMs,
+    requestTimeout: S3_TIMEOUTS.requestMs,
+    throwOnRequestTimeout: true,
+    socketTimeout: S3_TIMEOUTS.socketMs,
+    httpAgent,
+    httpsAgent,
+  });
+
+  const client = new S3Client({
+    region,
+    credentials: {
+      accessKeyId: config.credentials.accessKeyId,
+      secretAccessKey: config.credentials.secretAccessKey,
+      ...(config.credentials.sessionToken ? { sessionToken: config.credentials.sessionToken } : {}),
+    },
+    ...(pinned ? { endpoint: pinned.origin, forcePathStyle: true } : { forcePathStyle: false }),
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+    maxAttempts: S3_MAX_ATTEMPTS,
+    retryMode: "standard",
+    requestHandler,
+    // Report a wrong region instead of silently retrying elsewhere.
+    followRegionRedirects: false,
+    // Nothing from AWS_* variables or ~/.aws config may change where requests go.
+    ignoreConfiguredEndpointUrls: true,
+    defaultsMode: "standard",
+    useFipsEndpoint: false,
+    useDualstackEndpoint: false,
+    useArnRegion: false,
+    disableS3ExpressSessionAuth: true,
+  });
+  attachRequestLog(client);
+  return client;
+}
