@@ -9,6 +9,11 @@ export const containerDeleted = eventType("wire/container.deleted", {
   schema: z.object({ containerId: z.uuid(), orgId: z.uuid() }),
 });
 
+/** A connector's credentials were wiped; every source it fed is to be cleaned up (sources work). */
+export const connectorDisconnected = eventType("wire/connector.disconnected", {
+  schema: z.object({ connectorId: z.uuid(), orgId: z.uuid() }),
+});
+
 /** The part of the Inngest client services use to emit events. */
 export interface EventSender {
   send(payload: { name: string; data: Record<string, unknown> }): Promise<unknown>;

@@ -12,6 +12,9 @@ export const ORG_PERMISSIONS = {
   "members.changeRole": ["owner"],
   "members.remove": ["owner"],
   "containers.create": ["owner", "admin", "member"],
+  "connectors.view": ["owner", "admin", "member"],
+  /** Create, edit, re-test, disconnect a connector and read its credential access log. */
+  "connectors.manage": ["owner", "admin"],
 } as const satisfies Record<string, readonly OrgRole[]>;
 export type OrgPermission = keyof typeof ORG_PERMISSIONS;
 

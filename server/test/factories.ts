@@ -4,10 +4,11 @@
  * Every factory creates unique rows, so tests can run side by side in one database without cleaning up.
  */
 import { randomUUID } from "node:crypto";
+import { inject } from "vitest";
 import fs from "node:fs";
 import path from "node:path";
 import { getDb } from "@/db/client";
-import { containerAccess, containers, invitations, members, users } from "@/db/schema";
+import { connectors, containerAccess, containers, invitations, members, users } from "@/db/schema";
 import type { SessionUser } from "@/server/auth";
 import type { EventSender } from "@/inngest/events";
 import { LocalBlobStore, type BlobStore } from "@/server/blobs";
@@ -15,6 +16,7 @@ import { recordingEvents } from "./events";
 import { logger } from "@/server/logger";
 import type { GrantLevel, OrgRole } from "@/server/permissions";
 import { createApiToken } from "@/server/services/api-tokens";
+import { sealCredentials } from "@/server/services/connectors/credentials";
 import { writeFile } from "@/server/services/files";
 import { createOrganization } from "@/server/services/organizations";
 import type { Context } from "@/server/trpc/context";
@@ -176,7 +178,10 @@ export async function seedWorld() {
       { orgId: org.id, userId: admin!.id, role: "admin" as const },
       ...[editor, viewer, noAccess, target].map((u) => ({ orgId: org.id, userId: u!.id, role: "member" as const })),
     ]);
-  const container = await createContainer(org.id, { name: unique("Box"), createdBy: owner!.id });
+  const [container, connector] = await Promise.all([
+    createContainer(org.id, { name: unique("Box"), createdBy: owner!.id }),
+    createConnectorRow(org.id, { createdBy: owner!.id }),
+  ]);
   const [, file, token, invitation] = await Promise.all([
     db()
       .insert(containerAccess)
@@ -193,6 +198,7 @@ export async function seedWorld() {
     otherOrg,
     users: { owner: owner!, admin: admin!, editor: editor!, viewer: viewer!, noAccess: noAccess!, target: target!, outsider: outsider! },
     container,
+    connector,
     file,
     token,
     invitation,
@@ -200,6 +206,27 @@ export async function seedWorld() {
 }
 
 export type World = Awaited<ReturnType<typeof seedWorld>>;
+
+// ---------------------------------------------------------------------------------------------------------
+// Connectors
+// ---------------------------------------------------------------------------------------------------------
+
+/** The test run's real S3 server (s3rver), its bucket and the credentials it accepts. */
+export function testS3() {
+  return { endpoint: inject("s3Endpoint"), bucket: inject("s3Bucket"), region: "us-east-1", accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+}
+
+/** A connector to the test S3 server, stored as the service would store it (sealed credentials). */
+export async function createConnectorRow(orgId: string, overrides: Partial<typeof connectors.$inferInsert> = {}) {
+  const s3 = testS3();
+  const id = randomUUID();
+  const sealedCredentials = await sealCredentials({ id, orgId }, { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+  const [row] = await db()
+    .insert(connectors)
+    .values({ id, orgId, label: unique("Bucket"), provider: "custom", endpoint: s3.endpoint, region: s3.region, testBucket: s3.bucket, sealedCredentials, lastCheckedAt: new Date(), ...overrides })
+    .returning();
+  return row!;
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Calling the API

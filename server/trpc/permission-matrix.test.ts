@@ -10,9 +10,9 @@ import { TRPCError, type AnyTRPCProcedure } from "@trpc/server";
 import { asc, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb } from "@/db/client";
-import { apiTokens, containerAccess, containers, files, invitations, members } from "@/db/schema";
+import { apiTokens, connectors, containerAccess, containers, credentialReads, files, invitations, members } from "@/db/schema";
 import { containerLevel, levelAllows, roleCan, type GrantLevel, type OrgRole } from "@/server/permissions";
-import { callerFor, seedWorld, unique, uniqueEmail, type TestUser, type World } from "@/server/test/factories";
+import { callerFor, seedWorld, testS3, unique, uniqueEmail, type TestUser, type World } from "@/server/test/factories";
 import type { AccessRule, Meta } from "./init";
 import { appRouter } from "./router";
 
@@ -94,6 +94,16 @@ const inputFor: Record<string, (world: World, me: Me) => unknown> = {
   "apiTokens.list": (w) => ({ containerId: w.container.id }),
   "apiTokens.create": (w) => ({ containerId: w.container.id, name: "Matrix agent" }),
   "apiTokens.revoke": (w) => ({ containerId: w.container.id, tokenId: w.token.id }),
+  "connectors.list": (w) => ({ orgId: w.org.id }),
+  "connectors.get": (w) => ({ orgId: w.org.id, connectorId: w.connector.id }),
+  "connectors.create": (w) => {
+    const s3 = testS3();
+    return { orgId: w.org.id, label: "Matrix bucket", provider: "custom", endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, testBucket: s3.bucket };
+  },
+  "connectors.update": (w) => ({ orgId: w.org.id, connectorId: w.connector.id, label: "Renamed", region: w.connector.region, testBucket: w.connector.testBucket, credentials: null }),
+  "connectors.retest": (w) => ({ orgId: w.org.id, connectorId: w.connector.id }),
+  "connectors.disconnect": (w) => ({ orgId: w.org.id, connectorId: w.connector.id }),
+  "connectors.accessLog": (w) => ({ orgId: w.org.id, connectorId: w.connector.id }),
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -124,7 +134,7 @@ function procedureOf(caller: ReturnType<typeof callerFor>, path: string): Call {
 /** Everything a denied call must leave untouched. */
 async function snapshot(w: World) {
   const db = getDb();
-  const [memberRows, containerRows, grantRows, fileRows, tokenRows, invitationRows] = await Promise.all([
+  const [memberRows, containerRows, grantRows, fileRows, tokenRows, invitationRows, connectorRows, credentialReadRows] = await Promise.all([
     db
       .select({ orgId: members.orgId, userId: members.userId, role: members.role })
       .from(members)
@@ -135,8 +145,10 @@ async function snapshot(w: World) {
     db.select().from(files).where(eq(files.containerId, w.container.id)).orderBy(asc(files.id)),
     db.select().from(apiTokens).where(eq(apiTokens.containerId, w.container.id)).orderBy(asc(apiTokens.id)),
     db.select().from(invitations).where(eq(invitations.orgId, w.org.id)).orderBy(asc(invitations.id)),
+    db.select().from(connectors).where(eq(connectors.orgId, w.org.id)).orderBy(asc(connectors.id)),
+    db.select().from(credentialReads).where(eq(credentialReads.connectorId, w.connector.id)).orderBy(asc(credentialReads.id)),
   ]);
-  return { memberRows, containerRows, grantRows, fileRows, tokenRows, invitationRows };
+  return { memberRows, containerRows, grantRows, fileRows, tokenRows, invitationRows, connectorRows, credentialReadRows };
 }
 
 describe("permission matrix", () => {

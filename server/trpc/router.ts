@@ -1,5 +1,6 @@
 import { createCallerFactory, createTRPCRouter, authedProcedure } from "./init";
 import { apiTokensRouter } from "./routers/api-tokens";
+import { connectorsRouter } from "./routers/connectors";
 import { containersRouter } from "./routers/containers";
 import { filesRouter } from "./routers/files";
 import { membersRouter } from "./routers/members";
@@ -10,6 +11,7 @@ export const appRouter = createTRPCRouter({
   organizations: organizationsRouter,
   members: membersRouter,
   containers: containersRouter,
+  connectors: connectorsRouter,
   files: filesRouter,
   apiTokens: apiTokensRouter,
 });

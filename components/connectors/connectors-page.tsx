@@ -1,0 +1,88 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import { Plug, Plus } from "lucide-react";
+import Link from "next/link";
+import { useOrg } from "@/components/orgs/org-context";
+import { describeError, useTRPC } from "@/components/providers/trpc";
+import { Alert } from "@/components/ui/alert";
+import { formatDateTime, formatRelative } from "@/components/ui/format";
+import { Badge, EmptyState, Loading, PageHeader } from "@/components/ui/states";
+import { roleCan } from "@/server/permissions";
+import { endpointLabel, providerLabel, STATUS_LABEL, STATUS_TONE } from "./labels";
+
+export function ConnectorsPage() {
+  const org = useOrg();
+  const trpc = useTRPC();
+  const list = useQuery(trpc.connectors.list.queryOptions({ orgId: org.id }));
+  const canManage = roleCan(org.role, "connectors.manage");
+  return (
+    <>
+      <PageHeader
+        title="Connectors"
+        description="Credentials for the storage your containers sync from, shared across the organization. Credentials are encrypted and never shown again."
+        actions={
+          canManage && (
+            <Link href={`/o/${org.slug}/connectors/new`} className="inline-flex items-center gap-1.5 rounded-md bg-brand-600 px-3.5 py-2 text-sm font-medium text-white hover:bg-brand-700">
+              <Plus className="size-4" aria-hidden /> Add connector
+            </Link>
+          )
+        }
+      />
+      {list.isPending && <Loading />}
+      {list.error && <Alert>{describeError(list.error).message}</Alert>}
+      {list.data?.length === 0 && (
+        <EmptyState icon={<Plug className="size-8" />} title="No connectors yet">
+          {canManage
+            ? "Add an Amazon S3 or S3-compatible connector; containers can then sync a bucket or a prefix of it."
+            : "Owners and Admins add connectors; once one exists, editors can attach its buckets to containers."}
+        </EmptyState>
+      )}
+      {list.data && list.data.length > 0 && (
+        <div className="overflow-x-auto rounded-lg bg-white ring-1 ring-zinc-200">
+          <table className="min-w-full divide-y divide-zinc-200 text-sm" aria-label="Connectors">
+            <thead className="bg-zinc-50 text-left text-xs font-medium tracking-wide text-zinc-500 uppercase">
+              <tr>
+                <th scope="col" className="px-4 py-2.5">Label</th>
+                <th scope="col" className="px-4 py-2.5">Provider</th>
+                <th scope="col" className="px-4 py-2.5">Endpoint</th>
+                <th scope="col" className="px-4 py-2.5">Region</th>
+                <th scope="col" className="px-4 py-2.5">Test bucket</th>
+                <th scope="col" className="px-4 py-2.5">Status</th>
+                <th scope="col" className="px-4 py-2.5">Last checked</th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-zinc-100">
+              {list.data.map((c) => (
+                <tr key={c.id}>
+                  <td className="px-4 py-2.5 font-medium">
+                    <Link href={`/o/${org.slug}/connectors/${c.id}`} className="text-zinc-900 hover:text-brand-700 hover:underline">
+                      {c.label}
+                    </Link>
+                  </td>
+                  <td className="px-4 py-2.5 text-zinc-600">{providerLabel(c.provider)}</td>
+                  <td className="max-w-56 truncate px-4 py-2.5 text-zinc-600">{endpointLabel(c.endpoint)}</td>
+                  <td className="px-4 py-2.5 text-zinc-600">{c.region}</td>
+                  <td className="px-4 py-2.5 text-zinc-600">{c.testBucket}</td>
+                  <td className="px-4 py-2.5">
+                    <span title={c.lastError ?? undefined}>
+                      <Badge tone={STATUS_TONE[c.status]}>{STATUS_LABEL[c.status]}</Badge>
+                    </span>
+                  </td>
+                  <td className="px-4 py-2.5 whitespace-nowrap text-zinc-600">
+                    {c.lastCheckedAt ? (
+                      <time dateTime={c.lastCheckedAt.toISOString()} title={formatDateTime(c.lastCheckedAt)}>
+                        {formatRelative(c.lastCheckedAt)}
+                      </time>
+                    ) : (
+                      "Never"
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,45 @@
+"use client";
+import { Check, Copy } from "lucide-react";
+import { useState } from "react";
+import { Button } from "@/components/ui/button";
+import { TextField } from "@/components/ui/field";
+import { minimalIamPolicy } from "@/server/services/connectors/providers";
+
+/** The least-privilege IAM policy for a bucket and prefix, filled in as the admin types. */
+export function IamPolicyHelper() {
+  const [bucket, setBucket] = useState("");
+  const [prefix, setPrefix] = useState("");
+  const [copied, setCopied] = useState(false);
+  const policy = minimalIamPolicy(bucket, prefix);
+  return (
+    <section aria-labelledby="iam-heading" className="rounded-lg bg-white p-5 ring-1 ring-zinc-200">
+      <h2 id="iam-heading" className="text-base font-semibold text-zinc-900">
+        Minimal IAM policy
+      </h2>
+      <p className="mt-1 mb-4 text-sm text-zinc-500">
+        Wire only reads: it lists under the prefixes you attach and downloads objects there. It never writes or deletes.
+      </p>
+      <div className="mb-3 grid grid-cols-2 gap-3">
+        <TextField label="Bucket" value={bucket} onChange={(e) => setBucket(e.target.value)} placeholder="your-bucket" />
+        <TextField label="Prefix" value={prefix} onChange={(e) => setPrefix(e.target.value)} placeholder="reports/2026/" />
+      </div>
+      <pre data-testid="iam-policy" className="max-h-80 overflow-auto rounded bg-zinc-900 p-3 text-xs text-zinc-100">
+        {policy}
+      </pre>
+      <div className="mt-3 flex justify-end">
+        <Button
+          variant="secondary"
+          size="sm"
+          onClick={async () => {
+            await navigator.clipboard.writeText(policy);
+            setCopied(true);
+            setTimeout(() => setCopied(false), 2000);
+          }}
+        >
+          {copied ? <Check className="size-4" aria-hidden /> : <Copy className="size-4" aria-hidden />}
+          {copied ? "Copied" : "Copy policy"}
+        </Button>
+      </div>
+    </section>
+  );
+}

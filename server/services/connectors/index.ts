@@ -1,0 +1,185 @@
+/**
+ * Org-level S3 connectors: validated against their test bucket before anything is stored, credentials
+ * sealed at rest and never returned, re-tested on demand, disconnected with a cascade event.
+ */
+import { randomUUID } from "node:crypto";
+import { and, desc, eq, ne } from "drizzle-orm";
+import type { DbOrTx } from "@/db/client";
+import { connectors, credentialReads, users } from "@/db/schema";
+import { connectorDisconnected, type EventSender } from "@/inngest/events";
+import { AppError, notFound } from "@/server/errors";
+import { S3AccessError } from "@/server/s3/errors";
+import { validateConnection } from "@/server/s3/validate";
+import { readCredentials, sealCredentials, type CredentialActor, type S3Credentials } from "./credentials";
+import type { ProviderId } from "./providers";
+
+/** What anyone in the org may see of a connector: everything but the credentials. */
+const publicColumns = {
+  id: connectors.id,
+  label: connectors.label,
+  provider: connectors.provider,
+  endpoint: connectors.endpoint,
+  region: connectors.region,
+  testBucket: connectors.testBucket,
+  status: connectors.status,
+  lastCheckedAt: connectors.lastCheckedAt,
+  lastError: connectors.lastError,
+  createdAt: connectors.createdAt,
+  disconnectedAt: connectors.disconnectedAt,
+};
+
+export type ConnectorView = { [K in keyof typeof publicColumns]: (typeof connectors.$inferSelect)[K] };
+
+export function listConnectors(db: DbOrTx, orgId: string): Promise<ConnectorView[]> {
+  return db.select(publicColumns).from(connectors).where(eq(connectors.orgId, orgId)).orderBy(desc(connectors.createdAt));
+}
+
+export async function getConnector(db: DbOrTx, params: { orgId: string; connectorId: string }): Promise<ConnectorView> {
+  const [row] = await db
+    .select(publicColumns)
+    .from(connectors)
+    .where(and(eq(connectors.id, params.connectorId), eq(connectors.orgId, params.orgId)));
+  if (!row) throw notFound("Connector");
+  return row;
+}
+
+async function loadSealed(db: DbOrTx, params: { orgId: string; connectorId: string }) {
+  const [row] = await db
+    .select()
+    .from(connectors)
+    .where(and(eq(connectors.id, params.connectorId), eq(connectors.orgId, params.orgId)));
+  if (!row) throw notFound("Connector");
+  return row;
+}
+
+/** Turns an S3 failure into a form error on the field the user has to fix. */
+function toAppError(error: unknown): never {
+  if (error instanceof S3AccessError) throw new AppError("BAD_REQUEST", error.message, error.field ?? undefined);
+  throw error;
+}
+
+export interface ConnectorInput {
+  label: string;
+  provider: ProviderId;
+  endpoint: string | null;
+  region: string;
+  testBucket: string;
+}
+
+export async function createConnector(
+  db: DbOrTx,
+  params: { orgId: string; userId: string; input: ConnectorInput; credentials: S3Credentials },
+): Promise<ConnectorView> {
+  const { input } = params;
+  await validateConnection({ endpoint: input.endpoint, region: input.region, credentials: params.credentials, bucket: input.testBucket }).catch(toAppError);
+  const id = randomUUID();
+  const sealedCredentials = await sealCredentials({ id, orgId: params.orgId }, params.credentials);
+  const [row] = await db
+    .insert(connectors)
+    .values({ id, orgId: params.orgId, ...input, sealedCredentials, createdBy: params.userId, lastCheckedAt: new Date() })
+    .returning(publicColumns);
+  return row!;
+}
+
+/**
+ * Edits label, test bucket and region, and optionally replaces the credentials. Anything that changes how
+ * Wire reaches the bucket is validated first, with the new credentials or (unsealed, logged) the stored ones.
+ */
+export async function updateConnector(
+  db: DbOrTx,
+  params: {
+    orgId: string;
+    connectorId: string;
+    userId: string;
+    changes: { label: string; region: string; testBucket: string };
+    credentials: S3Credentials | null;
+  },
+): Promise<ConnectorView> {
+  const current = await loadSealed(db, params);
+  if (current.status === "disconnected") throw new AppError("CONFLICT", "This connector is disconnected. Add a new connector instead.");
+  const reachChanged = params.credentials !== null || params.changes.region !== current.region || params.changes.testBucket !== current.testBucket;
+  let sealedCredentials = current.sealedCredentials;
+  if (reachChanged) {
+    const credentials =
+      params.credentials ?? (await readCredentials(db, current, { type: "user", userId: params.userId }, "validate connector changes"));
+    await validateConnection({ endpoint: current.endpoint, region: params.changes.region, credentials, bucket: params.changes.testBucket }).catch(toAppError);
+    if (params.credentials) sealedCredentials = await sealCredentials(current, params.credentials);
+  }
+  const [row] = await db
+    .update(connectors)
+    .set({
+      ...params.changes,
+      sealedCredentials,
+      ...(reachChanged ? { status: "active" as const, lastCheckedAt: new Date(), lastError: null } : {}),
+      updatedAt: new Date(),
+    })
+    .where(and(eq(connectors.id, current.id), eq(connectors.orgId, params.orgId)))
+    .returning(publicColumns);
+  return row!;
+}
+
+const CREDENTIAL_FAILURES = new Set(["invalid_credentials", "access_denied"]);
+
+/**
+ * Validates the stored credentials again. Credentials that no longer work flip the connector to
+ * invalid_credentials with the reason; other failures (bucket gone, endpoint down) are recorded as the
+ * last error without blaming the credentials.
+ */
+export async function retestConnector(
+  db: DbOrTx,
+  params: { orgId: string; connectorId: string; actor: CredentialActor },
+): Promise<ConnectorView> {
+  const current = await loadSealed(db, params);
+  if (current.status === "disconnected") throw new AppError("CONFLICT", "This connector is disconnected; there is nothing to test.");
+  const credentials = await readCredentials(db, current, params.actor, "re-test connector");
+  const failure = await validateConnection({ endpoint: current.endpoint, region: current.region, credentials, bucket: current.testBucket }).then(
+    () => null,
+    (error: unknown) => {
+      if (error instanceof S3AccessError) return error;
+      throw error;
+    },
+  );
+  const [row] = await db
+    .update(connectors)
+    .set({
+      lastCheckedAt: new Date(),
+      lastError: failure?.message ?? null,
+      status: failure && CREDENTIAL_FAILURES.has(failure.kind) ? "invalid_credentials" : failure ? current.status : "active",
+    })
+    .where(and(eq(connectors.id, current.id), eq(connectors.orgId, params.orgId)))
+    .returning(publicColumns);
+  return row!;
+}
+
+/** Wipes the sealed credentials for good and asks every source the connector fed to be cleaned up. */
+export async function disconnectConnector(db: DbOrTx, events: EventSender, params: { orgId: string; connectorId: string }) {
+  const [row] = await db
+    .update(connectors)
+    .set({ status: "disconnected", sealedCredentials: null, disconnectedAt: new Date(), updatedAt: new Date() })
+    .where(and(eq(connectors.id, params.connectorId), eq(connectors.orgId, params.orgId), ne(connectors.status, "disconnected")))
+    .returning({ id: connectors.id });
+  if (!row) {
+    await loadSealed(db, params); // NOT_FOUND when it is not this org's
+    throw new AppError("CONFLICT", "This connector is already disconnected.");
+  }
+  await events.send(connectorDisconnected.create({ connectorId: row.id, orgId: params.orgId }));
+}
+
+export async function listCredentialReads(db: DbOrTx, params: { orgId: string; connectorId: string; limit?: number }) {
+  await loadSealed(db, params); // NOT_FOUND for another org's connector
+  return db
+    .select({
+      id: credentialReads.id,
+      at: credentialReads.at,
+      actorType: credentialReads.actorType,
+      actorId: credentialReads.actorId,
+      actorName: users.name,
+      actorEmail: users.email,
+      purpose: credentialReads.purpose,
+    })
+    .from(credentialReads)
+    .leftJoin(users, and(eq(credentialReads.actorType, "user"), eq(users.id, credentialReads.actorId)))
+    .where(eq(credentialReads.connectorId, params.connectorId))
+    .orderBy(desc(credentialReads.id))
+    .limit(params.limit ?? 100);
+}

@@ -1,0 +1,72 @@
+import { z } from "zod";
+import { accessKeyIdSchema, bucketNameSchema, endpointSchema, regionSchema, secretAccessKeySchema, sessionTokenSchema } from "@/server/s3/inputs";
+import {
+  createConnector,
+  disconnectConnector,
+  getConnector,
+  listConnectors,
+  listCredentialReads,
+  retestConnector,
+  updateConnector,
+} from "@/server/services/connectors";
+import { PROVIDER_IDS } from "@/server/services/connectors/providers";
+import { createTRPCRouter, orgProcedure } from "../init";
+
+const labelSchema = z.string().trim().min(1, "A label is required.").max(80, "Use at most 80 characters.");
+const connectorId = z.object({ connectorId: z.uuid() });
+const credentials = z.object({
+  accessKeyId: accessKeyIdSchema,
+  secretAccessKey: secretAccessKeySchema,
+  sessionToken: sessionTokenSchema,
+});
+
+export const connectorsRouter = createTRPCRouter({
+  list: orgProcedure("connectors.view").query(({ ctx }) => listConnectors(ctx.db, ctx.org.id)),
+  get: orgProcedure("connectors.view")
+    .input(connectorId)
+    .query(({ ctx, input }) => getConnector(ctx.db, { orgId: ctx.org.id, connectorId: input.connectorId })),
+  create: orgProcedure("connectors.manage")
+    .input(
+      z
+        .object({
+          label: labelSchema,
+          provider: z.enum(PROVIDER_IDS),
+          endpoint: endpointSchema,
+          region: regionSchema.default("us-east-1"),
+          testBucket: bucketNameSchema,
+        })
+        .extend(credentials.shape)
+        .refine((v) => v.provider === "aws" || v.endpoint, { message: "This provider needs its endpoint.", path: ["endpoint"] }),
+    )
+    .mutation(({ ctx, input }) => {
+      const { accessKeyId, secretAccessKey, sessionToken, orgId: _orgId, ...rest } = input;
+      return createConnector(ctx.db, {
+        orgId: ctx.org.id,
+        userId: ctx.user.id,
+        input: { ...rest, endpoint: rest.endpoint ?? null },
+        credentials: { accessKeyId, secretAccessKey, sessionToken },
+      });
+    }),
+  update: orgProcedure("connectors.manage")
+    .input(connectorId.extend({ label: labelSchema, region: regionSchema, testBucket: bucketNameSchema, credentials: credentials.nullable() }))
+    .mutation(({ ctx, input }) =>
+      updateConnector(ctx.db, {
+        orgId: ctx.org.id,
+        connectorId: input.connectorId,
+        userId: ctx.user.id,
+        changes: { label: input.label, region: input.region, testBucket: input.testBucket },
+        credentials: input.credentials,
+      }),
+    ),
+  retest: orgProcedure("connectors.manage")
+    .input(connectorId)
+    .mutation(({ ctx, input }) =>
+      retestConnector(ctx.db, { orgId: ctx.org.id, connectorId: input.connectorId, actor: { type: "user", userId: ctx.user.id } }),
+    ),
+  disconnect: orgProcedure("connectors.manage")
+    .input(connectorId)
+    .mutation(({ ctx, input }) => disconnectConnector(ctx.db, ctx.events, { orgId: ctx.org.id, connectorId: input.connectorId })),
+  accessLog: orgProcedure("connectors.manage")
+    .input(connectorId)
+    .query(({ ctx, input }) => listCredentialReads(ctx.db, { orgId: ctx.org.id, connectorId: input.connectorId })),
+});
