@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import { defineConfig, devices } from "@playwright/test";
+import { E2E_S3 } from "./e2e/s3";
 
 const PORT = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://localhost:${PORT}`;
@@ -28,7 +29,24 @@ export default defineConfig({
       args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
     },
   },
-  webServer: {
+  webServer: [
+    {
+      command: `rm -rf .data/e2e-s3 && node server/test/s3rver.mjs '${JSON.stringify({
+        directory: ".data/e2e-s3",
+        port: E2E_S3.port,
+        buckets: [E2E_S3.bucket],
+        objects: E2E_S3.objects.map((o) => ({ bucket: E2E_S3.bucket, ...o })),
+        watchStdin: false,
+      })}'`,
+      url: `http://127.0.0.1:${E2E_S3.port}/`,
+      timeout: 60_000,
+      reuseExistingServer: false,
+      stdout: "ignore",
+      stderr: "pipe",
+      // s3rver's continuation tokens use a cipher OpenSSL 3 only has in its legacy provider.
+      env: { NODE_OPTIONS: "--openssl-legacy-provider" },
+    },
+    {
     // A fresh embedded database for every run; the app is built by `npm run test:e2e` beforehand.
     command: `rm -rf .data/e2e && next start -p ${PORT}`,
     url: `${baseURL}/api/health`,
@@ -44,6 +62,9 @@ export default defineConfig({
       WIRE_AUTH_RATE_LIMIT: "off",
       LOG_LEVEL: "warn",
       NEXT_TELEMETRY_DISABLED: "1",
+      // The e2e S3 server listens on loopback, which the SSRF guard refuses by default.
+      WIRE_ALLOW_PRIVATE_ENDPOINTS: "true",
     },
-  },
+    },
+  ],
 });

@@ -2,16 +2,17 @@
  * A real S3 HTTP server (s3rver) for the test suite, run as a child process by global-setup.ts with
  * NODE_OPTIONS=--openssl-legacy-provider (without it every truncated ListObjectsV2 is a 500).
  *
- * Usage: node s3rver.mjs '<json: { directory, buckets: string[], objects: { bucket, key, body }[] }>'
+ * Usage: node s3rver.mjs '<json: { directory, port?, buckets: string[], objects: { bucket, key, body }[], watchStdin? }>'
  * Prints one JSON line {"port": N} on stdout once the buckets exist and the objects are stored, then serves
- * until SIGTERM/SIGINT or until its stdin closes (the parent went away).
+ * until SIGTERM/SIGINT or, unless watchStdin is false, until its stdin closes (the parent went away).
+ * The Playwright config starts it too, on a fixed port for the e2e app.
  */
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
 
 const config = JSON.parse(process.argv[2] ?? "{}");
 const server = new S3rver({
-  port: 0,
+  port: config.port ?? 0,
   address: "127.0.0.1",
   directory: config.directory,
   silent: true,
@@ -32,9 +33,11 @@ async function stop(code = 0) {
 }
 process.on("SIGTERM", () => void stop());
 process.on("SIGINT", () => void stop());
-process.stdin.on("end", () => void stop());
-process.stdin.on("close", () => void stop());
-process.stdin.resume();
+if (config.watchStdin !== false) {
+  process.stdin.on("end", () => void stop());
+  process.stdin.on("close", () => void stop());
+  process.stdin.resume();
+}
 
 try {
   const { port } = await server.run();
