@@ -4,3 +4,5 @@ export * from "./containers";
 export * from "./files";
 export * from "./engine";
 export * from "./connectors";
+export * from "./sources";
+export * from "./entries";
