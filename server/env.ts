@@ -41,6 +41,21 @@ const schema = z.object({
    * unless this is true: needed for a local MinIO/s3rver and for tests. Cloud metadata addresses stay refused.
    */
   WIRE_ALLOW_PRIVATE_ENDPOINTS: z.stringbool({ error: 'must be "true" or "false"' }).default(false),
+  /**
+   * OpenAI-compatible embeddings endpoint (base URL, e.g. https://api.openai.com/v1; Wire POSTs to
+   * <url>/embeddings). Used only when WIRE_EMBEDDINGS_MODEL is set too; otherwise the deterministic local
+   * embedder runs (no network, no model download).
+   */
+  WIRE_EMBEDDINGS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  WIRE_EMBEDDINGS_MODEL: optionalString,
+  /** Sent as a Bearer token; optional for endpoints without auth (a local server). */
+  WIRE_EMBEDDINGS_API_KEY: optionalString,
+  /** When set, sent as `dimensions` (models that support shortening) and every returned vector is checked against it. */
+  WIRE_EMBEDDINGS_DIMENSIONS: z.coerce.number().int().min(1).max(65536).optional(),
+  WIRE_EMBEDDINGS_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
+  /** Sources: how often each is synced, and the most objects one sync run looks at. */
+  WIRE_SYNC_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
+  WIRE_SYNC_MAX_OBJECTS: z.coerce.number().int().min(1).default(100_000),
   INNGEST_DEV: optionalString,
   INNGEST_BASE_URL: optionalString,
   INNGEST_EVENT_KEY: optionalString,
