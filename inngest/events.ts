@@ -14,6 +14,15 @@ export const connectorDisconnected = eventType("wire/connector.disconnected", {
   schema: z.object({ connectorId: z.uuid(), orgId: z.uuid() }),
 });
 
+export const sourceSyncRequested = eventType("wire/source.sync-requested", {
+  schema: z.object({ sourceId: z.uuid(), trigger: z.enum(["backfill", "schedule", "manual"]) }),
+});
+
+/** A source was archived (detached, or its connector disconnected): its files are to be removed. */
+export const sourceDetached = eventType("wire/source.detached", {
+  schema: z.object({ sourceId: z.uuid(), containerId: z.uuid() }),
+});
+
 /** The part of the Inngest client services use to emit events. */
 export interface EventSender {
   send(payload: { name: string; data: Record<string, unknown> }): Promise<unknown>;

@@ -1,31 +1,242 @@
-import { Database } from "lucide-react";
+"use client";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Database, History, RefreshCw, Trash2 } from "lucide-react";
+import Link from "next/link";
+import { useState, type FormEvent } from "react";
+import { formErrors } from "@/components/connectors/form-errors";
+import { useOrg } from "@/components/orgs/org-context";
+import { describeError, useTRPC } from "@/components/providers/trpc";
+import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
+import { ConfirmDialog } from "@/components/ui/dialog";
+import { SelectField, TextField } from "@/components/ui/field";
+import { formatDateTime } from "@/components/ui/format";
+import { Loading } from "@/components/ui/states";
+import { SourcePill } from "./source-pill";
 
-/** The providers a container can pull files from. Setting one up arrives with the connectors work. */
-const PROVIDERS = [{ id: "s3", name: "Amazon S3", description: "Sync a bucket, or a prefix of one, from S3 or any S3-compatible storage." }];
+export function SourcesPage({ containerId }: { containerId: string }) {
+  const trpc = useTRPC();
+  const container = useQuery(trpc.containers.get.queryOptions({ containerId }));
+  const canEdit = container.data?.level === "edit" || container.data?.level === "manage";
+  const list = useQuery({
+    ...trpc.sources.list.queryOptions({ containerId }),
+    // Live while anything is queued or running; slower otherwise.
+    refetchInterval: (query) => (query.state.data?.some((s) => s.status === "pending" || s.status === "syncing") ? 1500 : 15_000),
+  });
+  const [open, setOpen] = useState(false);
+  const hasSources = (list.data?.length ?? 0) > 0;
 
-export function SourcesPage() {
   return (
-    <ul className="divide-y divide-zinc-200 rounded-lg bg-white ring-1 ring-zinc-200" aria-label="Source providers">
-      {PROVIDERS.map((p) => (
-        <li key={p.id} className="flex items-center justify-between gap-4 px-4 py-4">
-          <div className="flex items-start gap-3">
-            <Database className="mt-0.5 size-5 text-zinc-500" aria-hidden />
-            <div>
-              <div className="font-medium text-zinc-900">{p.name}</div>
-              <p className="text-sm text-zinc-500">{p.description}</p>
-            </div>
+    <section className="rounded-lg bg-white ring-1 ring-zinc-200" aria-label="Source providers">
+      <div className="flex items-center justify-between gap-4 px-4 py-4">
+        <div className="flex items-start gap-3">
+          <Database className="mt-0.5 size-5 text-zinc-500" aria-hidden />
+          <div>
+            <div className="font-medium text-zinc-900">Amazon S3</div>
+            <p className="text-sm text-zinc-500">Sync a bucket, or a prefix of one, from S3 or any S3-compatible storage.</p>
           </div>
-          <div className="flex items-center gap-3">
-            <span id={`${p.id}-availability`} className="text-xs text-zinc-500">
-              Not available yet
-            </span>
-            <Button variant="secondary" disabled aria-describedby={`${p.id}-availability`}>
-              Setup
+        </div>
+        {canEdit && (
+          <Button variant="secondary" onClick={() => setOpen((o) => !o)} aria-expanded={open}>
+            {hasSources ? "Edit" : "Setup"}
+          </Button>
+        )}
+      </div>
+      {list.isPending && <div className="px-4"><Loading /></div>}
+      {list.error && <div className="px-4 pb-4"><Alert>{describeError(list.error).message}</Alert></div>}
+      {list.data && list.data.length > 0 && (
+        <ul className="divide-y divide-zinc-100 border-t border-zinc-200" aria-label="Sources">
+          {list.data.map((source) => (
+            <SourceRow key={source.id} containerId={containerId} source={source} canEdit={canEdit} editing={open} />
+          ))}
+        </ul>
+      )}
+      {open && canEdit && <AddBucketForm containerId={containerId} onAdded={() => setOpen(false)} />}
+    </section>
+  );
+}
+
+type SourceItem = {
+  id: string;
+  bucket: string;
+  prefix: string;
+  connectorLabel: string;
+  status: "pending" | "syncing" | "synced" | "error" | "archived";
+  lastError: string | null;
+  lastSyncedAt: Date | null;
+  progress: { listed: number; processed: number; failed: number } | null;
+  followUpRequested: boolean;
+};
+
+function SourceRow({ containerId, source, canEdit, editing }: { containerId: string; source: SourceItem; canEdit: boolean; editing: boolean }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.sources.pathKey() });
+  const syncNow = useMutation(trpc.sources.syncNow.mutationOptions({ onSettled: refresh }));
+  const [confirming, setConfirming] = useState(false);
+  const [showHistory, setShowHistory] = useState(false);
+  const detach = useMutation(
+    trpc.sources.detach.mutationOptions({
+      onSuccess: () => setConfirming(false),
+      onSettled: async () => {
+        await refresh();
+        await queryClient.invalidateQueries({ queryKey: trpc.files.pathKey() });
+      },
+    }),
+  );
+  const busy = source.status === "pending" || source.status === "syncing";
+  const where = `${source.bucket}/${source.prefix}`;
+  return (
+    <li className="px-4 py-3" aria-label={where}>
+      <div className="flex flex-wrap items-center justify-between gap-3">
+        <div className="min-w-0">
+          <div className="truncate font-mono text-sm text-zinc-900">{where}</div>
+          <div className="text-xs text-zinc-500">via {source.connectorLabel}</div>
+        </div>
+        <div className="flex items-center gap-3">
+          <SourcePill status={source.status} lastError={source.lastError} lastSyncedAt={source.lastSyncedAt} progress={source.progress} />
+          {canEdit && (
+            <Button variant="secondary" size="sm" pending={syncNow.isPending} onClick={() => syncNow.mutate({ containerId, sourceId: source.id })} title={busy ? "A sync is in flight; one more runs after it." : undefined}>
+              {!syncNow.isPending && <RefreshCw className="size-3.5" aria-hidden />}
+              {busy && source.followUpRequested ? "Queued after current sync" : "Sync now"}
             </Button>
-          </div>
-        </li>
-      ))}
-    </ul>
+          )}
+          <Button variant="ghost" size="sm" onClick={() => setShowHistory((s) => !s)} aria-expanded={showHistory}>
+            <History className="size-3.5" aria-hidden /> History
+          </Button>
+          {canEdit && editing && (
+            <Button variant="ghost" size="sm" aria-label={`Detach ${where}`} onClick={() => setConfirming(true)}>
+              <Trash2 className="size-4" aria-hidden />
+            </Button>
+          )}
+        </div>
+      </div>
+      {syncNow.error && <div className="mt-2"><Alert>{describeError(syncNow.error).message}</Alert></div>}
+      {showHistory && <RunHistory containerId={containerId} sourceId={source.id} />}
+      <ConfirmDialog
+        open={confirming}
+        onOpenChange={setConfirming}
+        title={`Detach ${where}?`}
+        description={
+          <>
+            Wire stops syncing it and removes every file it pulled from this container, with their entries, embeddings and stored copies. Your bucket is not touched. Attaching it again starts a fresh backfill.
+            {detach.error && <span className="mt-2 block text-red-600">{describeError(detach.error).message}</span>}
+          </>
+        }
+        confirmLabel="Detach"
+        pending={detach.isPending}
+        onConfirm={() => detach.mutate({ containerId, sourceId: source.id })}
+      />
+    </li>
+  );
+}
+
+const TRIGGER = { backfill: "Backfill", schedule: "Scheduled", manual: "Manual" } as const;
+
+function RunHistory({ containerId, sourceId }: { containerId: string; sourceId: string }) {
+  const trpc = useTRPC();
+  const runs = useQuery({ ...trpc.sources.runs.queryOptions({ containerId, sourceId }), refetchInterval: 3000 });
+  if (runs.isPending) return <Loading />;
+  if (runs.error) return <Alert>{describeError(runs.error).message}</Alert>;
+  if (!runs.data.length) return <p className="mt-2 text-sm text-zinc-500">No runs yet.</p>;
+  return (
+    <div className="mt-3 overflow-x-auto rounded-md ring-1 ring-zinc-200">
+      <table className="min-w-full divide-y divide-zinc-200 text-xs" aria-label="Sync runs">
+        <thead className="bg-zinc-50 text-left font-medium text-zinc-500 uppercase">
+          <tr>
+            {["Trigger", "Started", "Duration", "Listed", "Added", "Updated", "Removed", "Failed", "Result"].map((h) => (
+              <th key={h} scope="col" className="px-3 py-2">{h}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody className="divide-y divide-zinc-100">
+          {runs.data.map((run) => (
+            <tr key={run.id}>
+              <td className="px-3 py-2">{TRIGGER[run.trigger]}</td>
+              <td className="px-3 py-2 whitespace-nowrap">{formatDateTime(run.startedAt)}</td>
+              <td className="px-3 py-2">{run.finishedAt ? `${Math.max(0, Math.round((run.finishedAt.getTime() - run.startedAt.getTime()) / 100) / 10)} s` : "running"}</td>
+              <td className="px-3 py-2">{run.listed}</td>
+              <td className="px-3 py-2">{run.added}</td>
+              <td className="px-3 py-2">{run.updated}</td>
+              <td className="px-3 py-2">{run.removed}</td>
+              <td className="px-3 py-2">{run.failed}</td>
+              <td className="px-3 py-2">
+                {run.status === "failed" ? <span className="text-red-700">{run.error ?? "Failed"}</span> : run.status}
+                {run.truncated && (
+                  <span className="mt-1 block text-amber-700">Stopped at the per-run object limit: split the prefix into narrower sources.</span>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+const ADD_FIELDS = ["connectorId", "bucket", "prefix"] as const;
+
+function AddBucketForm({ containerId, onAdded }: { containerId: string; onAdded: () => void }) {
+  const org = useOrg();
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const connectors = useQuery(trpc.connectors.list.queryOptions({ orgId: org.id }));
+  const usable = connectors.data?.filter((c) => c.status === "active") ?? [];
+  const attach = useMutation(
+    trpc.sources.attach.mutationOptions({
+      onSuccess: async () => {
+        await queryClient.invalidateQueries({ queryKey: trpc.sources.pathKey() });
+        onAdded();
+      },
+    }),
+  );
+  const errors = formErrors(attach.error, ADD_FIELDS);
+
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    attach.mutate({
+      containerId,
+      connectorId: String(form.get("connectorId")),
+      bucket: String(form.get("bucket") ?? "").trim(),
+      prefix: String(form.get("prefix") ?? "") || undefined,
+    });
+  }
+
+  if (connectors.isPending) return <div className="border-t border-zinc-200 px-4"><Loading /></div>;
+  if (!usable.length) {
+    return (
+      <div className="border-t border-zinc-200 px-4 py-4">
+        <Alert tone="info">
+          No working connector yet. An Owner or Admin adds one under{" "}
+          <Link className="font-medium underline" href={`/o/${org.slug}/connectors`}>
+            Organization → Connectors
+          </Link>
+          .
+        </Alert>
+      </div>
+    );
+  }
+  return (
+    <form onSubmit={onSubmit} className="space-y-3 border-t border-zinc-200 px-4 py-4" aria-label="Add bucket" noValidate>
+      <h3 className="text-sm font-semibold text-zinc-900">Add bucket</h3>
+      {errors.form && <Alert>{errors.form}</Alert>}
+      <div className="grid gap-3 sm:grid-cols-3">
+        <SelectField label="Connector" name="connectorId" error={errors.field("connectorId")}>
+          {usable.map((c) => (
+            <option key={c.id} value={c.id}>
+              {c.label}
+            </option>
+          ))}
+        </SelectField>
+        <TextField label="Bucket" name="bucket" required spellCheck={false} error={errors.field("bucket")} />
+        <TextField label="Prefix (optional)" name="prefix" spellCheck={false} placeholder="reports/2026/" hint="Leave empty to sync the whole bucket." error={errors.field("prefix")} />
+      </div>
+      <div className="flex justify-end">
+        <Button type="submit" pending={attach.isPending}>
+          {attach.isPending ? "Checking bucket…" : "Add"}
+        </Button>
+      </div>
+    </form>
   );
 }

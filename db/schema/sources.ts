@@ -2,6 +2,7 @@
  * Container sources (a connector + bucket + prefix feeding one container), the mirror index of the
  * objects each source pulled, and the history of its sync runs.
  */
+import { sql } from "drizzle-orm";
 import { bigint, boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { users } from "./auth";
 import { connectors } from "./connectors";
@@ -50,8 +51,15 @@ export const sourceObjects = pgTable(
     size: bigint("size", { mode: "number" }).notNull(),
     lastModified: timestamp("last_modified", { withTimezone: true }),
     fileId: uuid("file_id").references(() => files.id, { onDelete: "set null" }),
+    /** The last sync run whose listing included this key; keys a complete listing did not see are gone. */
+    lastSeenRunId: uuid("last_seen_run_id"),
+    /** New or changed at the source and not yet fetched into the container. */
+    needsImport: boolean("needs_import").notNull().default(true),
   },
-  (t) => [primaryKey({ name: "source_objects_pkey", columns: [t.sourceId, t.key] })],
+  (t) => [
+    primaryKey({ name: "source_objects_pkey", columns: [t.sourceId, t.key] }),
+    index("source_objects_pending_idx").on(t.sourceId).where(sql`${t.needsImport}`),
+  ],
 );
 
 export const syncRuns = pgTable(

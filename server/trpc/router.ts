@@ -5,6 +5,7 @@ import { containersRouter } from "./routers/containers";
 import { filesRouter } from "./routers/files";
 import { membersRouter } from "./routers/members";
 import { organizationsRouter } from "./routers/organizations";
+import { sourcesRouter } from "./routers/sources";
 
 export const appRouter = createTRPCRouter({
   me: authedProcedure.query(({ ctx }) => ctx.user),
@@ -13,6 +14,7 @@ export const appRouter = createTRPCRouter({
   containers: containersRouter,
   connectors: connectorsRouter,
   files: filesRouter,
+  sources: sourcesRouter,
   apiTokens: apiTokensRouter,
 });
 

@@ -3,6 +3,6 @@ import { SourcesPage } from "@/components/sources/sources-page";
 
 export const metadata: Metadata = { title: "Sources" };
 
-export default function Page() {
-  return <SourcesPage />;
+export default async function Page({ params }: { params: Promise<{ containerId: string }> }) {
+  return <SourcesPage containerId={(await params).containerId} />;
 }

@@ -1,0 +1,212 @@
+/**
+ * Sources end to end through the app's own functions and the real embedded engine, against a real S3
+ * server (s3rver): backfill with awkward keys, add/change/remove then sync, files of other origins
+ * untouched, overlapping sources kept apart, detach removing everything, disconnect cascading, and the
+ * S3 request log showing only listing under the prefix and reads of listed keys.
+ */
+import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { randomUUID } from "node:crypto";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Engine } from "@/inngest/engine";
+import type { S3RequestRecord } from "@/server/s3/request-log";
+import { freePort } from "@/server/test/global-setup";
+
+// The app's Inngest client reads its engine port when first imported: give this file an engine of its own.
+process.env.WIRE_ENGINE_PORT = String(await freePort());
+
+const { getDb } = await import("@/db/client");
+const schema = await import("@/db/schema");
+const { startEngine } = await import("@/inngest/engine");
+const { embeddedEngineKeys } = await import("@/inngest/engine-config");
+const { functions } = await import("@/inngest/functions");
+const { inngestHandlers } = await import("@/inngest/serve");
+const { listen } = await import("@/inngest/engine/server");
+const { serveRoute } = await import("@/inngest/engine/test/serve-route");
+const { until } = await import("@/inngest/engine/test/harness");
+const { inngest } = await import("@/inngest/client");
+const { logger } = await import("@/server/logger");
+const { blobStore } = await import("@/server/blobs");
+const { onS3Request } = await import("@/server/s3/request-log");
+const f = await import("@/server/test/factories");
+
+const { files, entries, embeddings, sources, sourceObjects, connectors } = schema;
+const s3 = f.testS3();
+const bucket = `sync-${randomUUID().slice(0, 8)}`;
+const admin = new S3Client({
+  endpoint: s3.endpoint,
+  region: s3.region,
+  forcePathStyle: true,
+  credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  requestChecksumCalculation: "WHEN_REQUIRED",
+  responseChecksumValidation: "WHEN_REQUIRED",
+});
+const put = (key: string, body: string) => admin.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: "text/plain" }));
+const remove = (key: string) => admin.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+
+let engine: Engine;
+let app: import("node:http").Server;
+const requests: S3RequestRecord[] = [];
+let stopLog: () => void;
+
+beforeAll(async () => {
+  await admin.send(new CreateBucketCommand({ Bucket: bucket }));
+  const appServer = serveRoute(inngestHandlers(functions) as never);
+  app = appServer;
+  const appPort = await listen(appServer, 0);
+  engine = await startEngine({
+    databaseUrl: process.env.DATABASE_URL!,
+    port: Number(process.env.WIRE_ENGINE_PORT),
+    appUrl: `http://127.0.0.1:${appPort}/api/inngest`,
+    ...embeddedEngineKeys(),
+    workers: 4,
+    backoffBaseMs: 50,
+    requestTimeoutMs: 30_000,
+    log: logger,
+  });
+  await until(() => engine.state.ready, 15_000, "the app's functions to register");
+  // Wire's own S3 calls (not the test's setup client above).
+  stopLog = onS3Request((r) => r.bucket === bucket && requests.push(r));
+}, 60_000);
+
+afterAll(async () => {
+  stopLog?.();
+  await engine?.stop();
+  app?.close();
+  admin.destroy();
+});
+
+async function world() {
+  const org = await f.createOrg();
+  const container = await f.createContainer(org.id);
+  const connector = await f.createConnectorRow(org.id);
+  return { org, container, connector, api: f.callerFor(org.owner, { events: inngest }) };
+}
+
+async function settled(sourceId: string) {
+  await until(async () => {
+    const [row] = await getDb().select({ status: sources.status }).from(sources).where(eq(sources.id, sourceId));
+    const [{ n }] = (await getDb().execute(sql`select count(*)::int as n from engine_runs where status in ('queued','running') and event->'data'->>'sourceId' = ${sourceId}`)) as unknown as [{ n: number }];
+    return (row?.status === "synced" || row?.status === "error") && n === 0;
+  }, 30_000, "the source to settle");
+}
+
+const filesOf = (containerId: string) =>
+  getDb().select().from(files).where(eq(files.containerId, containerId)).orderBy(files.name);
+
+describe("sources", () => {
+  it("backfills a nested prefix with awkward keys, then mirrors adds, changes and removals on Sync now", async () => {
+    const prefix = `backfill-${randomUUID().slice(0, 6)}/`;
+    const keys = ["a.txt", "with space.txt", "ünïcödé.md", "plus+sign.txt", "deep/er/still/deeper.txt"].map((k) => prefix + k);
+    for (const key of keys) await put(key, `content of ${key}`);
+    await put("outside/never.txt", "not under the prefix");
+    const { org, container, connector, api } = await world();
+    const upload = await f.uploadFile(container.id, { name: "mine.txt", body: "uploaded by a person", blobs: blobStore() });
+
+    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
+    await settled(sourceId);
+    let mirrored = (await filesOf(container.id)).filter((x) => x.sourceId === sourceId);
+    expect(mirrored.map((x) => x.name).sort()).toEqual([...keys].sort());
+    expect(mirrored.every((x) => x.origin === "connector" && x.status === "ready")).toBe(true);
+    const before = new Map(mirrored.map((x) => [x.name, x]));
+    const [entryCount] = await getDb().select({ n: sql<number>`count(*)::int` }).from(entries).where(inArray(entries.fileId, mirrored.map((x) => x.id)));
+    expect(entryCount!.n).toBeGreaterThanOrEqual(keys.length);
+
+    // Change one, remove one, add one at the source; then Sync now.
+    await put(keys[0]!, "changed content of a.txt");
+    await remove(keys[1]!);
+    await put(`${prefix}new.txt`, "brand new");
+    const queued = await api.sources.syncNow({ containerId: container.id, sourceId });
+    expect(queued.queued).toBe("now");
+    await settled(sourceId);
+    mirrored = (await filesOf(container.id)).filter((x) => x.sourceId === sourceId);
+    expect(mirrored.map((x) => x.name).sort()).toEqual([...keys.filter((k) => k !== keys[1]), `${prefix}new.txt`].sort());
+    const changed = mirrored.find((x) => x.name === keys[0])!;
+    expect(changed.id).toBe(before.get(keys[0]!)!.id); // same identity, new content
+    expect(changed.blobKey).not.toBe(before.get(keys[0]!)!.blobKey);
+    expect((await blobStore().get(changed.blobKey)).toString()).toBe("changed content of a.txt");
+    expect(await blobStore().exists(before.get(keys[0]!)!.blobKey)).toBe(false);
+    expect(await blobStore().exists(before.get(keys[1]!)!.blobKey)).toBe(false);
+
+    // The person's upload was never touched.
+    const [still] = await getDb().select().from(files).where(eq(files.id, upload.id));
+    expect(still).toMatchObject({ name: "mine.txt", origin: "upload", blobKey: upload.blobKey });
+
+    const runs = await api.sources.runs({ containerId: container.id, sourceId });
+    expect(runs.map((r) => [r.trigger, r.status])).toEqual([["manual", "succeeded"], ["backfill", "succeeded"]]);
+    expect(runs[0]).toMatchObject({ listed: 5, added: 1, updated: 1, removed: 1, failed: 0, truncated: false });
+
+    // Only ListObjectsV2 under the prefix and GetObject of listed keys under it (HeadBucket from the attach check).
+    const operations = new Set(requests.map((r) => r.operation));
+    expect([...operations].sort()).toEqual(["GetObject", "HeadBucket", "ListObjectsV2"]);
+    for (const r of requests) {
+      if (r.operation === "ListObjectsV2") expect(r.prefix).toBe(prefix);
+      if (r.operation === "GetObject") expect(r.key!.startsWith(prefix)).toBe(true);
+    }
+    void org;
+  }, 60_000);
+
+  it("keeps two overlapping sources in one container apart, and detach removes only its own files", async () => {
+    const prefix = `overlap-${randomUUID().slice(0, 6)}/`;
+    for (const key of ["x.txt", "sub/y.txt"]) await put(prefix + key, `body ${key}`);
+    const { container, connector, api } = await world();
+    const wide = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
+    const narrow = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix: `${prefix}sub/` });
+    await settled(wide.id);
+    await settled(narrow.id);
+    const all = await filesOf(container.id);
+    expect(all.filter((x) => x.sourceId === wide.id)).toHaveLength(2);
+    expect(all.filter((x) => x.sourceId === narrow.id)).toHaveLength(1);
+
+    const narrowFiles = all.filter((x) => x.sourceId === narrow.id);
+    await api.sources.detach({ containerId: container.id, sourceId: narrow.id });
+    expect((await api.sources.list({ containerId: container.id })).map((s) => s.id)).toEqual([wide.id]);
+    await until(async () => (await filesOf(container.id)).every((x) => x.sourceId !== narrow.id), 20_000, "the detached source's files to go");
+    expect((await filesOf(container.id)).filter((x) => x.sourceId === wide.id)).toHaveLength(2);
+    for (const file of narrowFiles) expect(await blobStore().exists(file.blobKey)).toBe(false);
+    const [left] = await getDb().select({ n: sql<number>`count(*)::int` }).from(entries).where(inArray(entries.fileId, narrowFiles.map((x) => x.id)));
+    expect(left!.n).toBe(0);
+    const [objects] = await getDb().select({ n: sql<number>`count(*)::int` }).from(sourceObjects).where(eq(sourceObjects.sourceId, narrow.id));
+    expect(objects!.n).toBe(0);
+    void embeddings;
+  }, 60_000);
+
+  it("disconnecting a connector cleans every container it fed", async () => {
+    const prefix = `cascade-${randomUUID().slice(0, 6)}/`;
+    await put(`${prefix}shared.txt`, "shared");
+    const org = await f.createOrg();
+    const [one, two] = await Promise.all([f.createContainer(org.id), f.createContainer(org.id)]);
+    const connector = await f.createConnectorRow(org.id);
+    const api = f.callerFor(org.owner, { events: inngest });
+    const a = await api.sources.attach({ containerId: one.id, connectorId: connector.id, bucket, prefix });
+    const b = await api.sources.attach({ containerId: two.id, connectorId: connector.id, bucket, prefix });
+    await settled(a.id);
+    await settled(b.id);
+    expect((await filesOf(one.id)).length + (await filesOf(two.id)).length).toBe(2);
+    await api.connectors.disconnect({ orgId: org.id, connectorId: connector.id });
+    await until(async () => (await filesOf(one.id)).length === 0 && (await filesOf(two.id)).length === 0, 20_000, "both containers to be cleaned");
+    const states = await getDb().select({ status: sources.status }).from(sources).where(inArray(sources.id, [a.id, b.id]));
+    expect(states.map((s) => s.status)).toEqual(["archived", "archived"]);
+  }, 60_000);
+
+  it("an authentication failure during a sync shows Error and flips the connector to invalid credentials", async () => {
+    const prefix = `auth-${randomUUID().slice(0, 6)}/`;
+    await put(`${prefix}a.txt`, "a");
+    const { container, connector, api } = await world();
+    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
+    await settled(sourceId);
+    const { sealCredentials } = await import("@/server/services/connectors/credentials");
+    await getDb()
+      .update(connectors)
+      .set({ sealedCredentials: await sealCredentials(connector, { accessKeyId: "ROTATED-AWAY", secretAccessKey: "x" }) })
+      .where(eq(connectors.id, connector.id));
+    await api.sources.syncNow({ containerId: container.id, sourceId });
+    await until(async () => (await getDb().select({ s: sources.status }).from(sources).where(eq(sources.id, sourceId)))[0]!.s === "error", 20_000, "the Error state");
+    const [source] = await getDb().select().from(sources).where(eq(sources.id, sourceId));
+    expect(source!.lastError).toMatch(/access key/i);
+    const [after] = await getDb().select().from(connectors).where(and(eq(connectors.id, connector.id)));
+    expect(after!.status).toBe("invalid_credentials");
+    // Nothing was removed on the evidence of a failed listing.
+    expect((await filesOf(container.id)).filter((x) => x.sourceId === sourceId)).toHaveLength(1);
+  }, 60_000);
+});

@@ -1,0 +1,31 @@
+import { z } from "zod";
+import { bucketNameSchema, prefixSchema } from "@/server/s3/inputs";
+import { attachSource, detachSource, listSources, listSyncRuns, requestSync } from "@/server/services/sources";
+import { containerProcedure, createTRPCRouter } from "../init";
+
+const sourceId = z.object({ sourceId: z.uuid() });
+
+export const sourcesRouter = createTRPCRouter({
+  list: containerProcedure("view").query(({ ctx }) => listSources(ctx.db, ctx.container.containerId)),
+  runs: containerProcedure("view")
+    .input(sourceId)
+    .query(({ ctx, input }) => listSyncRuns(ctx.db, { containerId: ctx.container.containerId, sourceId: input.sourceId })),
+  attach: containerProcedure("edit")
+    .input(z.object({ connectorId: z.uuid(), bucket: bucketNameSchema, prefix: prefixSchema }))
+    .mutation(({ ctx, input }) =>
+      attachSource(ctx.db, ctx.events, {
+        orgId: ctx.container.orgId,
+        containerId: ctx.container.containerId,
+        userId: ctx.user.id,
+        connectorId: input.connectorId,
+        bucket: input.bucket,
+        prefix: input.prefix ?? "",
+      }),
+    ),
+  syncNow: containerProcedure("edit")
+    .input(sourceId)
+    .mutation(({ ctx, input }) => requestSync(ctx.db, ctx.events, { containerId: ctx.container.containerId, sourceId: input.sourceId })),
+  detach: containerProcedure("edit")
+    .input(sourceId)
+    .mutation(({ ctx, input }) => detachSource(ctx.db, ctx.events, { containerId: ctx.container.containerId, sourceId: input.sourceId })),
+});
