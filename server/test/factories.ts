@@ -8,7 +8,7 @@ import { inject } from "vitest";
 import fs from "node:fs";
 import path from "node:path";
 import { getDb } from "@/db/client";
-import { connectors, containerAccess, containers, invitations, members, users } from "@/db/schema";
+import { connectors, containerAccess, containers, invitations, members, sources, users } from "@/db/schema";
 import type { SessionUser } from "@/server/auth";
 import type { EventSender } from "@/inngest/events";
 import { LocalBlobStore, type BlobStore } from "@/server/blobs";
@@ -182,6 +182,10 @@ export async function seedWorld() {
     createContainer(org.id, { name: unique("Box"), createdBy: owner!.id }),
     createConnectorRow(org.id, { createdBy: owner!.id }),
   ]);
+  const [source] = await db()
+    .insert(sources)
+    .values({ containerId: container.id, connectorId: connector.id, bucket: connector.testBucket, prefix: "reports/", status: "synced", createdBy: owner!.id })
+    .returning();
   const [, file, token, invitation] = await Promise.all([
     db()
       .insert(containerAccess)
@@ -199,6 +203,7 @@ export async function seedWorld() {
     users: { owner: owner!, admin: admin!, editor: editor!, viewer: viewer!, noAccess: noAccess!, target: target!, outsider: outsider! },
     container,
     connector,
+    source: source!,
     file,
     token,
     invitation,

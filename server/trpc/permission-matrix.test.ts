@@ -10,7 +10,7 @@ import { TRPCError, type AnyTRPCProcedure } from "@trpc/server";
 import { asc, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb } from "@/db/client";
-import { apiTokens, connectors, containerAccess, containers, credentialReads, files, invitations, members } from "@/db/schema";
+import { apiTokens, connectors, containerAccess, containers, credentialReads, files, invitations, members, sources } from "@/db/schema";
 import { containerLevel, levelAllows, roleCan, type GrantLevel, type OrgRole } from "@/server/permissions";
 import { callerFor, seedWorld, testS3, unique, uniqueEmail, type TestUser, type World } from "@/server/test/factories";
 import type { AccessRule, Meta } from "./init";
@@ -104,6 +104,11 @@ const inputFor: Record<string, (world: World, me: Me) => unknown> = {
   "connectors.retest": (w) => ({ orgId: w.org.id, connectorId: w.connector.id }),
   "connectors.disconnect": (w) => ({ orgId: w.org.id, connectorId: w.connector.id }),
   "connectors.accessLog": (w) => ({ orgId: w.org.id, connectorId: w.connector.id }),
+  "sources.list": (w) => ({ containerId: w.container.id }),
+  "sources.runs": (w) => ({ containerId: w.container.id, sourceId: w.source.id }),
+  "sources.attach": (w) => ({ containerId: w.container.id, connectorId: w.connector.id, bucket: w.connector.testBucket, prefix: "other/" }),
+  "sources.syncNow": (w) => ({ containerId: w.container.id, sourceId: w.source.id }),
+  "sources.detach": (w) => ({ containerId: w.container.id, sourceId: w.source.id }),
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -134,7 +139,7 @@ function procedureOf(caller: ReturnType<typeof callerFor>, path: string): Call {
 /** Everything a denied call must leave untouched. */
 async function snapshot(w: World) {
   const db = getDb();
-  const [memberRows, containerRows, grantRows, fileRows, tokenRows, invitationRows, connectorRows, credentialReadRows] = await Promise.all([
+  const [memberRows, containerRows, grantRows, fileRows, tokenRows, invitationRows, connectorRows, credentialReadRows, sourceRows] = await Promise.all([
     db
       .select({ orgId: members.orgId, userId: members.userId, role: members.role })
       .from(members)
@@ -147,8 +152,9 @@ async function snapshot(w: World) {
     db.select().from(invitations).where(eq(invitations.orgId, w.org.id)).orderBy(asc(invitations.id)),
     db.select().from(connectors).where(eq(connectors.orgId, w.org.id)).orderBy(asc(connectors.id)),
     db.select().from(credentialReads).where(eq(credentialReads.connectorId, w.connector.id)).orderBy(asc(credentialReads.id)),
+    db.select().from(sources).where(eq(sources.containerId, w.container.id)).orderBy(asc(sources.id)),
   ]);
-  return { memberRows, containerRows, grantRows, fileRows, tokenRows, invitationRows, connectorRows, credentialReadRows };
+  return { memberRows, containerRows, grantRows, fileRows, tokenRows, invitationRows, connectorRows, credentialReadRows, sourceRows };
 }
 
 describe("permission matrix", () => {
