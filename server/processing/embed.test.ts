@@ -1,7 +1,8 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { EmbeddingError, LocalEmbedder, OpenAICompatibleEmbedder, tokenize } from "./embed";
+import { parseEnv } from "@/server/env";
+import { EmbeddingError, embedderFromEnv, LocalEmbedder, OpenAICompatibleEmbedder, tokenize } from "./embed";
 
 const cosine = (a: number[], b: number[]) => a.reduce((sum, v, i) => sum + v * b[i]!, 0);
 const norm = (a: number[]) => Math.sqrt(cosine(a, a));
@@ -215,5 +216,31 @@ describe("OpenAICompatibleEmbedder", () => {
       hanging.closeAllConnections();
       await new Promise((resolve) => hanging.close(resolve));
     }
+  });
+});
+
+describe("embedderFromEnv", () => {
+  it("is local by default and with only half of the remote settings", () => {
+    expect(embedderFromEnv(parseEnv({}))).toBeInstanceOf(LocalEmbedder);
+    expect(embedderFromEnv(parseEnv({ WIRE_EMBEDDINGS_URL: "https://api.example.com/v1" }))).toBeInstanceOf(LocalEmbedder);
+    expect(embedderFromEnv(parseEnv({ WIRE_EMBEDDINGS_MODEL: "text-embedding-3-small" }))).toBeInstanceOf(LocalEmbedder);
+  });
+
+  it("is OpenAI-compatible when the URL and the model are set", () => {
+    const remote = embedderFromEnv(
+      parseEnv({ WIRE_EMBEDDINGS_URL: "https://api.example.com/v1", WIRE_EMBEDDINGS_MODEL: "text-embedding-3-small", WIRE_EMBEDDINGS_DIMENSIONS: "256" }),
+    );
+    expect(remote).toBeInstanceOf(OpenAICompatibleEmbedder);
+    expect(remote.model).toBe("text-embedding-3-small");
+    expect(remote.dimensions).toBe(256);
+  });
+
+  it.each([
+    ["WIRE_EMBEDDINGS_URL", "not a url"],
+    ["WIRE_EMBEDDINGS_URL", "ftp://example.com"],
+    ["WIRE_EMBEDDINGS_DIMENSIONS", "zero"],
+    ["WIRE_EMBEDDINGS_TIMEOUT_MS", "10"],
+  ])("rejects a bad %s, naming it", (name, value) => {
+    expect(() => parseEnv({ [name]: value })).toThrow(new RegExp(name));
   });
 });

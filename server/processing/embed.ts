@@ -6,7 +6,7 @@
  *   gateways, vLLM, Ollama, LiteLLM, …), chosen when WIRE_EMBEDDINGS_URL and WIRE_EMBEDDINGS_MODEL are set.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { env } from "@/server/env";
+import { env, type Env } from "@/server/env";
 import { logger } from "@/server/logger";
 
 export interface Embedder {
@@ -304,26 +304,33 @@ function clip(text: string): string {
 // The configured embedder
 // ---------------------------------------------------------------------------------------------------------
 
-let configured: Embedder | undefined;
-
-/** The embedder the configuration asks for, created once per process. */
-export function embedder(): Embedder {
-  if (configured) return configured;
-  const config = env();
+/**
+ * The embedder a configuration asks for: OpenAI-compatible when WIRE_EMBEDDINGS_URL and
+ * WIRE_EMBEDDINGS_MODEL are both set, the local one otherwise.
+ */
+export function embedderFromEnv(config: Env): Embedder {
   if (config.WIRE_EMBEDDINGS_URL && config.WIRE_EMBEDDINGS_MODEL) {
-    configured = new OpenAICompatibleEmbedder({
+    return new OpenAICompatibleEmbedder({
       url: config.WIRE_EMBEDDINGS_URL,
       model: config.WIRE_EMBEDDINGS_MODEL,
       apiKey: config.WIRE_EMBEDDINGS_API_KEY,
       dimensions: config.WIRE_EMBEDDINGS_DIMENSIONS,
       timeoutMs: config.WIRE_EMBEDDINGS_TIMEOUT_MS,
     });
-  } else {
-    if (config.WIRE_EMBEDDINGS_URL || config.WIRE_EMBEDDINGS_MODEL) {
-      logger.warn("Only one of WIRE_EMBEDDINGS_URL and WIRE_EMBEDDINGS_MODEL is set: using the local embedder");
-    }
-    configured = new LocalEmbedder();
   }
-  logger.info({ model: configured.model }, "Embedder selected");
+  if (config.WIRE_EMBEDDINGS_URL || config.WIRE_EMBEDDINGS_MODEL) {
+    logger.warn("Only one of WIRE_EMBEDDINGS_URL and WIRE_EMBEDDINGS_MODEL is set: using the local embedder");
+  }
+  return new LocalEmbedder();
+}
+
+let configured: Embedder | undefined;
+
+/** The configured embedder, created once per process. */
+export function embedder(): Embedder {
+  if (!configured) {
+    configured = embedderFromEnv(env());
+    logger.info({ model: configured.model }, "Embedder selected");
+  }
   return configured;
 }
