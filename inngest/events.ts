@@ -14,6 +14,11 @@ export const connectorDisconnected = eventType("wire/connector.disconnected", {
   schema: z.object({ connectorId: z.uuid(), orgId: z.uuid() }),
 });
 
+/** A file's stored copy was written (upload, agent write): the processing pipeline takes it from here. */
+export const fileStored = eventType("wire/file.stored", {
+  schema: z.object({ fileId: z.uuid(), containerId: z.uuid() }),
+});
+
 export const sourceSyncRequested = eventType("wire/source.sync-requested", {
   schema: z.object({ sourceId: z.uuid(), trigger: z.enum(["backfill", "schedule", "manual"]) }),
 });

@@ -2,8 +2,9 @@ import type { InngestFunction } from "inngest";
 import { cascadeConnectorDisconnect } from "./cascade-connector-disconnect";
 import { cleanupSource } from "./cleanup-source";
 import { deleteContainerBlobs } from "./delete-container-blobs";
+import { processFile } from "./process-file";
 import { scheduleSyncs } from "./schedule-syncs";
 import { syncSource } from "./sync-source";
 
 /** Every function Wire serves at /api/inngest. One function per file in this folder. */
-export const functions: InngestFunction.Any[] = [deleteContainerBlobs, syncSource, cleanupSource, cascadeConnectorDisconnect, scheduleSyncs];
+export const functions: InngestFunction.Any[] = [deleteContainerBlobs, processFile, syncSource, cleanupSource, cascadeConnectorDisconnect, scheduleSyncs];

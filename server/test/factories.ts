@@ -4,11 +4,12 @@
  * Every factory creates unique rows, so tests can run side by side in one database without cleaning up.
  */
 import { randomUUID } from "node:crypto";
+import { eq } from "drizzle-orm";
 import { inject } from "vitest";
 import fs from "node:fs";
 import path from "node:path";
 import { getDb } from "@/db/client";
-import { connectors, containerAccess, containers, invitations, members, sources, users } from "@/db/schema";
+import { connectors, containerAccess, containers, files, invitations, members, sources, users } from "@/db/schema";
 import type { SessionUser } from "@/server/auth";
 import type { EventSender } from "@/inngest/events";
 import { LocalBlobStore, type BlobStore } from "@/server/blobs";
@@ -139,10 +140,10 @@ export async function createInvitation(orgId: string, params: { email?: string; 
 /** A file written through the service: a stored copy in `blobs` and a row. */
 export async function uploadFile(
   containerId: string,
-  params: { name?: string; body?: string | Uint8Array; contentType?: string; createdBy?: string | null; blobs?: BlobStore } = {},
+  params: { name?: string; body?: string | Uint8Array; contentType?: string; createdBy?: string | null; blobs?: BlobStore; events?: EventSender } = {},
 ) {
   const body = params.body ?? "hello";
-  return writeFile(db(), params.blobs ?? testBlobs(), {
+  return writeFile(db(), { blobs: params.blobs ?? testBlobs(), events: params.events ?? recordingEvents() }, {
     containerId,
     name: params.name ?? `${randomUUID()}.txt`,
     contentType: params.contentType ?? "text/plain",
@@ -166,6 +167,13 @@ export function createToken(containerId: string, params: { name?: string; create
  * any grant and a plain Member to act on (`target`); an outsider who owns a second org; one container with
  * one file, one API token and one pending invitation.
  */
+/** An uploaded file whose processing failed (for retry tests). */
+export async function createFailedFile(containerId: string, createdBy: string | null = null) {
+  const file = await uploadFile(containerId, { name: `${randomUUID()}.pdf`, contentType: "application/pdf", createdBy });
+  const [failed] = await db().update(files).set({ status: "failed", error: "This PDF could not be read." }).where(eq(files.id, file.id)).returning();
+  return failed!;
+}
+
 export async function seedWorld() {
   const [owner, admin, editor, viewer, noAccess, target, outsider] = await createUsers(7, "World");
   const [org, otherOrg] = await Promise.all([
@@ -205,6 +213,7 @@ export async function seedWorld() {
     connector,
     source: source!,
     file,
+    failedFile: await createFailedFile(container.id, owner!.id),
     token,
     invitation,
   };

@@ -91,6 +91,7 @@ const inputFor: Record<string, (world: World, me: Me) => unknown> = {
   "containers.access.set": (w) => ({ containerId: w.container.id, userId: w.users.target.id, level: "view" }),
   "files.list": (w) => ({ containerId: w.container.id, search: "readme", page: 1, pageSize: 10 }),
   "files.delete": (w) => ({ containerId: w.container.id, fileId: w.file.id }),
+  "files.retry": (w) => ({ containerId: w.container.id, fileId: w.failedFile.id }),
   "apiTokens.list": (w) => ({ containerId: w.container.id }),
   "apiTokens.create": (w) => ({ containerId: w.container.id, name: "Matrix agent" }),
   "apiTokens.revoke": (w) => ({ containerId: w.container.id, tokenId: w.token.id }),

@@ -3,6 +3,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb } from "@/db/client";
 import { files } from "@/db/schema";
+import { recordingEvents } from "@/server/test/events";
 import { expectAppError, expectTRPCError } from "@/server/test/expect";
 import { callerFor, createContainer, createOrg, listBlobKeys, tempBlobStore, uploadFile } from "@/server/test/factories";
 import { deleteFile, FILE_NAME_MAX, fileNameProblem, listFiles, readFile, writeFile, type WriteFileParams } from ".";
@@ -15,7 +16,7 @@ async function setup() {
   const container = await createContainer(org.id);
   const { store, root } = tempBlobStore();
   const write = (overrides: Partial<WriteFileParams> = {}) =>
-    writeFile(db(), store, {
+    writeFile(db(), { blobs: store, events: recordingEvents() }, {
       containerId: container.id,
       name: "notes.txt",
       contentType: "text/plain",
@@ -38,7 +39,7 @@ async function insertConnectorFile(containerId: string, name: string) {
       name,
       origin: "connector",
       sourceId: randomUUID(),
-      status: "ready",
+      status: "processing",
       contentType: "text/plain",
       size: 3,
       blobKey: `containers/${containerId}/${randomUUID()}`,
@@ -57,7 +58,7 @@ describe("writing files", () => {
       contentType: "text/markdown",
       size: 7,
       origin: "upload",
-      status: "ready",
+      status: "processing",
       sourceId: null,
       createdBy: org.owner.id,
     });
@@ -102,8 +103,8 @@ describe("writing files", () => {
     // The first writer's transaction is still open when the second writer of the same new name arrives.
     let second: Promise<unknown> | undefined;
     await db().transaction(async (tx) => {
-      await writeFile(tx, store, params("first"));
-      second = writeFile(db(), store, params("second"));
+      await writeFile(tx, { blobs: store, events: recordingEvents() }, params("first"));
+      second = writeFile(db(), { blobs: store, events: recordingEvents() }, params("second"));
       await new Promise((resolve) => setTimeout(resolve, 100));
     });
     await second;

@@ -6,7 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { and, count, desc, eq, ilike, isNull, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
-import { files } from "@/db/schema";
+import { files, sources } from "@/db/schema";
+import { fileStored, type EventSender } from "@/inngest/events";
 import type { BlobStore } from "@/server/blobs";
 import { AppError, notFound } from "@/server/errors";
 import { containerBlobPrefix } from "@/server/services/containers";
@@ -49,8 +50,10 @@ export async function listFiles(
         status: files.status,
         error: files.error,
         updatedAt: files.updatedAt,
+        source: sql<string | null>`case when ${sources.id} is null then null else ${sources.bucket} || '/' || ${sources.prefix} end`,
       })
       .from(files)
+      .leftJoin(sources, eq(sources.id, files.sourceId))
       .where(where)
       .orderBy(desc(files.updatedAt), desc(files.id))
       .limit(params.pageSize)
@@ -70,8 +73,12 @@ export interface WriteFileParams {
   maxBytes: number;
 }
 
-/** Stores the copy first, then records the file; a replaced version's old copy is removed afterwards. */
-export async function writeFile(db: DbOrTx, blobs: BlobStore, params: WriteFileParams) {
+/**
+ * Stores the copy first, then records the file as processing; a replaced version's old copy is removed
+ * afterwards, and the processing pipeline (process-file) takes it from there, as for every other origin.
+ */
+export async function writeFile(db: DbOrTx, deps: { blobs: BlobStore; events: EventSender }, params: WriteFileParams) {
+  const { blobs } = deps;
   const problem = fileNameProblem(params.name);
   if (problem) throw new AppError("BAD_REQUEST", problem, "name");
   if (params.body.byteLength > params.maxBytes) {
@@ -95,7 +102,7 @@ export async function writeFile(db: DbOrTx, blobs: BlobStore, params: WriteFileP
         size: params.body.byteLength,
         blobKey,
         origin: params.origin,
-        status: "ready" as const,
+        status: "processing" as const,
         error: null,
         updatedAt: new Date(),
       };
@@ -111,6 +118,7 @@ export async function writeFile(db: DbOrTx, blobs: BlobStore, params: WriteFileP
       return { file: file!, replacedBlobKey: previous?.blobKey };
     }).then(async ({ file, replacedBlobKey }) => {
       if (replacedBlobKey) await blobs.delete(replacedBlobKey);
+      await deps.events.send(fileStored.create({ fileId: file.id, containerId: file.containerId }));
       return file;
     });
   } catch (error) {
@@ -156,4 +164,18 @@ export async function deleteFile(db: DbOrTx, blobs: BlobStore, params: { contain
     throw new AppError("BAD_REQUEST", "This file comes from a connector source; it is removed when it disappears from the bucket or the source is detached.");
   }
   await blobs.delete(deleted.blobKey);
+}
+
+/** Runs processing again for a file that failed it (the stored copy is still there). */
+export async function retryProcessing(db: DbOrTx, events: EventSender, params: { containerId: string; fileId: string }) {
+  const [file] = await db
+    .update(files)
+    .set({ status: "processing", error: null })
+    .where(and(eq(files.id, params.fileId), eq(files.containerId, params.containerId), eq(files.status, "failed")))
+    .returning({ id: files.id });
+  if (!file) {
+    await findFile(db, params); // NOT_FOUND when it does not exist at all
+    throw new AppError("CONFLICT", "Only files whose processing failed can be retried.");
+  }
+  await events.send(fileStored.create({ fileId: file.id, containerId: params.containerId }));
 }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { FILES_PAGE_SIZES } from "@/server/schemas";
-import { deleteFile, listFiles } from "@/server/services/files";
+import { deleteFile, listFiles, retryProcessing } from "@/server/services/files";
 import { containerProcedure, createTRPCRouter } from "../init";
 
 export const filesRouter = createTRPCRouter({
@@ -13,6 +13,9 @@ export const filesRouter = createTRPCRouter({
       }),
     )
     .query(({ ctx, input }) => listFiles(ctx.db, { ...input, containerId: ctx.container.containerId })),
+  retry: containerProcedure("edit")
+    .input(z.object({ fileId: z.uuid() }))
+    .mutation(({ ctx, input }) => retryProcessing(ctx.db, ctx.events, { containerId: ctx.container.containerId, fileId: input.fileId })),
   delete: containerProcedure("edit")
     .input(z.object({ fileId: z.uuid() }))
     .mutation(({ ctx, input }) => deleteFile(ctx.db, ctx.blobs, { containerId: ctx.container.containerId, fileId: input.fileId })),

@@ -1,4 +1,5 @@
 import { getDb } from "@/db/client";
+import { inngest } from "@/inngest/client";
 import { getSessionUser } from "@/server/auth";
 import { blobStore } from "@/server/blobs";
 import { env } from "@/server/env";
@@ -27,7 +28,7 @@ export function POST(request: Request, { params }: { params: Promise<{ container
 
     const written = [];
     for (const upload of uploads) {
-      const file = await writeFile(db, blobStore(), {
+      const file = await writeFile(db, { blobs: blobStore(), events: inngest }, {
         containerId,
         name: upload.name,
         contentType: upload.type,
