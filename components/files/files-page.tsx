@@ -41,9 +41,12 @@ export function FilesPage({ containerId }: { containerId: string }) {
   const list = useQuery({
     ...trpc.files.list.queryOptions({ containerId, search: query || undefined, page, pageSize: PAGE_SIZE }),
     placeholderData: keepPreviousData,
+    // Files being processed change state on their own: keep the list live until they settle.
+    refetchInterval: (query) => (query.state.data?.items.some((f) => f.status === "processing") ? 1500 : false),
   });
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.files.list.queryKey() });
   const uploader = useUpload(containerId, () => void refresh());
+  const retry = useMutation(trpc.files.retry.mutationOptions({ onSettled: () => refresh() }));
   const remove = useMutation(
     trpc.files.delete.mutationOptions({
       onSuccess: async () => {
@@ -153,11 +156,24 @@ export function FilesPage({ containerId }: { containerId: string }) {
                   </td>
                   <td className="px-4 py-2.5 whitespace-nowrap text-zinc-600">{formatBytes(file.size)}</td>
                   <td className="px-4 py-2.5 text-zinc-600">{file.contentType}</td>
-                  <td className="px-4 py-2.5"><Badge>{ORIGIN_LABEL[file.origin]}</Badge></td>
+                  <td className="px-4 py-2.5">
+                    <Badge>{ORIGIN_LABEL[file.origin]}</Badge>
+                    {file.source && <div className="mt-0.5 max-w-48 truncate font-mono text-xs text-zinc-500" title={file.source}>{file.source}</div>}
+                  </td>
                   <td className="px-4 py-2.5">
                     <span title={file.error ?? undefined}>
                       <Badge tone={STATUS_TONE[file.status]}>{STATUS_LABEL[file.status]}</Badge>
                     </span>
+                    {file.status === "failed" && (
+                      <div className="mt-1 max-w-56 text-xs text-red-700">
+                        {file.error}
+                        {canEdit && (
+                          <button type="button" className="ml-1 font-medium underline" onClick={() => retry.mutate({ containerId, fileId: file.id })}>
+                            Retry
+                          </button>
+                        )}
+                      </div>
+                    )}
                   </td>
                   <td className="px-4 py-2.5 whitespace-nowrap text-zinc-600">
                     <time dateTime={file.updatedAt.toISOString()} title={formatDateTime(file.updatedAt)}>
