@@ -19,7 +19,15 @@ import { connectorClient } from "@/server/services/connectors/client";
 import { containerBlobPrefix } from "@/server/services/containers";
 
 const JOB = { type: "job", name: "sync-source" } as const;
-const DOWNLOADS_AT_ONCE = 4;
+/** Downloads in flight per connector in this process, across all of its sources' runs. */
+const DOWNLOADS_PER_CONNECTOR = 8;
+const connectorLimits = new Map<string, ReturnType<typeof pLimit>>();
+
+function connectorLimit(connectorId: string) {
+  let limit = connectorLimits.get(connectorId);
+  if (!limit) connectorLimits.set(connectorId, (limit = pLimit(DOWNLOADS_PER_CONNECTOR)));
+  return limit;
+}
 
 /** A failure the next attempt cannot fix (credentials, an empty listing that looks wrong): no retries. */
 export class SyncStop extends Error {
@@ -197,10 +205,10 @@ export async function importBatch(db: Database, blobs: BlobStore, params: { sour
     .limit(params.batchSize ?? 25);
   if (!pending.length) return { remaining: false, processed: 0, failed: 0 };
 
-  const outcomes = await withClient(db, row, "download objects", (client) => {
-    const limit = pLimit(DOWNLOADS_AT_ONCE);
-    return Promise.all(pending.map((object) => limit(() => importObject(db, blobs, client, row, object))));
-  });
+  const limit = connectorLimit(row.connector.id);
+  const outcomes = await withClient(db, row, "download objects", (client) =>
+    Promise.all(pending.map((object) => limit(() => importObject(db, blobs, client, row, object)))),
+  );
   const processed = outcomes.filter((o) => o === "ready").length;
   const failed = outcomes.filter((o) => o === "failed").length;
   await bumpCounters(db, params, { processed, failed });
