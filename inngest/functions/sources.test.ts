@@ -14,6 +14,9 @@ import { freePort } from "@/server/test/global-setup";
 
 // The app's Inngest client reads its engine port when first imported: give this file an engine of its own.
 process.env.WIRE_ENGINE_PORT = String(await freePort());
+// A small per-run object cap stands in for the real 100,000 so truncation can be tested.
+const CAP = 12;
+process.env.WIRE_SYNC_MAX_OBJECTS = String(CAP);
 
 const { getDb } = await import("@/db/client");
 const schema = await import("@/db/schema");
@@ -208,5 +211,57 @@ describe("sources", () => {
     expect(after!.status).toBe("invalid_credentials");
     // Nothing was removed on the evidence of a failed listing.
     expect((await filesOf(container.id)).filter((x) => x.sourceId === sourceId)).toHaveLength(1);
+  }, 60_000);
+
+  it("coalesces 20 Sync now presses during a run into exactly one follow-up run, never two at once", async () => {
+    const prefix = `coalesce-${randomUUID().slice(0, 6)}/`;
+    for (let i = 0; i < 10; i++) await put(`${prefix}f${i}.txt`, `file ${i}`);
+    const { container, connector, api } = await world();
+    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
+    await until(async () => (await getDb().select({ s: sources.status }).from(sources).where(eq(sources.id, sourceId)))[0]!.s === "syncing", 10_000, "the backfill to start");
+    const answers = await Promise.all(Array.from({ length: 20 }, () => api.sources.syncNow({ containerId: container.id, sourceId })));
+    expect(answers.filter((a) => a.queued === "now").length).toBeLessThanOrEqual(1);
+    await settled(sourceId);
+    await new Promise((r) => setTimeout(r, 500)); // a stray extra run would have been queued by now
+    await settled(sourceId);
+    const runs = await api.sources.runs({ containerId: container.id, sourceId });
+    expect(runs.map((r) => r.trigger).sort()).toEqual(["backfill", "manual"]);
+    const [late, early] = runs;
+    expect(late!.startedAt.getTime()).toBeGreaterThanOrEqual(early!.finishedAt!.getTime());
+  }, 60_000);
+
+  it("stops a run at the object cap, keeps what it listed, removes nothing and says to split the prefix", async () => {
+    const prefix = `cap-${randomUUID().slice(0, 6)}/`;
+    for (let i = 0; i < CAP + 3; i++) await put(`${prefix}${String(i).padStart(2, "0")}.txt`, `n${i}`);
+    const { container, connector, api } = await world();
+    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
+    await settled(sourceId);
+    const [run] = await api.sources.runs({ containerId: container.id, sourceId });
+    expect(run).toMatchObject({ status: "succeeded", truncated: true, listed: CAP, removed: 0 });
+    const mirrored = (await filesOf(container.id)).filter((x) => x.sourceId === sourceId);
+    expect(mirrored).toHaveLength(CAP);
+
+    // Next run: whatever this listing misses must not be taken as deleted.
+    await api.sources.syncNow({ containerId: container.id, sourceId });
+    await settled(sourceId);
+    expect((await filesOf(container.id)).filter((x) => x.sourceId === sourceId)).toHaveLength(CAP);
+    const [second] = await api.sources.runs({ containerId: container.id, sourceId });
+    expect(second).toMatchObject({ truncated: true, removed: 0 });
+  }, 60_000);
+
+  it("a detach racing with the backfill leaves no file of the source behind", async () => {
+    const prefix = `race-${randomUUID().slice(0, 6)}/`;
+    for (let i = 0; i < 11; i++) await put(`${prefix}r${i}.txt`, `race ${i}`);
+    const { container, connector, api } = await world();
+    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
+    await until(async () => (await filesOf(container.id)).some((x) => x.sourceId === sourceId), 10_000, "the first file to land");
+    await api.sources.detach({ containerId: container.id, sourceId });
+    await until(async () => {
+      const [{ n }] = (await getDb().execute(sql`select count(*)::int as n from engine_runs where status in ('queued','running')`)) as unknown as [{ n: number }];
+      return n === 0;
+    }, 20_000, "all runs to end");
+    expect((await filesOf(container.id)).filter((x) => x.sourceId === sourceId)).toEqual([]);
+    const [objects] = await getDb().select({ n: sql<number>`count(*)::int` }).from(sourceObjects).where(eq(sourceObjects.sourceId, sourceId));
+    expect(objects!.n).toBe(0);
   }, 60_000);
 });
