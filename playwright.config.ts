@@ -58,6 +58,8 @@ export default defineConfig({
       WIRE_DATA_DIR: ".data/e2e",
       WIRE_EMBEDDED_PG_PORT: process.env.E2E_PG_PORT ?? "54339",
       WIRE_ENGINE_PORT: process.env.E2E_ENGINE_PORT ?? "54340",
+      // One engine worker: a second source queues behind a running backfill, so Pending can be seen.
+      WIRE_ENGINE_WORKERS: "1",
       WIRE_PUBLIC_URL: baseURL,
       WIRE_AUTH_RATE_LIMIT: "off",
       LOG_LEVEL: "warn",

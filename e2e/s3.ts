@@ -1,10 +1,12 @@
-/** A real S3 HTTP server for the connector specs (s3rver), with one bucket of fixtures. */
+/** A real S3 HTTP server for the connector and source specs (s3rver), with one bucket of fixtures. */
 export const E2E_S3 = {
   port: Number(process.env.E2E_S3_PORT ?? 4569),
   bucket: "e2e-bucket",
   objects: [
     { key: "reports/2026/q1.md", body: "# Q1\nRevenue up." },
     { key: "reports/2026/q2.md", body: "# Q2\nRevenue flat." },
+    // Enough objects that a backfill stays in Syncing long enough to be seen.
+    ...Array.from({ length: 150 }, (_, i) => ({ key: `bulk/note-${String(i).padStart(3, "0")}.txt`, body: `Bulk note ${i}: ${"lorem ipsum ".repeat(10)}` })),
   ],
 };
 
