@@ -261,3 +261,19 @@ describe("deleteDerivedData", () => {
     expect(await deleteDerivedData(db(), [])).toBe(0);
   });
 });
+
+describe("processFile when the embeddings service is down", () => {
+  it("throws so the step is retried, and leaves the file processing rather than failed", async () => {
+    const file = await upload("later.txt", "Text to embed once the service is back.");
+    const down: Embedder = {
+      model: "remote",
+      dimensions: 384,
+      embed: async () => {
+        throw new EmbeddingError("The embeddings service answered 503.", 503, { retryable: true });
+      },
+    };
+    await expect(processFile(db(), blobs, down, file.id)).rejects.toThrow(/503/);
+    expect((await fileRow(file.id))!.status).toBe("processing");
+    expect(await processFile(db(), blobs, local, file.id)).toMatchObject({ status: "ready" });
+  });
+});

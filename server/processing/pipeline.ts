@@ -78,6 +78,8 @@ async function derive(
     }
     return { status: "ready", texts, vectors };
   } catch (error) {
+    // An embeddings service that is down or rate-limiting is a fault, not a bad file: let the step retry.
+    if (error instanceof EmbeddingError && error.retryable) throw error;
     const reason = reasonFor(error);
     log.warn({ err: error, reason }, "File processing failed");
     return { status: "failed", error: reason };
