@@ -254,10 +254,11 @@ async function importObject(db: Database, blobs: BlobStore, client: S3Client, ro
         .returning({ id: files.id });
       fileId = file!.id;
     }
+    // Still marked for import until processed: a process killed in between fetches it again into this file.
     await tx
       .update(sourceObjects)
-      .set({ fileId, needsImport: false })
-      .where(and(eq(sourceObjects.sourceId, object.sourceId), eq(sourceObjects.key, object.key), eq(sourceObjects.etag, object.etag)));
+      .set({ fileId })
+      .where(and(eq(sourceObjects.sourceId, object.sourceId), eq(sourceObjects.key, object.key)));
     return { fileId, replacedBlobKey: previous?.blobKey ?? null };
   });
   if (!written) {
@@ -266,6 +267,7 @@ async function importObject(db: Database, blobs: BlobStore, client: S3Client, ro
   }
   if (written.replacedBlobKey) await blobs.delete(written.replacedBlobKey);
   const result = await processFile(db, blobs, embedder(), written.fileId);
+  await done();
   return result.status === "failed" ? ("failed" as const) : ("ready" as const);
 }
 
