@@ -13,7 +13,7 @@ import { formatDateTime, formatRelative } from "@/components/ui/format";
 import { Badge, Loading } from "@/components/ui/states";
 import { roleCan } from "@/server/permissions";
 import { formErrors } from "./form-errors";
-import { endpointLabel, providerLabel, STATUS_LABEL, STATUS_TONE } from "./labels";
+import { endpointLabel, feedLabel, providerLabel, STATUS_LABEL, STATUS_TONE } from "./labels";
 
 export function ConnectorDetail({ connectorId }: { connectorId: string }) {
   const org = useOrg();
@@ -77,6 +77,7 @@ export function ConnectorDetail({ connectorId }: { connectorId: string }) {
           ["Test bucket", c.testBucket],
           ["Last checked", c.lastCheckedAt ? `${formatRelative(c.lastCheckedAt)} (${formatDateTime(c.lastCheckedAt)})` : "Never"],
           ["Credentials", disconnected ? "Wiped when disconnected" : "Encrypted; never shown"],
+          ["Feeds", c.feeds.length ? c.feeds.map(feedLabel).join(", ") : "No sources"],
         ].map(([term, value]) => (
           <div key={term}>
             <dt className="text-zinc-500">{term}</dt>
@@ -95,7 +96,18 @@ export function ConnectorDetail({ connectorId }: { connectorId: string }) {
         description={
           <>
             <p>The credentials are wiped for good. Every container this connector feeds has its synced files removed in the background.</p>
-            <p className="mt-2">This connector feeds no containers yet.</p>
+            {c.feeds.length === 0 ? (
+              <p className="mt-2">This connector feeds no containers.</p>
+            ) : (
+              <>
+                <p className="mt-2">It feeds:</p>
+                <ul className="mt-1 list-disc pl-5" aria-label="Sources this connector feeds">
+                  {c.feeds.map((feed, i) => (
+                    <li key={i}>{feedLabel(feed)}</li>
+                  ))}
+                </ul>
+              </>
+            )}
             <p className="mt-2">Connecting again later, even with the same credentials, makes a new connector.</p>
             {disconnect.error && <span className="mt-2 block text-red-600">{describeError(disconnect.error).message}</span>}
           </>

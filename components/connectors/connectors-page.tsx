@@ -8,7 +8,7 @@ import { Alert } from "@/components/ui/alert";
 import { formatDateTime, formatRelative } from "@/components/ui/format";
 import { Badge, EmptyState, Loading, PageHeader } from "@/components/ui/states";
 import { roleCan } from "@/server/permissions";
-import { endpointLabel, providerLabel, STATUS_LABEL, STATUS_TONE } from "./labels";
+import { endpointLabel, feedLabel, providerLabel, STATUS_LABEL, STATUS_TONE } from "./labels";
 
 export function ConnectorsPage() {
   const org = useOrg();
@@ -49,6 +49,7 @@ export function ConnectorsPage() {
                 <th scope="col" className="px-4 py-2.5">Test bucket</th>
                 <th scope="col" className="px-4 py-2.5">Status</th>
                 <th scope="col" className="px-4 py-2.5">Last checked</th>
+                <th scope="col" className="px-4 py-2.5">Feeds</th>
               </tr>
             </thead>
             <tbody className="divide-y divide-zinc-100">
@@ -75,6 +76,17 @@ export function ConnectorsPage() {
                       </time>
                     ) : (
                       "Never"
+                    )}
+                  </td>
+                  <td className="px-4 py-2.5 text-xs text-zinc-600">
+                    {c.feeds.length === 0 ? (
+                      "No sources"
+                    ) : (
+                      <ul>
+                        {c.feeds.map((feed, i) => (
+                          <li key={i} className="font-mono">{feedLabel(feed)}</li>
+                        ))}
+                      </ul>
                     )}
                   </td>
                 </tr>

@@ -10,3 +10,9 @@ export function providerLabel(provider: ProviderId): string {
 export function endpointLabel(endpoint: string | null): string {
   return endpoint ?? "AWS S3";
 }
+
+/** One line per source a connector feeds; a container the viewer cannot see is not named. */
+export function feedLabel(feed: { bucket: string; prefix: string; container: { name: string } | null }): string {
+  const where = `${feed.bucket}/${feed.prefix}`;
+  return feed.container ? `${feed.container.name} ← ${where}` : `${where} (a container you cannot see)`;
+}

@@ -6,10 +6,10 @@ import { randomUUID } from "node:crypto";
 import superjson from "superjson";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { connectors, credentialReads } from "@/db/schema";
+import { connectors, credentialReads, sources } from "@/db/schema";
 import { recordingEvents } from "@/server/test/events";
 import { expectTRPCError } from "@/server/test/expect";
-import { callerFor, createConnectorRow, createOrg, db, testS3, unique } from "@/server/test/factories";
+import { addMember, callerFor, createConnectorRow, createContainer, createOrg, db, grantAccess, testS3, unique } from "@/server/test/factories";
 import { readCredentials, sealCredentials } from "./credentials";
 
 const SECRET = `secret-${randomUUID()}`;
@@ -166,5 +166,29 @@ describe("connectors", () => {
     await expectTRPCError(api.connectors.retest({ orgId: org.id, connectorId: connector.id }), "CONFLICT");
     expect(events.sent).toHaveLength(1);
     expect(await readsOf(connector.id)).toEqual([]);
+  });
+
+  it("lists the sources a connector feeds, naming only containers the viewer can see", async () => {
+    const org = await createOrg();
+    const member = await addMember(org.id, "member");
+    const connector = await createConnectorRow(org.id);
+    const [seen, hidden] = await Promise.all([createContainer(org.id, { name: "Visible box" }), createContainer(org.id, { name: "Secret box" })]);
+    await grantAccess(seen.id, member.id, "view");
+    await db()
+      .insert(sources)
+      .values([
+        { containerId: seen.id, connectorId: connector.id, bucket: "b", prefix: "one/" },
+        { containerId: hidden.id, connectorId: connector.id, bucket: "b", prefix: "two/" },
+        { containerId: hidden.id, connectorId: connector.id, bucket: "b", prefix: "gone/", status: "archived" },
+      ]);
+    const [forMember] = await callerFor(member).connectors.list({ orgId: org.id });
+    // Ordered by container name: "Secret box" comes first, unnamed for this member.
+    expect(forMember!.feeds).toEqual([
+      { bucket: "b", prefix: "two/", container: null },
+      { bucket: "b", prefix: "one/", container: { id: seen.id, name: "Visible box" } },
+    ]);
+    expect(JSON.stringify(forMember)).not.toContain("Secret box");
+    const forOwner = await callerFor(org.owner).connectors.get({ orgId: org.id, connectorId: connector.id });
+    expect(forOwner.feeds.map((f) => f.container?.name)).toEqual(["Secret box", "Visible box"]);
   });
 });

@@ -3,11 +3,12 @@
  * sealed at rest and never returned, re-tested on demand, disconnected with a cascade event.
  */
 import { randomUUID } from "node:crypto";
-import { and, desc, eq, ne } from "drizzle-orm";
+import { and, desc, eq, inArray, ne } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
-import { connectors, credentialReads, users } from "@/db/schema";
+import { connectors, containerAccess, containers, credentialReads, sources, users } from "@/db/schema";
 import { connectorDisconnected, type EventSender } from "@/inngest/events";
 import { AppError, notFound } from "@/server/errors";
+import { containerLevel, type OrgRole } from "@/server/permissions";
 import { S3AccessError } from "@/server/s3/errors";
 import { validateConnection } from "@/server/s3/validate";
 import { readCredentials, sealCredentials, type CredentialActor, type S3Credentials } from "./credentials";
@@ -30,17 +31,61 @@ const publicColumns = {
 
 export type ConnectorView = { [K in keyof typeof publicColumns]: (typeof connectors.$inferSelect)[K] };
 
-export function listConnectors(db: DbOrTx, orgId: string): Promise<ConnectorView[]> {
-  return db.select(publicColumns).from(connectors).where(eq(connectors.orgId, orgId)).orderBy(desc(connectors.createdAt));
+interface Viewer {
+  userId: string;
+  role: OrgRole;
 }
 
-export async function getConnector(db: DbOrTx, params: { orgId: string; connectorId: string }): Promise<ConnectorView> {
+export interface SourceFed {
+  bucket: string;
+  prefix: string;
+  /** Null when the viewer cannot see that container: they learn a source exists, not where. */
+  container: { id: string; name: string } | null;
+}
+
+/** The sources each connector feeds, naming only the containers the viewer can see. */
+async function feeds(db: DbOrTx, connectorIds: string[], viewer: Viewer): Promise<Map<string, SourceFed[]>> {
+  const result = new Map<string, SourceFed[]>(connectorIds.map((id) => [id, []]));
+  if (!connectorIds.length) return result;
+  const rows = await db
+    .select({
+      connectorId: sources.connectorId,
+      bucket: sources.bucket,
+      prefix: sources.prefix,
+      containerId: containers.id,
+      containerName: containers.name,
+      grant: containerAccess.level,
+    })
+    .from(sources)
+    .innerJoin(containers, eq(containers.id, sources.containerId))
+    .leftJoin(containerAccess, and(eq(containerAccess.containerId, containers.id), eq(containerAccess.userId, viewer.userId)))
+    .where(and(inArray(sources.connectorId, connectorIds), ne(sources.status, "archived")))
+    .orderBy(containers.name, sources.bucket, sources.prefix);
+  for (const row of rows) {
+    const visible = containerLevel(viewer.role, row.grant) !== null;
+    result.get(row.connectorId)!.push({
+      bucket: row.bucket,
+      prefix: row.prefix,
+      container: visible ? { id: row.containerId, name: row.containerName } : null,
+    });
+  }
+  return result;
+}
+
+export async function listConnectors(db: DbOrTx, params: { orgId: string; viewer: Viewer }) {
+  const rows = await db.select(publicColumns).from(connectors).where(eq(connectors.orgId, params.orgId)).orderBy(desc(connectors.createdAt));
+  const fed = await feeds(db, rows.map((r) => r.id), params.viewer);
+  return rows.map((row) => ({ ...row, feeds: fed.get(row.id)! }));
+}
+
+export async function getConnector(db: DbOrTx, params: { orgId: string; connectorId: string; viewer: Viewer }) {
   const [row] = await db
     .select(publicColumns)
     .from(connectors)
     .where(and(eq(connectors.id, params.connectorId), eq(connectors.orgId, params.orgId)));
   if (!row) throw notFound("Connector");
-  return row;
+  const fed = await feeds(db, [row.id], params.viewer);
+  return { ...row, feeds: fed.get(row.id)! };
 }
 
 async function loadSealed(db: DbOrTx, params: { orgId: string; connectorId: string }) {

@@ -21,10 +21,14 @@ const credentials = z.object({
 });
 
 export const connectorsRouter = createTRPCRouter({
-  list: orgProcedure("connectors.view").query(({ ctx }) => listConnectors(ctx.db, ctx.org.id)),
+  list: orgProcedure("connectors.view").query(({ ctx }) =>
+    listConnectors(ctx.db, { orgId: ctx.org.id, viewer: { userId: ctx.user.id, role: ctx.org.role } }),
+  ),
   get: orgProcedure("connectors.view")
     .input(connectorId)
-    .query(({ ctx, input }) => getConnector(ctx.db, { orgId: ctx.org.id, connectorId: input.connectorId })),
+    .query(({ ctx, input }) =>
+      getConnector(ctx.db, { orgId: ctx.org.id, connectorId: input.connectorId, viewer: { userId: ctx.user.id, role: ctx.org.role } }),
+    ),
   create: orgProcedure("connectors.manage")
     .input(
       z
