@@ -264,4 +264,66 @@ describe("sources", () => {
     const [objects] = await getDb().select({ n: sql<number>`count(*)::int` }).from(sourceObjects).where(eq(sourceObjects.sourceId, sourceId));
     expect(objects!.n).toBe(0);
   }, 60_000);
+
+  it("treats an empty listing for a source that had files as an error, not a purge", async () => {
+    const prefix = `empty-${randomUUID().slice(0, 6)}/`;
+    await put(`${prefix}one.txt`, "1");
+    await put(`${prefix}two.txt`, "2");
+    const { container, connector, api } = await world();
+    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
+    await settled(sourceId);
+    await remove(`${prefix}one.txt`);
+    await remove(`${prefix}two.txt`);
+    await api.sources.syncNow({ containerId: container.id, sourceId });
+    await settled(sourceId);
+    const [source] = await getDb().select().from(sources).where(eq(sources.id, sourceId));
+    expect(source).toMatchObject({ status: "error" });
+    expect(source!.lastError).toMatch(/listing came back empty.*Nothing was removed/);
+    expect((await filesOf(container.id)).filter((x) => x.sourceId === sourceId)).toHaveLength(2);
+  }, 60_000);
+
+  it("keeps uploads and agent writes through syncs and detach", async () => {
+    const prefix = `others-${randomUUID().slice(0, 6)}/`;
+    await put(`${prefix}same-name.txt`, "from the bucket");
+    const { container, connector, api } = await world();
+    const { writeFile } = await import("@/server/services/files");
+    const { recordingEvents } = await import("@/server/test/events");
+    const agentFile = await writeFile(getDb(), { blobs: blobStore(), events: recordingEvents() }, {
+      containerId: container.id,
+      name: `${prefix}same-name.txt`,
+      contentType: "text/plain",
+      body: new TextEncoder().encode("written by an agent"),
+      origin: "agent",
+      createdBy: null,
+      maxBytes: 1024,
+    });
+    const upload = await f.uploadFile(container.id, { name: "by-hand.txt", blobs: blobStore() });
+    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
+    await settled(sourceId);
+    // Same name, separate files: the connector never takes over what an agent wrote.
+    expect((await filesOf(container.id)).map((x) => `${x.origin}:${x.name}`).sort()).toEqual(
+      [`agent:${prefix}same-name.txt`, `connector:${prefix}same-name.txt`, "upload:by-hand.txt"],
+    );
+    await api.sources.detach({ containerId: container.id, sourceId });
+    await until(async () => (await filesOf(container.id)).every((x) => x.sourceId !== sourceId), 20_000, "the source's files to go");
+    const left = await filesOf(container.id);
+    expect(left.map((x) => x.id).sort()).toEqual([agentFile.id, upload.id].sort());
+    expect((await blobStore().get(agentFile.blobKey)).toString()).toBe("written by an agent");
+  }, 60_000);
+
+  it("syncs sources on the cadence with no user action", async () => {
+    const prefix = `cadence-${randomUUID().slice(0, 6)}/`;
+    await put(`${prefix}a.txt`, "a");
+    const { container, connector, api } = await world();
+    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
+    await settled(sourceId);
+    await put(`${prefix}b.txt`, "b");
+    // Last synced longer ago than the cadence, and the scheduler's minute has come.
+    await getDb().update(sources).set({ lastSyncedAt: new Date(Date.now() - 60 * 60 * 1000) }).where(eq(sources.id, sourceId));
+    await getDb().execute(sql`update engine_schedules set next_at = now() - interval '1 second' where function_id like '%schedule-syncs'`);
+    await until(async () => (await filesOf(container.id)).filter((x) => x.sourceId === sourceId).length === 2, 20_000, "the scheduled sync");
+    await settled(sourceId);
+    const runs = await api.sources.runs({ containerId: container.id, sourceId });
+    expect(runs.map((r) => r.trigger)).toEqual(["schedule", "backfill"]);
+  }, 60_000);
 });
