@@ -292,9 +292,11 @@ export async function finishRun(db: Database, params: { sourceId: string; runId:
 /** Records a failed run on the source (Error pill) and, for credential failures, on the connector. */
 export async function failRun(db: Database, params: { sourceId: string; runId: string | null; message: string; credentialsFailed: boolean }) {
   await db.transaction(async (tx) => {
-    if (params.runId) {
-      await tx.update(syncRuns).set({ status: "failed", finishedAt: new Date(), error: params.message }).where(eq(syncRuns.id, params.runId));
-    }
+    // Without a run id (the function gave up after its retries), whatever run of the source is still open failed.
+    await tx
+      .update(syncRuns)
+      .set({ status: "failed", finishedAt: new Date(), error: params.message })
+      .where(params.runId ? eq(syncRuns.id, params.runId) : and(eq(syncRuns.sourceId, params.sourceId), eq(syncRuns.status, "running")));
     const [source] = await tx
       .update(sources)
       .set({ status: "error", lastError: params.message, progress: null })
