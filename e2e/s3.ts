@@ -5,9 +5,9 @@ export const E2E_S3 = {
   objects: [
     { key: "reports/2026/q1.md", body: "# Q1\nRevenue up." },
     { key: "reports/2026/q2.md", body: "# Q2\nRevenue flat." },
-    // Enough objects that a backfill stays in Syncing long enough to be seen.
-    ...Array.from({ length: 150 }, (_, i) => ({ key: `bulk/note-${String(i).padStart(3, "0")}.txt`, body: `Bulk note ${i}: ${"lorem ipsum ".repeat(10)}` })),
   ],
+  /** Enough objects under bulk/ that a backfill stays in Syncing for several seconds. */
+  bulk: { prefix: "bulk/", count: 800, body: `Bulk note: ${"lorem ipsum ".repeat(20)}` },
 };
 
 export const e2eS3Endpoint = `http://127.0.0.1:${E2E_S3.port}`;

@@ -25,7 +25,7 @@ async function screenshot(page: Page, testInfo: TestInfo, name: string) {
 }
 
 test("attach a bucket, watch it sync, change a file, see an error, detach", async ({ createPerson }, testInfo) => {
-  test.setTimeout(120_000);
+  test.setTimeout(180_000);
   const owner = await createPerson("owner");
   const org = await seedOrg(owner);
   const api = new Api(owner.api);
@@ -71,8 +71,8 @@ test("attach a bucket, watch it sync, change a file, see an error, detach", asyn
   await expect(reports.getByTestId("source-pill")).toHaveText("Pending");
   await screenshot(page, testInfo, "pill-pending");
 
-  await expect(reports.getByTestId("source-pill")).toHaveText("Synced", { timeout: 60_000 });
-  await expect(bulk.getByTestId("source-pill")).toHaveText("Synced", { timeout: 60_000 });
+  await expect(reports.getByTestId("source-pill")).toHaveText("Synced", { timeout: 90_000 });
+  await expect(bulk.getByTestId("source-pill")).toHaveText("Synced", { timeout: 90_000 });
   await expect(reports.getByText(/last synced/)).toBeVisible();
   await screenshot(page, testInfo, "pill-synced");
 

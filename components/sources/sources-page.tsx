@@ -21,7 +21,7 @@ export function SourcesPage({ containerId }: { containerId: string }) {
   const list = useQuery({
     ...trpc.sources.list.queryOptions({ containerId }),
     // Live while anything is queued or running; slower otherwise.
-    refetchInterval: (query) => (query.state.data?.some((s) => s.status === "pending" || s.status === "syncing") ? 1500 : 15_000),
+    refetchInterval: (query) => (query.state.data?.some((s) => s.status === "pending" || s.status === "syncing") ? 1000 : 15_000),
   });
   const [open, setOpen] = useState(false);
   const hasSources = (list.data?.length ?? 0) > 0;

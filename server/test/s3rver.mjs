@@ -2,7 +2,8 @@
  * A real S3 HTTP server (s3rver) for the test suite, run as a child process by global-setup.ts with
  * NODE_OPTIONS=--openssl-legacy-provider (without it every truncated ListObjectsV2 is a 500).
  *
- * Usage: node s3rver.mjs '<json: { directory, port?, buckets: string[], objects: { bucket, key, body }[], watchStdin? }>'
+ * Usage: node s3rver.mjs '<json: { directory, port?, buckets: string[], objects: { bucket, key, body }[],
+ *   generate?: { bucket, prefix, count, body }[], watchStdin? }>'  (generate: many objects without a huge argument)
  * Prints one JSON line {"port": N} on stdout once the buckets exist and the objects are stored, then serves
  * until SIGTERM/SIGINT or, unless watchStdin is false, until its stdin closes (the parent went away).
  * The Playwright config starts it too, on a fixed port for the e2e app.
@@ -51,6 +52,12 @@ try {
   });
   for (const { bucket, key, body } of config.objects ?? []) {
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  }
+  for (const { bucket, prefix, count, body } of config.generate ?? []) {
+    const keys = Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(5, "0")}.txt`);
+    for (let i = 0; i < keys.length; i += 16) {
+      await Promise.all(keys.slice(i, i + 16).map((key, j) => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `${body} ${i + j}` }))));
+    }
   }
   client.destroy();
   process.stdout.write(`${JSON.stringify({ port })}\n`);
