@@ -113,6 +113,7 @@ function SourceRow({ containerId, source, canEdit, editing }: { containerId: str
       </div>
       {syncNow.error && <div className="mt-2"><Alert>{describeError(syncNow.error).message}</Alert></div>}
       {showHistory && <RunHistory containerId={containerId} sourceId={source.id} />}
+      {showHistory && <FailedFiles containerId={containerId} sourceId={source.id} canEdit={canEdit} />}
       <ConfirmDialog
         open={confirming}
         onOpenChange={setConfirming}
@@ -170,6 +171,36 @@ function RunHistory({ containerId, sourceId }: { containerId: string; sourceId: 
           ))}
         </tbody>
       </table>
+    </div>
+  );
+}
+
+function FailedFiles({ containerId, sourceId, canEdit }: { containerId: string; sourceId: string; canEdit: boolean }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const failed = useQuery(trpc.sources.failedFiles.queryOptions({ containerId, sourceId }));
+  const retry = useMutation(
+    trpc.files.retry.mutationOptions({ onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.sources.failedFiles.queryKey() }) }),
+  );
+  if (!failed.data?.length) return null;
+  return (
+    <div className="mt-3">
+      <h4 className="text-xs font-semibold text-zinc-700 uppercase">Files that failed processing</h4>
+      <ul className="mt-1 divide-y divide-zinc-100 rounded-md text-xs ring-1 ring-zinc-200" aria-label="Failed files">
+        {failed.data.map((file) => (
+          <li key={file.id} className="flex items-center justify-between gap-3 px-3 py-2">
+            <span className="min-w-0">
+              <span className="font-mono">{file.name}</span>
+              <span className="ml-2 text-red-700">{file.error}</span>
+            </span>
+            {canEdit && (
+              <Button variant="secondary" size="sm" onClick={() => retry.mutate({ containerId, fileId: file.id })}>
+                Retry
+              </Button>
+            )}
+          </li>
+        ))}
+      </ul>
     </div>
   );
 }

@@ -162,6 +162,8 @@ describe("sources", () => {
     expect(all.filter((x) => x.sourceId === narrow.id)).toHaveLength(1);
 
     const narrowFiles = all.filter((x) => x.sourceId === narrow.id);
+    const narrowEntryIds = (await getDb().select({ id: entries.id }).from(entries).where(inArray(entries.fileId, narrowFiles.map((x) => x.id)))).map((e) => e.id);
+    expect(narrowEntryIds.length).toBeGreaterThan(0);
     await api.sources.detach({ containerId: container.id, sourceId: narrow.id });
     expect((await api.sources.list({ containerId: container.id })).map((s) => s.id)).toEqual([wide.id]);
     await until(async () => (await filesOf(container.id)).every((x) => x.sourceId !== narrow.id), 20_000, "the detached source's files to go");
@@ -169,9 +171,10 @@ describe("sources", () => {
     for (const file of narrowFiles) expect(await blobStore().exists(file.blobKey)).toBe(false);
     const [left] = await getDb().select({ n: sql<number>`count(*)::int` }).from(entries).where(inArray(entries.fileId, narrowFiles.map((x) => x.id)));
     expect(left!.n).toBe(0);
+    const [vectors] = await getDb().select({ n: sql<number>`count(*)::int` }).from(embeddings).where(inArray(embeddings.entryId, narrowEntryIds));
+    expect(vectors!.n).toBe(0);
     const [objects] = await getDb().select({ n: sql<number>`count(*)::int` }).from(sourceObjects).where(eq(sourceObjects.sourceId, narrow.id));
     expect(objects!.n).toBe(0);
-    void embeddings;
   }, 60_000);
 
   it("disconnecting a connector cleans every container it fed", async () => {
@@ -325,5 +328,23 @@ describe("sources", () => {
     await settled(sourceId);
     const runs = await api.sources.runs({ containerId: container.id, sourceId });
     expect(runs.map((r) => r.trigger)).toEqual(["schedule", "backfill"]);
+  }, 60_000);
+
+  it("lists a file that failed processing with its reason, and retries it", async () => {
+    const prefix = `broken-${randomUUID().slice(0, 6)}/`;
+    await admin.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}scan.pdf`, Body: "not really a pdf", ContentType: "application/pdf" }));
+    await put(`${prefix}fine.txt`, "fine");
+    const { container, connector, api } = await world();
+    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
+    await settled(sourceId);
+    const [run] = await api.sources.runs({ containerId: container.id, sourceId });
+    expect(run).toMatchObject({ status: "succeeded", failed: 1 });
+    const failed = await api.sources.failedFiles({ containerId: container.id, sourceId });
+    expect(failed.map((x) => x.name)).toEqual([`${prefix}scan.pdf`]);
+    expect(failed[0]!.error).toMatch(/PDF/);
+    await api.files.retry({ containerId: container.id, fileId: failed[0]!.id });
+    const [retrying] = await getDb().select({ status: files.status }).from(files).where(eq(files.id, failed[0]!.id));
+    expect(retrying!.status).toBe("processing");
+    await until(async () => (await getDb().select({ status: files.status }).from(files).where(eq(files.id, failed[0]!.id)))[0]!.status === "failed", 20_000, "the retry to run");
   }, 60_000);
 });

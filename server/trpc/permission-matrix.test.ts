@@ -107,6 +107,7 @@ const inputFor: Record<string, (world: World, me: Me) => unknown> = {
   "connectors.accessLog": (w) => ({ orgId: w.org.id, connectorId: w.connector.id }),
   "sources.list": (w) => ({ containerId: w.container.id }),
   "sources.runs": (w) => ({ containerId: w.container.id, sourceId: w.source.id }),
+  "sources.failedFiles": (w) => ({ containerId: w.container.id, sourceId: w.source.id }),
   "sources.attach": (w) => ({ containerId: w.container.id, connectorId: w.connector.id, bucket: w.connector.testBucket, prefix: "other/" }),
   "sources.syncNow": (w) => ({ containerId: w.container.id, sourceId: w.source.id }),
   "sources.detach": (w) => ({ containerId: w.container.id, sourceId: w.source.id }),

@@ -5,7 +5,7 @@
  */
 import { and, desc, eq, inArray, ne, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
-import { connectors, sources, syncRuns } from "@/db/schema";
+import { connectors, files, sources, syncRuns } from "@/db/schema";
 import { sourceDetached, sourceSyncRequested, type EventSender } from "@/inngest/events";
 import { AppError, notFound } from "@/server/errors";
 import { S3AccessError } from "@/server/s3/errors";
@@ -126,6 +126,17 @@ export async function detachSource(db: DbOrTx, events: EventSender, params: { co
     .returning({ id: sources.id });
   if (!archived) throw notFound("Source");
   await events.send(sourceDetached.create({ sourceId: archived.id, containerId: params.containerId }));
+}
+
+/** Files of the source whose processing failed, with the reason (they can be retried from the Files tab API). */
+export async function listFailedFiles(db: DbOrTx, params: { containerId: string; sourceId: string; limit?: number }) {
+  await activeSource(db, params);
+  return db
+    .select({ id: files.id, name: files.name, error: files.error, updatedAt: files.updatedAt })
+    .from(files)
+    .where(and(eq(files.sourceId, params.sourceId), eq(files.containerId, params.containerId), eq(files.status, "failed")))
+    .orderBy(files.name)
+    .limit(params.limit ?? 100);
 }
 
 export async function listSyncRuns(db: DbOrTx, params: { containerId: string; sourceId: string; limit?: number }) {

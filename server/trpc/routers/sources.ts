@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { bucketNameSchema, prefixSchema } from "@/server/s3/inputs";
-import { attachSource, detachSource, listSources, listSyncRuns, requestSync } from "@/server/services/sources";
+import { attachSource, detachSource, listFailedFiles, listSources, listSyncRuns, requestSync } from "@/server/services/sources";
 import { containerProcedure, createTRPCRouter } from "../init";
 
 const sourceId = z.object({ sourceId: z.uuid() });
@@ -10,6 +10,9 @@ export const sourcesRouter = createTRPCRouter({
   runs: containerProcedure("view")
     .input(sourceId)
     .query(({ ctx, input }) => listSyncRuns(ctx.db, { containerId: ctx.container.containerId, sourceId: input.sourceId })),
+  failedFiles: containerProcedure("view")
+    .input(sourceId)
+    .query(({ ctx, input }) => listFailedFiles(ctx.db, { containerId: ctx.container.containerId, sourceId: input.sourceId })),
   attach: containerProcedure("edit")
     .input(z.object({ connectorId: z.uuid(), bucket: bucketNameSchema, prefix: prefixSchema }))
     .mutation(({ ctx, input }) =>
