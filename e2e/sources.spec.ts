@@ -3,20 +3,14 @@
  * engine: attach (Pending → Syncing → Synced), files appear, a change at the source and Sync now, an Error
  * pill with its explanation, detach. Screenshots of each pill state are saved as artifacts.
  */
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Page, TestInfo } from "@playwright/test";
 import { randomUUID } from "node:crypto";
 import { Api, expect, seedContainer, seedOrg, test, upload } from "./fixtures";
 import { E2E_S3, e2eS3Endpoint } from "./s3";
+import { s3AdminClient } from "../server/test/s3-admin";
 
-const s3 = new S3Client({
-  endpoint: e2eS3Endpoint,
-  region: "us-east-1",
-  forcePathStyle: true,
-  credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-  requestChecksumCalculation: "WHEN_REQUIRED",
-  responseChecksumValidation: "WHEN_REQUIRED",
-});
+const s3 = s3AdminClient(e2eS3Endpoint);
 
 async function screenshot(page: Page, testInfo: TestInfo, name: string) {
   const path = testInfo.outputPath(`${name}.png`);

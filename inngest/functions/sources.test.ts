@@ -4,13 +4,14 @@
  * untouched, overlapping sources kept apart, detach removing everything, disconnect cascading, and the
  * S3 request log showing only listing under the prefix and reads of listed keys.
  */
-import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { randomUUID } from "node:crypto";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Engine } from "@/inngest/engine";
 import type { S3RequestRecord } from "@/server/s3/request-log";
 import { freePort } from "@/server/test/global-setup";
+import { s3AdminClient } from "@/server/test/s3-admin";
 
 // The app's Inngest client reads its engine port when first imported: give this file an engine of its own.
 process.env.WIRE_ENGINE_PORT = String(await freePort());
@@ -36,14 +37,7 @@ const f = await import("@/server/test/factories");
 const { files, entries, embeddings, sources, sourceObjects, connectors } = schema;
 const s3 = f.testS3();
 const bucket = `sync-${randomUUID().slice(0, 8)}`;
-const admin = new S3Client({
-  endpoint: s3.endpoint,
-  region: s3.region,
-  forcePathStyle: true,
-  credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  requestChecksumCalculation: "WHEN_REQUIRED",
-  responseChecksumValidation: "WHEN_REQUIRED",
-});
+const admin = s3AdminClient(s3.endpoint);
 const put = (key: string, body: string) => admin.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: "text/plain" }));
 const remove = (key: string) => admin.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
 

@@ -2,7 +2,7 @@
  * A backfill survives its process being killed: the app's background process (real functions + embedded
  * engine) is SIGKILLed mid-backfill and started again; every object ends up as exactly one ready file.
  */
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
@@ -18,6 +18,7 @@ import { sealCredentials } from "@/server/services/connectors/credentials";
 import { createIsolatedDatabase } from "@/server/test/databases";
 import { testS3 } from "@/server/test/factories";
 import { freePort } from "@/server/test/global-setup";
+import { s3AdminClient } from "@/server/test/s3-admin";
 
 const OBJECTS = 60;
 const s3 = testS3();
@@ -50,14 +51,7 @@ beforeAll(async () => {
     APP_PORT: String(await freePort()),
     WIRE_ALLOW_PRIVATE_ENDPOINTS: "true",
   };
-  const admin = new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
+  const admin = s3AdminClient(s3.endpoint);
   await admin.send(new CreateBucketCommand({ Bucket: bucket }));
   await Promise.all(
     Array.from({ length: OBJECTS }, (_, i) =>

@@ -11,8 +11,9 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import pLimit from "p-limit";
+import { s3AdminClient } from "@/server/test/s3-admin";
 
 const { values } = parseArgs({ options: { objects: { type: "string", default: "10000" }, workers: { type: "string", default: "4" } } });
 const OBJECTS = Number(values.objects);
@@ -52,14 +53,7 @@ const s3rver = spawn(process.execPath, ["server/test/s3rver.mjs", JSON.stringify
 const s3Port = await new Promise<number>((resolve) => s3rver.stdout!.once("data", (chunk: Buffer) => resolve(JSON.parse(chunk.toString()).port)));
 const endpoint = `http://127.0.0.1:${s3Port}`;
 
-const s3 = new S3Client({
-  endpoint,
-  region: "us-east-1",
-  forcePathStyle: true,
-  credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-  requestChecksumCalculation: "WHEN_REQUIRED",
-  responseChecksumValidation: "WHEN_REQUIRED",
-});
+const s3 = s3AdminClient(endpoint);
 await s3.send(new CreateBucketCommand({ Bucket: "bench-data" }));
 const loading = Date.now();
 const limit = pLimit(32);
