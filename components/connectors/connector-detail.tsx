@@ -12,7 +12,7 @@ import { TextField } from "@/components/ui/field";
 import { formatDateTime, formatRelative } from "@/components/ui/format";
 import { Badge, Loading } from "@/components/ui/states";
 import { roleCan } from "@/server/permissions";
-import { formErrors } from "./form-errors";
+import { formErrors } from "@/components/ui/form-errors";
 import { endpointLabel, feedLabel, providerLabel, STATUS_LABEL, STATUS_TONE } from "./labels";
 
 export function ConnectorDetail({ connectorId }: { connectorId: string }) {

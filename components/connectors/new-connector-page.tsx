@@ -9,7 +9,7 @@ import { Button } from "@/components/ui/button";
 import { SelectField, TextField } from "@/components/ui/field";
 import { PageHeader } from "@/components/ui/states";
 import { PROVIDER_IDS, PROVIDERS, type ProviderId } from "@/server/services/connectors/providers";
-import { formErrors } from "./form-errors";
+import { formErrors } from "@/components/ui/form-errors";
 import { IamPolicyHelper } from "./iam-policy";
 
 const FIELDS = ["label", "provider", "endpoint", "region", "accessKeyId", "secretAccessKey", "sessionToken", "testBucket"] as const;

@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Database, History, RefreshCw, Trash2 } from "lucide-react";
 import Link from "next/link";
 import { useState, type FormEvent } from "react";
-import { formErrors } from "@/components/connectors/form-errors";
+import { formErrors } from "@/components/ui/form-errors";
 import { useOrg } from "@/components/orgs/org-context";
 import { describeError, useTRPC } from "@/components/providers/trpc";
 import { Alert } from "@/components/ui/alert";
