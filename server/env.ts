@@ -56,6 +56,13 @@ const schema = z.object({
   /** Sources: how often each is synced, and the most objects one sync run looks at. */
   WIRE_SYNC_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
   WIRE_SYNC_MAX_OBJECTS: z.coerce.number().int().min(1).default(100_000),
+  /** Stored copies in an S3 bucket of Wire's own instead of WIRE_DATA_DIR/blobs (credentials: these, or the AWS default chain). */
+  WIRE_BLOB_S3_BUCKET: optionalString,
+  WIRE_BLOB_S3_PREFIX: optionalString,
+  WIRE_BLOB_S3_ENDPOINT: z.url().optional(),
+  WIRE_BLOB_S3_REGION: z.string().min(1).default("us-east-1"),
+  WIRE_BLOB_S3_ACCESS_KEY_ID: optionalString,
+  WIRE_BLOB_S3_SECRET_ACCESS_KEY: optionalString,
   INNGEST_DEV: optionalString,
   INNGEST_BASE_URL: optionalString,
   INNGEST_EVENT_KEY: optionalString,

@@ -1,11 +1,13 @@
 /**
- * Stored copies of files. The local store keeps them under WIRE_DATA_DIR/blobs; a store of Wire's own in
- * S3 plugs in behind the same interface.
+ * Stored copies of files. The local store keeps them under WIRE_DATA_DIR/blobs; with WIRE_BLOB_S3_BUCKET set
+ * they go to an S3 bucket of Wire's own (server/blobs/s3.ts) behind the same interface.
  */
 import { randomUUID } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { env } from "@/server/env";
+import { assertBlobKey } from "./keys";
+import { S3BlobStore } from "./s3";
 
 export interface BlobStore {
   put(key: string, body: Uint8Array): Promise<void>;
@@ -17,14 +19,11 @@ export interface BlobStore {
   deletePrefix(prefix: string): Promise<void>;
 }
 
-const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9/_.-]*$/;
-
 export class LocalBlobStore implements BlobStore {
   constructor(private readonly root: string) {}
 
   private pathOf(key: string): string {
-    if (!SAFE_KEY.test(key) || key.split("/").includes("..")) throw new Error(`Invalid blob key: ${key}`);
-    return path.join(this.root, key);
+    return path.join(this.root, assertBlobKey(key));
   }
 
   async put(key: string, body: Uint8Array): Promise<void> {
@@ -60,6 +59,18 @@ export class LocalBlobStore implements BlobStore {
 let store: BlobStore | undefined;
 
 export function blobStore(): BlobStore {
-  store ??= new LocalBlobStore(path.join(env().dataDir, "blobs"));
+  const config = env();
+  store ??= config.WIRE_BLOB_S3_BUCKET
+    ? new S3BlobStore({
+        bucket: config.WIRE_BLOB_S3_BUCKET,
+        prefix: config.WIRE_BLOB_S3_PREFIX ?? "",
+        endpoint: config.WIRE_BLOB_S3_ENDPOINT ?? null,
+        region: config.WIRE_BLOB_S3_REGION,
+        credentials:
+          config.WIRE_BLOB_S3_ACCESS_KEY_ID && config.WIRE_BLOB_S3_SECRET_ACCESS_KEY
+            ? { accessKeyId: config.WIRE_BLOB_S3_ACCESS_KEY_ID, secretAccessKey: config.WIRE_BLOB_S3_SECRET_ACCESS_KEY }
+            : undefined,
+      })
+    : new LocalBlobStore(path.join(config.dataDir, "blobs"));
   return store;
 }

@@ -1,0 +1,87 @@
+/** The blob store in an S3 bucket of Wire's own (not a customer's: this one Wire writes to). */
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
+import type { BlobStore } from "./index";
+import { assertBlobKey } from "./keys";
+
+export interface S3BlobStoreConfig {
+  bucket: string;
+  /** Prepended to every key, e.g. "wire/". */
+  prefix: string;
+  endpoint: string | null;
+  region: string;
+  /** Omitted: the AWS SDK's default credential chain (instance role, environment, profile). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+function isMissing(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === "NoSuchKey" || e?.name === "NotFound" || e?.$metadata?.httpStatusCode === 404;
+}
+
+export class S3BlobStore implements BlobStore {
+  private readonly client: S3Client;
+
+  constructor(private readonly config: S3BlobStoreConfig) {
+    this.client = new S3Client({
+      region: config.region,
+      endpoint: config.endpoint ?? undefined,
+      forcePathStyle: config.endpoint !== null,
+      credentials: config.credentials,
+      requestChecksumCalculation: "WHEN_REQUIRED",
+      responseChecksumValidation: "WHEN_REQUIRED",
+    });
+  }
+
+  private keyOf(key: string): string {
+    return this.config.prefix + assertBlobKey(key);
+  }
+
+  async put(key: string, body: Uint8Array): Promise<void> {
+    await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key: this.keyOf(key), Body: body }));
+  }
+
+  async get(key: string): Promise<Buffer> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: this.keyOf(key) }));
+      return Buffer.from(await response.Body!.transformToByteArray());
+    } catch (error) {
+      // The same shape as the local store's missing file, so callers need not know which store they have.
+      if (isMissing(error)) throw Object.assign(new Error(`No stored copy at ${key}`), { code: "ENOENT" });
+      throw error;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: this.keyOf(key) }));
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: this.keyOf(key) }));
+      return true;
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw error;
+    }
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    if (!prefix.endsWith("/")) throw new Error(`Invalid blob prefix: ${prefix}`);
+    const full = this.keyOf(prefix.slice(0, -1)) + "/";
+    for (;;) {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: full, MaxKeys: 1000 }));
+      const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+      if (!keys.length) return;
+      await this.client.send(new DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects: keys, Quiet: true } }));
+      if (!page.IsTruncated) return;
+    }
+  }
+}
