@@ -30,6 +30,8 @@ export const sources = pgTable(
     lastSyncedAt: timestamp("last_synced_at", { withTimezone: true }),
     /** Counters of the run in flight, for the Syncing pill. */
     progress: jsonb("progress").$type<{ listed: number; processed: number; failed: number }>(),
+    /** When the source last became Pending: a run requested but never started (lost event) is re-queued. */
+    queuedAt: timestamp("queued_at", { withTimezone: true }),
     /** "Sync now" pressed while a run was in flight: exactly one follow-up run happens after it. */
     followUpRequested: boolean("follow_up_requested").notNull().default(false),
     createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),

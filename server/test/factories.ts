@@ -192,7 +192,7 @@ export async function seedWorld() {
   ]);
   const [source] = await db()
     .insert(sources)
-    .values({ containerId: container.id, connectorId: connector.id, bucket: connector.testBucket, prefix: "reports/", status: "synced", createdBy: owner!.id })
+    .values({ containerId: container.id, connectorId: connector.id, bucket: connector.testBucket, prefix: "reports/", status: "synced", lastSyncedAt: new Date(), createdBy: owner!.id })
     .returning();
   const [, file, token, invitation] = await Promise.all([
     db()

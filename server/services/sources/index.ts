@@ -3,7 +3,7 @@
  * with a read call first; sync runs are the sync-source function's; detach archives at once and leaves
  * the removal of everything the source pulled to the cleanup-source function.
  */
-import { and, desc, eq, inArray, ne, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, ne, or, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { connectors, files, sources, syncRuns } from "@/db/schema";
 import { sourceDetached, sourceSyncRequested, type EventSender } from "@/inngest/events";
@@ -83,9 +83,9 @@ export async function attachSource(
 
   const [source] = await db
     .insert(sources)
-    .values({ containerId: params.containerId, connectorId: params.connectorId, bucket: params.bucket, prefix: params.prefix, createdBy: params.userId })
+    .values({ containerId: params.containerId, connectorId: params.connectorId, bucket: params.bucket, prefix: params.prefix, createdBy: params.userId, queuedAt: new Date() })
     .returning({ id: sources.id });
-  await events.send(sourceSyncRequested.create({ sourceId: source!.id, trigger: "backfill" }));
+  await queueRun(db, events, source!.id, "backfill");
   return source!;
 }
 
@@ -98,6 +98,22 @@ async function activeSource(db: DbOrTx, params: { containerId: string; sourceId:
   return source;
 }
 
+/** Pending for this long without a run starting: the request was lost (a crash between saving and sending). */
+const lostRequest = sql`${sources.status} = 'pending' and ${sources.queuedAt} < now() - interval '10 minutes'`;
+
+/** Sends the run request; if it cannot be sent, the source shows Error with what to do instead of waiting forever. */
+async function queueRun(db: DbOrTx, events: EventSender, sourceId: string, trigger: "backfill" | "manual") {
+  try {
+    await events.send(sourceSyncRequested.create({ sourceId, trigger }));
+  } catch (error) {
+    await db
+      .update(sources)
+      .set({ status: "error", lastError: "The sync could not be queued. Press Sync now to try again." })
+      .where(and(eq(sources.id, sourceId), eq(sources.status, "pending")));
+    throw error;
+  }
+}
+
 /**
  * "Sync now": starts a run when none is queued or running; otherwise asks for exactly one follow-up run
  * after the current one, however often it is pressed.
@@ -106,11 +122,11 @@ export async function requestSync(db: DbOrTx, events: EventSender, params: { con
   await activeSource(db, params);
   const [started] = await db
     .update(sources)
-    .set({ status: "pending", lastError: null })
-    .where(and(eq(sources.id, params.sourceId), inArray(sources.status, ["synced", "error"])))
+    .set({ status: "pending", lastError: null, queuedAt: new Date() })
+    .where(and(eq(sources.id, params.sourceId), or(inArray(sources.status, ["synced", "error"]), lostRequest)))
     .returning({ id: sources.id });
   if (started) {
-    await events.send(sourceSyncRequested.create({ sourceId: params.sourceId, trigger: "manual" }));
+    await queueRun(db, events, params.sourceId, "manual");
     return { queued: "now" as const };
   }
   await db.update(sources).set({ followUpRequested: true }).where(and(eq(sources.id, params.sourceId), inArray(sources.status, ["pending", "syncing"])));
@@ -158,16 +174,24 @@ export function archiveSourcesOf(db: DbOrTx, connectorId: string) {
     .returning({ id: sources.id, containerId: sources.containerId });
 }
 
-/** Marks sources due for a scheduled sync (idle, connector active, last synced longer ago than the cadence). */
+/**
+ * Marks sources due for a scheduled sync (idle, connector active, last synced longer ago than the cadence),
+ * and sources whose requested run never started.
+ */
 export async function queueDueSources(db: DbOrTx, intervalMinutes: number): Promise<string[]> {
   const rows = await db
     .update(sources)
-    .set({ status: "pending" })
+    .set({ status: "pending", queuedAt: new Date() })
     .where(
       and(
-        inArray(sources.status, ["synced", "error"]),
         sql`${sources.connectorId} in (select id from connectors where status = 'active')`,
-        sql`(${sources.lastSyncedAt} is null or ${sources.lastSyncedAt} < now() - make_interval(mins => ${intervalMinutes}))`,
+        or(
+          and(
+            inArray(sources.status, ["synced", "error"]),
+            sql`(${sources.lastSyncedAt} is null or ${sources.lastSyncedAt} < now() - make_interval(mins => ${intervalMinutes}))`,
+          ),
+          lostRequest,
+        ),
       ),
     )
     .returning({ id: sources.id });

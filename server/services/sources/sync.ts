@@ -284,7 +284,7 @@ export async function finishRun(db: Database, params: { sourceId: string; runId:
       .where(and(eq(sources.id, params.sourceId), eq(sources.status, "syncing")))
       .returning({ followUp: sources.followUpRequested });
     if (!source?.followUp) return { followUp: false };
-    await tx.update(sources).set({ status: "pending", followUpRequested: false }).where(eq(sources.id, params.sourceId));
+    await tx.update(sources).set({ status: "pending", followUpRequested: false, queuedAt: new Date() }).where(eq(sources.id, params.sourceId));
     return { followUp: true };
   });
 }
