@@ -255,4 +255,18 @@ describe("deleting files", () => {
     expect(await db().select({ id: files.id }).from(files).where(eq(files.id, file.id))).toEqual([{ id: file.id }]);
     expect(listBlobKeys(root)).toEqual([file.blobKey]);
   });
+
+  it("emits wire/file.stored for processing; if that cannot be sent the saved file is marked failed and retriable", async () => {
+    const org = await createOrg();
+    const container = await createContainer(org.id);
+    const { store } = tempBlobStore();
+    const events = recordingEvents();
+    const params = { containerId: container.id, name: "queued.txt", contentType: "text/plain", body: new TextEncoder().encode("x"), origin: "upload" as const, createdBy: null, maxBytes: 100 };
+    const file = await writeFile(db(), { blobs: store, events }, params);
+    expect(events.sent).toEqual([{ name: "wire/file.stored", data: { fileId: file.id, containerId: container.id } }]);
+    const unreachable = { send: async () => Promise.reject(new Error("engine down")) };
+    const notQueued = await writeFile(db(), { blobs: store, events: unreachable }, { ...params, name: "not-queued.txt" });
+    expect(notQueued).toMatchObject({ status: "failed", error: "Processing could not be queued. Retry it." });
+    expect(await store.exists(notQueued.blobKey)).toBe(true);
+  });
 });

@@ -118,8 +118,18 @@ export async function writeFile(db: DbOrTx, deps: { blobs: BlobStore; events: Ev
       return { file: file!, replacedBlobKey: previous?.blobKey };
     }).then(async ({ file, replacedBlobKey }) => {
       if (replacedBlobKey) await blobs.delete(replacedBlobKey);
-      await deps.events.send(fileStored.create({ fileId: file.id, containerId: file.containerId }));
-      return file;
+      // The file is saved either way; if processing cannot be queued it is marked failed, and can be retried.
+      const queued = await deps.events.send(fileStored.create({ fileId: file.id, containerId: file.containerId })).then(
+        () => true,
+        () => false,
+      );
+      if (queued) return file;
+      const [failed] = await db
+        .update(files)
+        .set({ status: "failed", error: "Processing could not be queued. Retry it." })
+        .where(and(eq(files.id, file.id), eq(files.blobKey, blobKey)))
+        .returning();
+      return failed ?? file;
     });
   } catch (error) {
     await blobs.delete(blobKey);
