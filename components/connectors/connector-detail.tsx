@@ -11,6 +11,7 @@ import { ConfirmDialog } from "@/components/ui/dialog";
 import { TextField } from "@/components/ui/field";
 import { formatDateTime, formatRelative } from "@/components/ui/format";
 import { Badge, Loading } from "@/components/ui/states";
+import { DataTable } from "@/components/ui/table";
 import { roleCan } from "@/server/permissions";
 import { formErrors } from "@/components/ui/form-errors";
 import { endpointLabel, feedLabel, providerLabel, STATUS_LABEL, STATUS_TONE } from "./labels";
@@ -202,16 +203,7 @@ function AccessLog({ connectorId }: { connectorId: string }) {
       {log.error && <Alert>{describeError(log.error).message}</Alert>}
       {log.data?.length === 0 && <p className="text-sm text-zinc-500">Never read since they were stored.</p>}
       {log.data && log.data.length > 0 && (
-        <div className="overflow-x-auto rounded-lg bg-white ring-1 ring-zinc-200">
-          <table className="min-w-full divide-y divide-zinc-200 text-sm" aria-label="Credential access log">
-            <thead className="bg-zinc-50 text-left text-xs font-medium tracking-wide text-zinc-500 uppercase">
-              <tr>
-                <th scope="col" className="px-4 py-2.5">When</th>
-                <th scope="col" className="px-4 py-2.5">By</th>
-                <th scope="col" className="px-4 py-2.5">Why</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-zinc-100">
+        <DataTable label="Credential access log" columns={["When", "By", "Why"]}>
               {log.data.map((r) => (
                 <tr key={r.id}>
                   <td className="px-4 py-2.5 whitespace-nowrap text-zinc-600">{formatDateTime(r.at)}</td>
@@ -219,9 +211,7 @@ function AccessLog({ connectorId }: { connectorId: string }) {
                   <td className="px-4 py-2.5 text-zinc-600">{r.purpose}</td>
                 </tr>
               ))}
-            </tbody>
-          </table>
-        </div>
+        </DataTable>
       )}
     </section>
   );

@@ -7,6 +7,7 @@ import { describeError, useTRPC } from "@/components/providers/trpc";
 import { Alert } from "@/components/ui/alert";
 import { formatDateTime, formatRelative } from "@/components/ui/format";
 import { Badge, EmptyState, Loading, PageHeader } from "@/components/ui/states";
+import { DataTable } from "@/components/ui/table";
 import { roleCan } from "@/server/permissions";
 import { endpointLabel, feedLabel, providerLabel, STATUS_LABEL, STATUS_TONE } from "./labels";
 
@@ -38,21 +39,7 @@ export function ConnectorsPage() {
         </EmptyState>
       )}
       {list.data && list.data.length > 0 && (
-        <div className="overflow-x-auto rounded-lg bg-white ring-1 ring-zinc-200">
-          <table className="min-w-full divide-y divide-zinc-200 text-sm" aria-label="Connectors">
-            <thead className="bg-zinc-50 text-left text-xs font-medium tracking-wide text-zinc-500 uppercase">
-              <tr>
-                <th scope="col" className="px-4 py-2.5">Label</th>
-                <th scope="col" className="px-4 py-2.5">Provider</th>
-                <th scope="col" className="px-4 py-2.5">Endpoint</th>
-                <th scope="col" className="px-4 py-2.5">Region</th>
-                <th scope="col" className="px-4 py-2.5">Test bucket</th>
-                <th scope="col" className="px-4 py-2.5">Status</th>
-                <th scope="col" className="px-4 py-2.5">Last checked</th>
-                <th scope="col" className="px-4 py-2.5">Feeds</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-zinc-100">
+        <DataTable label="Connectors" columns={["Label", "Provider", "Endpoint", "Region", "Test bucket", "Status", "Last checked", "Feeds"]}>
               {list.data.map((c) => (
                 <tr key={c.id}>
                   <td className="px-4 py-2.5 font-medium">
@@ -91,9 +78,7 @@ export function ConnectorsPage() {
                   </td>
                 </tr>
               ))}
-            </tbody>
-          </table>
-        </div>
+        </DataTable>
       )}
     </>
   );

@@ -10,6 +10,7 @@ import { ConfirmDialog } from "@/components/ui/dialog";
 import { controlClass } from "@/components/ui/field";
 import { formatBytes, formatDateTime, formatRelative } from "@/components/ui/format";
 import { Badge, EmptyState, Loading } from "@/components/ui/states";
+import { DataTable } from "@/components/ui/table";
 import { useUpload } from "./use-upload";
 
 const PAGE_SIZE = 25;
@@ -133,20 +134,25 @@ export function FilesPage({ containerId }: { containerId: string }) {
       )}
 
       {data && data.total > 0 && (
-        <div className="overflow-x-auto rounded-lg bg-white ring-1 ring-zinc-200">
-          <table className="min-w-full divide-y divide-zinc-200 text-sm">
-            <thead className="bg-zinc-50 text-left text-xs font-medium tracking-wide text-zinc-500 uppercase">
-              <tr>
-                <th scope="col" className="px-4 py-2.5">Name</th>
-                <th scope="col" className="px-4 py-2.5">Size</th>
-                <th scope="col" className="px-4 py-2.5">Type</th>
-                <th scope="col" className="px-4 py-2.5">Origin</th>
-                <th scope="col" className="px-4 py-2.5">Status</th>
-                <th scope="col" className="px-4 py-2.5">Updated</th>
-                {canEdit && <th scope="col" className="px-4 py-2.5"><span className="sr-only">Actions</span></th>}
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-zinc-100">
+        <DataTable
+          label="Files"
+          columns={["Name", "Size", "Type", "Origin", "Status", "Updated", ...(canEdit ? [{ label: "Actions", hidden: true as const }] : [])]}
+          footer={
+            <div className="flex items-center justify-between border-t border-zinc-200 px-4 py-2.5 text-sm text-zinc-600">
+              <span aria-live="polite">
+                {first}–{last} of {data.total}
+              </span>
+              <div className="flex gap-2">
+                <Button variant="secondary" size="sm" disabled={page <= 1} onClick={() => setPage((p) => p - 1)}>
+                  Previous
+                </Button>
+                <Button variant="secondary" size="sm" disabled={page >= totalPages} onClick={() => setPage((p) => p + 1)}>
+                  Next
+                </Button>
+              </div>
+            </div>
+          }
+        >
               {data.items.map((file) => (
                 <tr key={file.id}>
                   <td className="max-w-md truncate px-4 py-2.5 font-medium">
@@ -191,22 +197,7 @@ export function FilesPage({ containerId }: { containerId: string }) {
                   )}
                 </tr>
               ))}
-            </tbody>
-          </table>
-          <div className="flex items-center justify-between border-t border-zinc-200 px-4 py-2.5 text-sm text-zinc-600">
-            <span aria-live="polite">
-              {first}–{last} of {data.total}
-            </span>
-            <div className="flex gap-2">
-              <Button variant="secondary" size="sm" disabled={page <= 1} onClick={() => setPage((p) => p - 1)}>
-                Previous
-              </Button>
-              <Button variant="secondary" size="sm" disabled={page >= totalPages} onClick={() => setPage((p) => p + 1)}>
-                Next
-              </Button>
-            </div>
-          </div>
-        </div>
+        </DataTable>
       )}
 
       <ConfirmDialog

@@ -12,6 +12,7 @@ import { ConfirmDialog } from "@/components/ui/dialog";
 import { SelectField, TextField } from "@/components/ui/field";
 import { formatDateTime } from "@/components/ui/format";
 import { Loading } from "@/components/ui/states";
+import { DataTable } from "@/components/ui/table";
 import { SourcePill } from "./source-pill";
 
 export function SourcesPage({ containerId }: { containerId: string }) {
@@ -141,16 +142,8 @@ function RunHistory({ containerId, sourceId }: { containerId: string; sourceId: 
   if (runs.error) return <Alert>{describeError(runs.error).message}</Alert>;
   if (!runs.data.length) return <p className="mt-2 text-sm text-zinc-500">No runs yet.</p>;
   return (
-    <div className="mt-3 overflow-x-auto rounded-md ring-1 ring-zinc-200">
-      <table className="min-w-full divide-y divide-zinc-200 text-xs" aria-label="Sync runs">
-        <thead className="bg-zinc-50 text-left font-medium text-zinc-500 uppercase">
-          <tr>
-            {["Trigger", "Started", "Duration", "Listed", "Added", "Updated", "Removed", "Failed", "Result"].map((h) => (
-              <th key={h} scope="col" className="px-3 py-2">{h}</th>
-            ))}
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-zinc-100">
+    <div className="mt-3">
+      <DataTable dense label="Sync runs" columns={["Trigger", "Started", "Duration", "Listed", "Added", "Updated", "Removed", "Failed", "Result"]}>
           {runs.data.map((run) => (
             <tr key={run.id}>
               <td className="px-3 py-2">{TRIGGER[run.trigger]}</td>
@@ -169,8 +162,7 @@ function RunHistory({ containerId, sourceId }: { containerId: string; sourceId: 
               </td>
             </tr>
           ))}
-        </tbody>
-      </table>
+      </DataTable>
     </div>
   );
 }
