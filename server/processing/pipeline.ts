@@ -10,7 +10,7 @@
  * A bad file never throws: it ends "failed" with a reason users can read in files.error. Infrastructure
  * errors (database, blob store unreachable) do throw, so the durable step that called us retries.
  */
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type { Database, DbOrTx } from "@/db/client";
 import { embeddings, entries, files } from "@/db/schema";
 import type { BlobStore } from "@/server/blobs";
@@ -144,10 +144,4 @@ export async function deleteDerivedData(db: DbOrTx, fileIds: string[]): Promise<
     }
   }
   return removed;
-}
-
-/** For status pages and tests: how many entries a file has. */
-export async function countEntries(db: DbOrTx, fileId: string): Promise<number> {
-  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(entries).where(eq(entries.fileId, fileId));
-  return row?.n ?? 0;
 }

@@ -12,7 +12,7 @@ import type { Database, DbOrTx } from "@/db/client";
 import { connectors, files, sourceObjects, sources, syncRuns } from "@/db/schema";
 import type { BlobStore } from "@/server/blobs";
 import { embedder } from "@/server/processing/embed";
-import { processFile } from "@/server/processing/pipeline";
+import { deleteDerivedData, processFile } from "@/server/processing/pipeline";
 import { mapS3Error } from "@/server/s3/errors";
 import { isChangedSinceListing, isMissingObject, listPage, readObject } from "@/server/s3/objects";
 import { connectorClient } from "@/server/services/connectors/client";
@@ -176,6 +176,7 @@ export async function removeMissing(db: Database, blobs: BlobStore, params: { so
     if (!gone.length) break;
     const blobKeys = await db.transaction(async (tx) => {
       const fileIds = gone.map((g) => g.fileId).filter((id): id is string => id !== null);
+      await deleteDerivedData(tx, fileIds);
       const deleted = fileIds.length
         ? await tx.delete(files).where(and(inArray(files.id, fileIds), eq(files.sourceId, params.sourceId))).returning({ blobKey: files.blobKey })
         : [];
@@ -319,6 +320,8 @@ export async function deleteSourceFiles(db: Database, blobs: BlobStore, params: 
     .where(eq(files.sourceId, params.sourceId))
     .limit(params.batchSize ?? 500);
   if (batch.length) {
+    // Entries and embeddings in bounded statements first, rather than one giant cascade.
+    await deleteDerivedData(db, batch.map((f) => f.id));
     await db.delete(files).where(and(inArray(files.id, batch.map((f) => f.id)), eq(files.sourceId, params.sourceId)));
     for (const file of batch) await blobs.delete(file.blobKey);
   }
