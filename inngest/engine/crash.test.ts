@@ -2,7 +2,7 @@
  * Durability: the app process (engine + function endpoint) is SIGKILLed in the middle of a multi-step run
  * and started again; the run completes from its last completed step and no step body runs twice.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { Inngest } from "inngest";
 import postgres from "postgres";
@@ -11,6 +11,7 @@ import { createIsolatedDatabase } from "@/server/test/databases";
 import { freePort } from "@/server/test/global-setup";
 import { embeddedClientOptions } from "../engine-config";
 import { testKeys, until } from "./test/harness";
+import { spawnReadyChild } from "./test/child-process";
 
 let database: Awaited<ReturnType<typeof createIsolatedDatabase>>;
 let sql: postgres.Sql;
@@ -18,19 +19,7 @@ let child: ChildProcess | undefined;
 const keys = testKeys();
 let env: Record<string, string>;
 
-function startApp(): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, ["--import", "tsx", "inngest/engine/test/crash-app.ts"], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    proc.stdout!.on("data", (chunk: Buffer) => {
-      if (process.env.LOG_LEVEL) process.stderr.write(chunk); // the child's logs, when asked for
-      if (chunk.toString().includes("ready")) resolve(proc);
-    });
-    proc.once("exit", (code) => reject(new Error(`crash app exited early with ${code}`)));
-  });
-}
+const startApp = () => spawnReadyChild("inngest/engine/test/crash-app.ts", env);
 
 beforeAll(async () => {
   database = await createIsolatedDatabase("crash");

@@ -3,7 +3,7 @@
  * engine) is SIGKILLed mid-backfill and started again; every object ends up as exactly one ready file.
  */
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
 import { Inngest } from "inngest";
@@ -19,6 +19,7 @@ import { createIsolatedDatabase } from "@/server/test/databases";
 import { testS3 } from "@/server/test/factories";
 import { freePort } from "@/server/test/global-setup";
 import { s3AdminClient } from "@/server/test/s3-admin";
+import { spawnReadyChild } from "@/inngest/engine/test/child-process";
 
 const OBJECTS = 60;
 const s3 = testS3();
@@ -28,19 +29,7 @@ let handle: ReturnType<typeof createDatabase>;
 let child: ChildProcess | undefined;
 let childEnv: Record<string, string>;
 
-function startApp(): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, ["--import", "tsx", "inngest/functions/test/app-process.ts"], {
-    env: { ...process.env, ...childEnv },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    proc.stdout!.on("data", (chunk: Buffer) => {
-      if (process.env.LOG_LEVEL) process.stderr.write(chunk);
-      if (chunk.toString().includes("ready")) resolve(proc);
-    });
-    proc.once("exit", (code) => reject(new Error(`app process exited early with ${code}`)));
-  });
-}
+const startApp = () => spawnReadyChild("inngest/functions/test/app-process.ts", childEnv);
 
 beforeAll(async () => {
   database = await createIsolatedDatabase("sync_crash");

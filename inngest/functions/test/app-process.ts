@@ -1,28 +1,16 @@
 /**
- * The app's background half in a process of its own, for crash tests: the real functions served by the
- * same handler as /api/inngest, and the embedded engine, configured from the environment
- * (DATABASE_URL, WIRE_DATA_DIR, WIRE_ENGINE_PORT, APP_PORT). Prints "ready" once the functions are registered.
+ * The app's background half in a process of its own, for crash tests: the real functions and the embedded
+ * engine, configured from the environment (DATABASE_URL, WIRE_DATA_DIR, WIRE_ENGINE_PORT, APP_PORT).
  */
-import { startEngine } from "@/inngest/engine";
 import { embeddedEngineKeys } from "@/inngest/engine-config";
-import { listen } from "@/inngest/engine/server";
-import { serveRoute } from "@/inngest/engine/test/serve-route";
+import { serveWithEngine } from "@/inngest/engine/test/child-process";
 import { functions } from "@/inngest/functions";
-import { inngestHandlers } from "@/inngest/serve";
 import { env } from "@/server/env";
-import { logger } from "@/server/logger";
 
-const appPort = Number(process.env.APP_PORT);
-await listen(serveRoute(inngestHandlers(functions) as never), appPort);
-const engine = await startEngine({
+await serveWithEngine({
+  functions,
   databaseUrl: env().DATABASE_URL!,
-  port: env().WIRE_ENGINE_PORT,
-  appUrl: `http://127.0.0.1:${appPort}/api/inngest`,
-  ...embeddedEngineKeys(),
-  workers: 2,
-  backoffBaseMs: 50,
-  requestTimeoutMs: 30_000,
-  log: logger,
+  enginePort: env().WIRE_ENGINE_PORT,
+  appPort: Number(process.env.APP_PORT),
+  keys: embeddedEngineKeys(),
 });
-while (!engine.state.ready) await new Promise((r) => setTimeout(r, 20));
-process.stdout.write("ready\n");
