@@ -1,6 +1,13 @@
 /** The one spec that clicks through the screens themselves, from sign-up to a file in a container. */
 import { expect, test, uniqueEmail, PASSWORD } from "./fixtures";
 
+test("the health endpoint reports the database and the registered embedded engine", async ({ request }) => {
+  const response = await request.get("/api/health");
+  expect(response.status()).toBe(200);
+  expect(await response.json()).toMatchObject({ ok: true, db: "up", engine: { mode: "embedded", ready: true, error: null } });
+  expect((await response.json()).engine.functions).toBeGreaterThan(0);
+});
+
 test("sign up, create an org, invite a member, create a container and upload a file", async ({ page, createPerson }) => {
   const email = uniqueEmail("owner");
   await page.goto("/");
