@@ -3,13 +3,27 @@ import postgres from "postgres";
 import { databaseUrl } from "./connection";
 import * as schema from "./schema";
 
-export type Database = PostgresJsDatabase<typeof schema>;
+/** Drizzle over a postgres.js pool; `$client` is that pool, for statements drizzle does not build. */
+export type Database = PostgresJsDatabase<typeof schema> & { $client: postgres.Sql };
 /** A database handle or an open transaction: services accept either. */
 export type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
 export type DbOrTx = Database | Tx;
 
-export function createDatabase(url: string, options: { max?: number } = {}) {
-  const sql = postgres(url, { max: options.max ?? 10, onnotice: () => {} });
+/**
+ * `connection` sets server parameters for every connection of the pool (e.g. lock_timeout); `onQuery`
+ * sees every statement sent (benchmarks count them).
+ */
+export function createDatabase(
+  url: string,
+  options: { max?: number; connection?: Record<string, string | number | boolean>; onQuery?: (query: string, connection: number) => void } = {},
+) {
+  const onQuery = options.onQuery;
+  const sql = postgres(url, {
+    max: options.max ?? 10,
+    onnotice: () => {},
+    connection: options.connection,
+    ...(onQuery ? { debug: (connection: number, query: string) => onQuery(query, connection) } : {}),
+  });
   return { db: drizzle(sql, { schema, casing: "snake_case" }), sql };
 }
 
@@ -19,6 +33,12 @@ const holder = globalThis as unknown as { __wireDb?: ReturnType<typeof createDat
 export function getDb(): Database {
   holder.__wireDb ??= createDatabase(databaseUrl());
   return holder.__wireDb.db;
+}
+
+/** The process's postgres.js pool under getDb(), for what drizzle does not cover (reserved connections). */
+export function getSql(): postgres.Sql {
+  getDb();
+  return holder.__wireDb!.sql;
 }
 
 export async function closeDb(): Promise<void> {

@@ -1,5 +1,5 @@
 import { Inngest } from "inngest";
-import { embeddedClientOptions, embeddedEngineKeys, engineMode } from "./engine-config";
+import { embeddedClientOptions, embeddedEngineKeys, engineMode } from "./engine/config";
 
 // `next build` imports this module; it must not create secrets on the build machine.
 const building = process.env.NEXT_PHASE === "phase-production-build";

@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { env } from "@/server/env";
 import { hashedSigningKey, signBody } from "./engine/signing";
 import { listen } from "./engine/server";
 
@@ -31,7 +32,7 @@ beforeAll(async () => {
   // Imported only now, so the client reads the variables above, as it would in a deployment.
   const { inngest } = await import("./client");
   const { inngestHandlers } = await import("./serve");
-  const { engineMode } = await import("./engine-config");
+  const { engineMode } = await import("./engine/config");
   expect(engineMode()).toBe("inngest");
   const hello = inngest.createFunction({ id: "hello", triggers: [{ event: "test/hello" }] }, async ({ event }) => `hello ${event.data.name}`);
   handlers = inngestHandlers([hello]) as never;
@@ -44,12 +45,12 @@ afterAll(() => {
 
 const endpoint = "http://wire.test/api/inngest";
 
-it("registers with the hashed signing key", async () => {
-  const response = await handlers.PUT(new Request(endpoint, { method: "PUT" }));
-  expect(response.status).toBe(200);
+it("registers with the hashed signing key, at the configured URL whatever the request's Host says", async () => {
+  const forged = await handlers.PUT(new Request("http://attacker.example/api/inngest", { method: "PUT", headers: { host: "attacker.example" } }));
+  expect(forged.status).toBe(200);
   expect(registrations).toHaveLength(1);
   expect(registrations[0]!.authorization).toBe(`Bearer ${hashedSigningKey(signingKey)}`);
-  expect(registrations[0]!.body.url).toBe(endpoint);
+  expect(registrations[0]!.body.url).toBe(new URL("/api/inngest", env().WIRE_PUBLIC_URL).toString());
   expect(registrations[0]!.body.functions.map((f) => f.id)).toEqual(["wire-hello"]);
 });
 

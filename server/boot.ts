@@ -7,8 +7,8 @@ import { databaseUrl, EMBEDDED_DATABASE, usesEmbeddedDatabase } from "@/db/conne
 import { startEmbeddedPostgres } from "@/db/embedded";
 import { migrateDatabase } from "@/db/migrate";
 import { startEngine } from "@/inngest/engine";
-import { embeddedEngineKeys, engineMode } from "@/inngest/engine-config";
-import { setRunningEngine } from "@/inngest/engine-status";
+import { embeddedEngineKeys, engineMode } from "@/inngest/engine/config";
+import { setRunningEngine } from "@/inngest/engine/status";
 import { env } from "./env";
 import { readOrCreateSecret } from "./local-secrets";
 import { logger } from "./logger";
@@ -48,9 +48,10 @@ async function startEmbeddedEngine(config: ReturnType<typeof env>) {
     workers: config.WIRE_ENGINE_WORKERS,
     backoffBaseMs: config.WIRE_ENGINE_BACKOFF_MS,
     requestTimeoutMs: config.WIRE_ENGINE_REQUEST_TIMEOUT_MS,
+    retention: { days: config.WIRE_ENGINE_RETENTION_DAYS, failedDays: config.WIRE_ENGINE_FAILED_RETENTION_DAYS },
     log: logger,
   });
-  // No shutdown hook needed: a job in flight when the process ends is rolled back with its connection
-  // and taken up again by the next process.
+  // No shutdown hook needed: a call in flight when the process ends loses its lease, and another process
+  // (or this one, restarted) takes the job over once the lease expires.
   setRunningEngine(engine);
 }

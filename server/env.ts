@@ -28,8 +28,14 @@ const schema = z.object({
   WIRE_ENGINE_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
   WIRE_ENGINE_BACKOFF_MS: z.coerce.number().int().min(1).default(1000),
   WIRE_ENGINE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(15 * 60 * 1000),
-  /** Where the engine reaches the app's Inngest endpoint; defaults to WIRE_PUBLIC_URL + /api/inngest. */
+  /**
+   * Where this process's engine calls the app's Inngest endpoint; defaults to WIRE_PUBLIC_URL + /api/inngest.
+   * With several processes, point each at itself (or all at the shared public URL).
+   */
   WIRE_ENGINE_APP_URL: z.url().optional(),
+  /** Days the engine keeps completed and cancelled runs and received events; failed runs are kept longer. */
+  WIRE_ENGINE_RETENTION_DAYS: z.coerce.number().int().min(1).default(7),
+  WIRE_ENGINE_FAILED_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
   /** Local key-encryption-key file for sealed connector credentials; default WIRE_DATA_DIR/secrets/kek.json. */
   WIRE_KEK_FILE: optionalString,
   /** When set, connector credentials are wrapped by this AWS KMS key (id, ARN or alias) instead of the key file. */

@@ -38,7 +38,7 @@ export const engineEvents = pgTable(
     ts: bigint("ts", { mode: "number" }).notNull(),
     receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index("engine_events_name_idx").on(t.name, t.receivedAt)],
+  (t) => [index("engine_events_name_idx").on(t.name, t.receivedAt), index("engine_events_received_idx").on(t.receivedAt)],
 );
 
 export const engineRuns = pgTable(
@@ -56,13 +56,18 @@ export const engineRuns = pgTable(
     output: jsonb("output"),
     error: jsonb("error"),
     replayOf: text("replay_of"),
+    /** Step results saved so far (step.run, sleeps, waits), held to Inngest's steps-per-run limit. */
+    stepCount: integer("step_count").notNull().default(0),
+    /** Bytes of the event plus every saved step result, held to Inngest's run-state limit. */
+    stateBytes: bigint("state_bytes", { mode: "number" }).notNull().default(0),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp("started_at", { withTimezone: true }),
     endedAt: timestamp("ended_at", { withTimezone: true }),
   },
   (t) => [
-    index("engine_runs_slot_idx").on(t.functionId, t.concurrencyKey, t.status),
     index("engine_runs_created_idx").on(t.createdAt),
+    // Retention prunes ended runs by age.
+    index("engine_runs_ended_idx").on(t.status, t.endedAt),
   ],
 );
 
@@ -85,6 +90,12 @@ export const engineSteps = pgTable(
   (t) => [primaryKey({ name: "engine_steps_pkey", columns: [t.runId, t.id] })],
 );
 
+/**
+ * The queue. A job is one HTTP call to the app. It is free when `leaseToken` is null and taken by the worker
+ * holding the token until `dueAt`, which that worker pushes forward while its call runs (a lease). `dueAt` is
+ * therefore always "when someone may take this job next": a free job's start time, or a lease's expiry, after
+ * which another worker takes the job over.
+ */
 export const engineJobs = pgTable(
   "engine_jobs",
   {
@@ -92,17 +103,29 @@ export const engineJobs = pgTable(
     runId: text("run_id")
       .notNull()
       .references(() => engineRuns.id, { onDelete: "cascade" }),
+    /** Copied from the run and its function, so slots are counted from the queue alone. */
+    functionId: text("function_id").notNull(),
+    concurrencyKey: text("concurrency_key"),
+    concurrencyLimit: integer("concurrency_limit"),
     /** discover: call the function to find its next step · step: run one planned step ·
      *  wake: a sleep ended · timeout: a waitForEvent expired */
     kind: text("kind", { enum: ["discover", "step", "wake", "timeout"] }).notNull(),
     stepId: text("step_id"),
     attempt: integer("attempt").notNull().default(0),
-    runAt: timestamp("run_at", { withTimezone: true }).notNull().defaultNow(),
+    dueAt: timestamp("due_at", { withTimezone: true }).notNull().defaultNow(),
+    leaseToken: text("lease_token"),
+    /** host:pid of the process holding the lease, for operators. */
+    leasedBy: text("leased_by"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     // At most one job of a kind per step of a run: enqueueing is idempotent.
     uniqueIndex("engine_jobs_run_kind_step_key").on(t.runId, t.kind, sql`coalesce(${t.stepId}, '')`),
-    index("engine_jobs_due_idx").on(t.runAt),
+    index("engine_jobs_due_idx").on(t.dueAt, t.id),
+    // Slots in use: leased jobs of limited functions, counted per function and key at every claim.
+    index("engine_jobs_slots_idx")
+      .on(t.functionId, t.concurrencyKey)
+      .where(sql`${t.leaseToken} is not null and ${t.concurrencyLimit} is not null`),
   ],
 );
 
@@ -137,6 +160,8 @@ export const engineAttempts = pgTable(
     attempt: integer("attempt").notNull(),
     outcome: text("outcome").notNull(),
     error: jsonb("error"),
+    /** When the call to the app started; `at` is when its outcome was recorded. */
+    startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
     durationMs: integer("duration_ms").notNull(),
     at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
   },

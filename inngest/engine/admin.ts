@@ -44,5 +44,5 @@ export async function replayRun(db: Database, runId: string): Promise<string> {
   if (run.status !== "failed" && run.status !== "cancelled") throw new Error(`Run ${runId} is ${run.status}; only failed or cancelled runs can be replayed`);
   const fn = await loadFunction(db, run.functionId);
   if (!fn) throw new Error(`Function ${run.functionId} is no longer registered`);
-  return db.transaction((tx) => createRun(tx, fn, run.event as EngineEvent, run.id));
+  return db.$client.begin((tx) => createRun(tx, fn, run.event as EngineEvent, run.id));
 }

@@ -1,6 +1,7 @@
 /**
  * Operator commands for the embedded engine, against the app's database (DATABASE_URL, or the embedded
  * PostgreSQL of a running Wire):
+ *   npm run engine -- status
  *   npm run engine -- runs [--status failed] [--function <id>] [--limit 20]
  *   npm run engine -- show <runId>
  *   npm run engine -- replay <runId>
@@ -8,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { closeDb, getDb } from "@/db/client";
 import { listRuns, replayRun, runDetail, type RunStatus } from "./admin";
+import { queueHealth, type QueueHealth } from "./status";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -20,11 +22,22 @@ function message(error: unknown): string {
   return error === null || error === undefined ? "" : JSON.stringify(error);
 }
 
+function printQueue(queue: QueueHealth) {
+  console.log(
+    `queue: ${queue.degraded ? "DEGRADED" : "ok"} · ${queue.running} running · ${queue.due} due (oldest waited ${Math.round(queue.oldestDueMs / 1000)} s)` +
+      ` · ${queue.waitingForSlot} waiting for a concurrency slot · ${queue.expiredLeases} expired lease(s)`,
+  );
+  for (const reason of queue.reasons) console.log(`  ${reason}`);
+}
+
 async function main() {
   const db = getDb();
+  if (command === "status") return printQueue(await queueHealth(db.$client));
   if (command === "runs") {
+    printQueue(await queueHealth(db.$client));
     const runs = await listRuns(db, { status: values.status as RunStatus | undefined, functionId: values.function, limit: Number(values.limit ?? 20) });
     if (!runs.length) return console.log("No runs.");
+    console.log("");
     for (const r of runs) {
       console.log([r.id, r.status.padEnd(9), r.createdAt.toISOString(), r.functionId, r.error ? `— ${message(r.error)}` : ""].join("  "));
     }
@@ -36,6 +49,7 @@ async function main() {
     const { run, steps, attempts } = detail;
     console.log(`${run.id}  ${run.functionId}  ${run.status}${run.replayOf ? `  (replay of ${run.replayOf})` : ""}`);
     console.log(`event: ${JSON.stringify(run.event)}`);
+    console.log(`${run.stepCount} step(s) saved, ${run.stateBytes} bytes of state`);
     if (run.error) console.log(`error: ${message(run.error)}`);
     console.log("\nsteps:");
     for (const s of steps) console.log(`  ${s.createdAt.toISOString()}  ${s.op.padEnd(12)} ${s.name ?? s.id}`);
@@ -49,7 +63,7 @@ async function main() {
     console.log(`Replaying as run ${await replayRun(db, runId)}`);
     return;
   }
-  console.error("Usage: npm run engine -- runs [--status failed] [--function <id>] [--limit N] | show <runId> | replay <runId>");
+  console.error("Usage: npm run engine -- status | runs [--status failed] [--function <id>] [--limit N] | show <runId> | replay <runId>");
   process.exitCode = 2;
 }
 

@@ -9,7 +9,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createIsolatedDatabase } from "@/server/test/databases";
 import { freePort } from "@/server/test/global-setup";
-import { embeddedClientOptions } from "../engine-config";
+import { embeddedClientOptions } from "./config";
 import { testKeys, until } from "./test/harness";
 import { spawnReadyChild } from "./test/child-process";
 
@@ -68,3 +68,48 @@ it("resumes a run after the process is killed mid-run, running each completed st
   const effects = await sql`select step, count(*)::int as n from crash_effects where run_key = ${key} group by step order by step`;
   expect(effects.map((e) => [e.step, e.n])).toEqual([1, 2, 3, 4, 5].map((step) => [step, 1]));
 }, 90_000);
+
+it("two processes share a burst of 5,000; one is SIGKILLed mid-step three times; every run completes, each step's work done once", async () => {
+  await sql`create table crash_burst (run_key text not null, step int not null, executions int not null default 1, primary key (run_key, step))`;
+  const shared = { ...env, CRASH_LEASE_MS: "2000", CRASH_WORKERS: "4" };
+  const steady = await spawnReadyChild("inngest/engine/test/crash-app.ts", { ...shared, CRASH_ENGINE_PORT: String(await freePort()), CRASH_APP_PORT: String(await freePort()) });
+  const victimEnv = { ...shared, CRASH_ENGINE_PORT: String(await freePort()), CRASH_APP_PORT: String(await freePort()) };
+  let victim = await spawnReadyChild("inngest/engine/test/crash-app.ts", victimEnv);
+  try {
+    const client = new Inngest({ id: "crash-test", ...embeddedClientOptions(keys, Number(env.CRASH_ENGINE_PORT)) });
+    await client.send(Array.from({ length: 5000 }, () => ({ name: "test/burst", data: { key: randomUUID() } })));
+
+    let lostCalls = 0;
+    for (let kill = 1; kill <= 3; kill++) {
+      // Mid-step: the victim holds leases on calls in flight.
+      const holder = `%:${victim.pid}`;
+      await until(async () => {
+        const [row] = await sql`select count(*)::int as n from engine_jobs where leased_by like ${holder} and due_at > now()`;
+        return row!.n > 0;
+      }, 60_000, `the victim to be mid-step (kill ${kill})`);
+      victim.kill("SIGKILL");
+      await new Promise((resolve) => victim.once("exit", resolve));
+      const [held] = await sql`select count(*)::int as n from engine_jobs where leased_by like ${holder}`;
+      lostCalls += held!.n;
+      victim = await spawnReadyChild("inngest/engine/test/crash-app.ts", victimEnv);
+    }
+
+    await until(async () => {
+      const [row] = await sql`select count(*)::int as n from engine_runs where function_id = 'crash-test-burst' and status = 'completed'`;
+      return row!.n === 5000;
+    }, 240_000, "5,000 runs to complete");
+
+    const [effects] = await sql`select count(*)::int as n, sum(executions - 1)::int as repeated from crash_burst`;
+    expect(effects!.n).toBe(10_000); // both steps of every run did their work…
+    // …and a step body ran again only where a killed process's call was lost mid-step.
+    expect(effects!.repeated).toBeLessThanOrEqual(lostCalls);
+    const [takenOver] = await sql`select count(*)::int as n from engine_attempts where outcome = 'lease_expired'`;
+    expect(takenOver!.n).toBeGreaterThan(0);
+    expect(takenOver!.n).toBeLessThanOrEqual(lostCalls);
+    const [left] = await sql`select count(*)::int as n from engine_jobs`;
+    expect(left!.n).toBe(0);
+  } finally {
+    steady.kill("SIGKILL");
+    victim.kill("SIGKILL");
+  }
+}, 400_000);

@@ -12,6 +12,7 @@ import { startHarness, until, type Harness } from "./test/harness";
 const effects: string[] = [];
 const count = (tag: string) => effects.filter((e) => e === tag).length;
 const intervals: Record<string, { start: number; end: number }[]> = {};
+const runSpans: Record<string, { start: number; end: number }[]> = {};
 let flaky = 0;
 let retryAfterCalls: number[] = [];
 let brokenUntilFixed = true;
@@ -84,10 +85,17 @@ beforeAll(async () => {
     client.createFunction(
       { id: "one-at-a-time", concurrency: { limit: 1, key: "event.data.key" }, triggers: [{ event: "test/serial" }] },
       async ({ event, step }) => {
-        const start = await step.run("start", () => Date.now());
-        await step.sleep("hold", "200ms");
-        const end = await step.run("end", () => Date.now());
-        (intervals[event.data.key] ??= []).push({ start, end });
+        const work = (name: string) =>
+          step.run(name, async () => {
+            const start = Date.now();
+            await new Promise((r) => setTimeout(r, 50));
+            (intervals[event.data.key] ??= []).push({ start, end: Date.now() });
+            return start;
+          });
+        const started = await work("start");
+        await step.sleep("hold", "1s");
+        await work("end");
+        (runSpans[event.data.key] ??= []).push({ start: started, end: Date.now() });
       },
     ),
     client.createFunction(
@@ -180,13 +188,16 @@ describe("embedded engine", () => {
     expect([count("child:1"), count("child:2"), count("child:3")]).toEqual([1, 1, 1]);
   });
 
-  it("never runs two runs of one concurrency key at once", async () => {
-    await h.client.send(Array.from({ length: 10 }, (_, i) => ({ name: "test/serial", data: { key: i % 2 ? "odd" : "even" } })));
-    await until(async () => (await h.runsOf("one-at-a-time")).filter((r) => r.status === "completed").length === 10, 30_000, "10 runs");
+  it("counts concurrency as Inngest does: never two steps of one key at once, and a sleeping run holds no slot", async () => {
+    await h.client.send(Array.from({ length: 6 }, (_, i) => ({ name: "test/serial", data: { key: i % 2 ? "odd" : "even" } })));
+    await until(async () => (await h.runsOf("one-at-a-time")).filter((r) => r.status === "completed").length === 6, 30_000, "6 runs");
     for (const key of ["odd", "even"]) {
-      const spans = intervals[key]!.sort((a, b) => a.start - b.start);
-      expect(spans).toHaveLength(5);
-      for (let i = 1; i < spans.length; i++) expect(spans[i]!.start).toBeGreaterThanOrEqual(spans[i - 1]!.end);
+      const steps = intervals[key]!.sort((a, b) => a.start - b.start);
+      expect(steps).toHaveLength(6);
+      for (let i = 1; i < steps.length; i++) expect(steps[i]!.start).toBeGreaterThanOrEqual(steps[i - 1]!.end);
+      // The three runs of a key overlapped in time: while one slept, another's step ran.
+      const runs = runSpans[key]!.sort((a, b) => a.start - b.start);
+      expect(runs[1]!.start).toBeLessThan(runs[0]!.end);
     }
   }, 40_000);
 
@@ -225,6 +236,8 @@ describe("embedded engine", () => {
     expect(schedule!.cron).toBe("*/30 * * * *");
     expect(schedule!.nextAt.getTime()).toBeGreaterThan(Date.now());
     await h.engine.db.update(engineSchedules).set({ nextAt: new Date(Date.now() - 1000) });
+    // Schedules change through registration, which tells every process to look at its timers again.
+    await h.engine.sync();
     await until(() => count("tick:*/30 * * * *") === 1, 10_000, "the cron run");
     const [after] = await h.engine.db.select().from(engineSchedules);
     expect(after!.nextAt.getTime()).toBeGreaterThan(Date.now());

@@ -1,90 +1,146 @@
 /**
- * Runs one job of the queue: one HTTP call to the app's Inngest endpoint in the SDK's classic
- * request/response protocol, and the state change its answer asks for. The caller holds the job's
- * row lock for the whole call, so no other worker (in this process or another) runs it at once.
+ * Runs one leased job: one HTTP call to the app's Inngest endpoint in the SDK's classic request/response
+ * protocol, with no transaction open during the call. The lease is renewed while the call runs; the
+ * outcome is recorded by outcomes.ts only while the lease is still ours.
  */
-import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
-import type { Database, Tx } from "@/db/client";
-import { engineAttempts, engineJobs, engineRuns, engineSteps, engineWaits } from "@/db/schema";
+import canonicalize from "canonicalize";
+import type postgres from "postgres";
+import { errors as undiciErrors, request, type Dispatcher } from "undici";
+import type { Database } from "@/db/client";
 import type { Logger } from "@/server/logger";
-import { parseDurationMs, sleepUntil } from "./durations";
-import { parseEventMatch, valueAt } from "./expressions";
-import { loadFunction, type CompiledFunction } from "./registry";
-import { endRun, lockSlot, type EngineEvent } from "./runs";
+import { responseTooLargeError, stepLimitError, type EngineLimits } from "./limits";
+import { BUSY_HEADER, JOB_HEADER } from "./headers";
+import { recordOutcome, saveStepResults, type CallOutcome } from "./outcomes";
+import { deleteJob, lockLeasedJob, renewLease, type Lease } from "./queue";
+import type { CompiledFunction, FunctionCache } from "./registry";
+import { endRun, TERMINAL_STATUSES, toRun, type MemoEntry, type Run, type RunOutcome, type RunRow } from "./runs";
 import { signBody } from "./signing";
+import { json, type Sql } from "./sql";
 
-export type Job = typeof engineJobs.$inferSelect;
-type Run = typeof engineRuns.$inferSelect;
-
-export interface ExecutorOptions {
-  /** For short transactions of their own (concurrency slots), separate from the job's. */
+export interface EngineContext {
+  /** The engine's pool: postgres.js for its own statements (sql.ts), drizzle over the same pool for the rest. */
+  sql: postgres.Sql;
   db: Database;
+  /** The app's Inngest endpoint from configuration; registrations never change it. */
+  appUrl: string;
   signingKey: string;
   log: Logger;
+  limits: EngineLimits;
+  leaseMs: number;
+  requestTimeoutMs: number;
   /** Delay before retry number `attempt` (1-based). */
   backoffMs: (attempt: number) => number;
-  requestTimeoutMs: number;
-  /** Called after a run ends, outside the job's transaction (emits inngest/function.failed). */
+  functions: FunctionCache;
+  /** Who holds the leases this engine takes (host:pid). */
+  owner: string;
+  dispatcher: Dispatcher;
+  /** Called after a run failed, outside any transaction (emits inngest/function.failed). */
   onRunFailed: (run: Run, error: unknown) => Promise<void>;
 }
 
-interface Op {
-  id: string;
-  op: string;
-  name?: string;
-  displayName?: string;
-  data?: unknown;
-  error?: unknown;
-  opts?: Record<string, unknown>;
+/**
+ * Runs a leased job and records its outcome. Returns the run's next job when this worker may go straight
+ * on with it (already leased to it, with the run's state when it is known to be current), else null.
+ */
+export async function runLease(ctx: EngineContext, lease: Lease, options: { stop: AbortSignal; mayContinue: () => boolean }): Promise<Lease | null> {
+  const { job } = lease;
+  const loaded = lease.state ?? (await loadRun(ctx.sql, job.runId));
+  const fn = loaded ? await ctx.functions.get(loaded.run.functionId) : null;
+  if (!loaded || TERMINAL_STATUSES.has(loaded.run.status) || !fn) {
+    await endWithoutCall(ctx, lease, loaded && !fn ? { status: "failed", error: { name: "FunctionNotFound", message: `Function ${loaded.run.functionId} is no longer registered` } } : null);
+    return null;
+  }
+  let { run, memo } = loaded;
+  if (lease.takenOver) {
+    const error = { name: "LeaseExpired", message: "The process running this call stopped renewing its lease; the call may or may not have finished." };
+    await ctx.sql`
+      insert into engine_attempts (run_id, step_id, attempt, outcome, error, duration_ms)
+      values (${run.id}, ${job.stepId}, ${job.attempt - 1}, 'lease_expired', ${json(error)}::jsonb, 0)`;
+  }
+  if (job.kind === "wake" || job.kind === "timeout") {
+    const resumed = await resumeFromPause(ctx, lease);
+    if (!resumed) return null;
+    ({ run, memo } = resumed);
+  }
+  if (run.stepCount >= ctx.limits.maxStepsPerRun) {
+    // Checked before every call, as Inngest does: the run is failed without retries.
+    await endWithoutCall(ctx, lease, { status: "failed", error: stepLimitError(ctx.limits.maxStepsPerRun) });
+    return null;
+  }
+  const outcome = await callApp(ctx, lease, run, fn, memo, options.stop);
+  return recordOutcome(ctx, lease, { run, fn, memo }, outcome, options.mayContinue);
 }
 
-const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+/** A run with its saved steps in the order they were saved (the SDK's memo), in one query. */
+export async function loadRun(sql: Sql, runId: string): Promise<{ run: Run; memo: MemoEntry[] } | null> {
+  const [row] = await sql<(RunRow & { memo: [string, unknown][] })[]>`
+    select r.*, coalesce((select json_agg(json_build_array(s.id, s.result) order by s.seq) from engine_steps s where s.run_id = r.id), '[]'::json) as memo
+    from engine_runs r where r.id = ${runId}`;
+  return row ? { run: toRun(row), memo: row.memo.map(([id, result]) => ({ id, result })) } : null;
+}
 
-export type JobResult = "done" | "deferred";
-
-/** `afterCommit` collects work to do once the job's transaction has committed. */
-export async function executeJob(tx: Tx, job: Job, options: ExecutorOptions, afterCommit: (() => Promise<void>)[]): Promise<JobResult> {
-  const finish = (run: Run, outcome: Parameters<typeof finishRun>[3]) => finishRun(tx, job, run, outcome, () => afterCommit.push(() => options.onRunFailed(run, (outcome as { error: unknown }).error)));
-  const [run] = await tx.select().from(engineRuns).where(eq(engineRuns.id, job.runId));
-  if (!run || TERMINAL.has(run.status)) {
-    await deleteJob(tx, job);
-    return "done";
-  }
-  const fn = await loadFunction(tx, run.functionId);
-  if (!fn) {
-    await finish(run, { status: "failed", error: { name: "FunctionNotFound", message: `Function ${run.functionId} is no longer registered` } });
-    return "done";
-  }
-  if (run.status === "queued" && !(await takeSlot(options.db, run, fn))) {
-    // Its turn comes when a run of the same key ends (releaseSlot); the delay is only a safety net.
-    await tx.update(engineJobs).set({ runAt: sql`now() + interval '5 seconds'` }).where(eq(engineJobs.id, job.id));
-    return "deferred";
-  }
-
-  if (job.kind === "wake") {
-    await tx.insert(engineSteps).values({ runId: run.id, id: job.stepId!, op: "Sleep", result: { data: null } }).onConflictDoNothing();
-  } else if (job.kind === "timeout") {
-    const expired = await tx
-      .delete(engineWaits)
-      .where(and(eq(engineWaits.runId, run.id), eq(engineWaits.stepId, job.stepId!)))
-      .returning();
-    if (!expired.length) {
-      await deleteJob(tx, job); // the event arrived first
-      return "done";
+/** Drops a job whose run ended, or ends its run with `outcome`, without calling the app. */
+async function endWithoutCall(ctx: EngineContext, lease: Lease, outcome: RunOutcome | null) {
+  const failed = await ctx.sql.begin(async (tx) => {
+    const job = await lockLeasedJob(tx, lease);
+    if (!job) return null;
+    let ended: Run | null = null;
+    if (outcome) {
+      const [row] = await tx<RunRow[]>`select * from engine_runs where id = ${job.runId} for update`;
+      if (row && (await endRun(tx, row.id, outcome)) && outcome.status === "failed") ended = toRun(row);
     }
-    await tx.insert(engineSteps).values({ runId: run.id, id: job.stepId!, op: "WaitForEvent", result: { data: null } }).onConflictDoNothing();
-  }
+    await deleteJob(tx, job);
+    return ended;
+  });
+  if (failed && outcome?.status === "failed") await ctx.onRunFailed(failed, outcome.error);
+}
 
-  const memo = await tx
-    .select({ id: engineSteps.id, result: engineSteps.result })
-    .from(engineSteps)
-    .where(eq(engineSteps.runId, run.id))
-    .orderBy(asc(engineSteps.seq));
+/**
+ * A sleep ended or a wait timed out: saves that step's (empty) result before the call, so the function
+ * sees it and goes on. A wait's result is saved once, by its event or by its timeout, whichever comes
+ * first: null when the event won (nothing to resume) or the run ended.
+ */
+async function resumeFromPause(ctx: EngineContext, lease: Lease): Promise<{ run: Run; memo: MemoEntry[] } | null> {
+  const resumed = await ctx.sql.begin(async (tx) => {
+    const job = await lockLeasedJob(tx, lease);
+    if (!job) return false;
+    const [row] = await tx<RunRow[]>`select * from engine_runs where id = ${job.runId} for update`;
+    if (!row || TERMINAL_STATUSES.has(row.status)) {
+      await deleteJob(tx, job);
+      return false;
+    }
+    const stepId = job.stepId!;
+    const totals = await saveStepResults(tx, toRun(row), [{ id: stepId, op: job.kind === "wake" ? "Sleep" : "WaitForEvent", name: null, result: { data: null } }]);
+    if (job.kind === "timeout") {
+      await tx`delete from engine_waits where run_id = ${row.id} and step_id = ${stepId}`;
+      if (!totals.saved.has(stepId)) {
+        // Saved before: by an earlier attempt of this job (null), or by the awaited event, which resumed the run itself.
+        const [step] = await tx<{ result: { data?: unknown } }[]>`select result from engine_steps where run_id = ${row.id} and id = ${stepId}`;
+        if (step?.result?.data != null) {
+          await deleteJob(tx, job);
+          return false;
+        }
+      }
+    }
+    return true;
+  });
+  return resumed ? loadRun(ctx.sql, lease.job.runId) : null;
+}
+
+async function callApp(
+  ctx: EngineContext,
+  lease: Lease,
+  run: Run,
+  fn: CompiledFunction,
+  memo: MemoEntry[],
+  stop: AbortSignal,
+): Promise<CallOutcome> {
+  const { job } = lease;
   const planned = job.kind === "step";
-  const url = new URL(fn.url);
+  const url = new URL(ctx.appUrl);
   url.searchParams.set("fnId", fn.id);
   url.searchParams.set("stepId", planned ? job.stepId! : "step");
-  const body = {
+  const body = canonicalize({
     event: run.event,
     events: [run.event],
     steps: Object.fromEntries(memo.map((s) => [s.id, s.result])),
@@ -97,234 +153,86 @@ export async function executeJob(tx: Tx, job: Job, options: ExecutorOptions, aft
       stack: { stack: memo.map((s) => s.id), current: memo.length },
     },
     version: run.version,
-  };
+  })!;
 
-  const started = Date.now();
-  let response: Response;
+  const controller = new AbortController();
+  const abort = (reason: "timed_out" | "lease_lost" | "stopping") => controller.abort(reason);
+  const onStop = () => abort("stopping");
+  stop.addEventListener("abort", onStop);
+  const deadlineTimer = setTimeout(() => abort("timed_out"), ctx.requestTimeoutMs);
+  const renewal = setInterval(() => {
+    renewLease(ctx.sql, lease, ctx.leaseMs)
+      .then((ours) => ours || abort("lease_lost"))
+      .catch((error: unknown) => ctx.log.warn({ err: error, jobId: job.id }, "engine: lease renewal failed; will try again"));
+  }, Math.max(50, Math.floor(ctx.leaseMs / 3)));
+
+  const startedAt = new Date();
+  const timing = () => ({ startedAt, durationMs: Date.now() - startedAt.getTime() });
   try {
-    response = await fetch(url, {
+    const response = await request(url, {
       method: "POST",
+      dispatcher: ctx.dispatcher,
+      signal: controller.signal,
+      headersTimeout: ctx.requestTimeoutMs,
+      bodyTimeout: ctx.requestTimeoutMs,
       headers: {
         "content-type": "application/json",
-        "x-inngest-signature": signBody(body, options.signingKey),
+        "x-inngest-signature": signBody(body, ctx.signingKey),
         "x-inngest-server-kind": "cloud",
+        // The app runs one call of a job at a time: a call the engine gave up on may still be running there.
+        [JOB_HEADER]: String(job.id),
       },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(options.requestTimeoutMs),
+      body,
     });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > ctx.limits.maxResponseBytes) {
+        response.body.destroy();
+        return { kind: "too_large", error: responseTooLargeError(), ...timing() };
+      }
+      chunks.push(chunk);
+    }
+    const header = (name: string) => {
+      const value = response.headers[name];
+      return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
+    };
+    if (response.statusCode === 409 && header(BUSY_HEADER)) return { kind: "busy", ...timing() };
+    return {
+      kind: "response",
+      status: response.statusCode,
+      text: Buffer.concat(chunks).toString("utf8"),
+      version: Number(header("x-inngest-req-version") ?? run.version),
+      noRetry: header("x-inngest-no-retry") === "true",
+      retryAfterMs: retryAfterMs(header("retry-after")),
+      ...timing(),
+    };
   } catch (error) {
-    // The app is unreachable (restarting, overloaded): try again later without spending an attempt.
-    options.log.warn({ runId: run.id, err: error }, "engine: app unreachable, will retry");
-    await tx.update(engineJobs).set({ runAt: new Date(Date.now() + options.backoffMs(1)) }).where(eq(engineJobs.id, job.id));
-    return "deferred";
-  }
-  const text = await response.text();
-  const durationMs = Date.now() - started;
-  const version = Number(response.headers.get("x-inngest-req-version") ?? run.version);
-  const noRetry = response.headers.get("x-inngest-no-retry") === "true";
-  const retryAfter = retryAfterMs(response.headers.get("retry-after"));
-
-  // From here on the run's state changes: lock it so parallel steps and cancellations apply one at a time.
-  const [current] = await tx.select({ status: engineRuns.status }).from(engineRuns).where(eq(engineRuns.id, run.id)).for("update");
-  if (!current || TERMINAL.has(current.status)) {
-    await deleteJob(tx, job); // cancelled while we were calling: the answer no longer matters
-    return "done";
-  }
-  if (version !== run.version) await tx.update(engineRuns).set({ version }).where(eq(engineRuns.id, run.id));
-  const attemptRow = (outcome: string, extra: { stepId?: string | null; stepName?: string | null; error?: unknown } = {}) =>
-    tx.insert(engineAttempts).values({
-      runId: run.id,
-      stepId: extra.stepId ?? job.stepId,
-      stepName: extra.stepName ?? null,
-      attempt: job.attempt,
-      outcome,
-      error: extra.error ?? null,
-      durationMs,
-    });
-
-  if (response.status === 200) {
-    await attemptRow("completed");
-    await finish(run, { status: "completed", output: parseJson(text) });
-    return "done";
-  }
-
-  if (response.status === 206) {
-    const ops = (parseJson(text) as Op[] | null) ?? [];
-    return applyOps(tx, job, run, fn, ops, { options, attemptRow, retryAfter, finish });
-  }
-
-  const error = errorFrom(text, response.status);
-  const lastAttempt = job.attempt + 1 >= fn.maxAttempts;
-  if (!noRetry && !lastAttempt && response.status >= 500) {
-    await attemptRow("function_error", { error });
-    await retryLater(tx, job, retryAfter ?? options.backoffMs(job.attempt + 1));
-    return "done";
-  }
-  await attemptRow("failed", { error });
-  await finish(run, { status: "failed", error });
-  return "done";
-}
-
-async function applyOps(
-  tx: Tx,
-  job: Job,
-  run: Run,
-  fn: CompiledFunction,
-  ops: Op[],
-  ctx: {
-    options: ExecutorOptions;
-    attemptRow: (outcome: string, extra?: { stepId?: string | null; stepName?: string | null; error?: unknown }) => Promise<unknown>;
-    retryAfter: number | null;
-    finish: (run: Run, outcome: { status: "failed"; error: unknown }) => Promise<void>;
-  },
-): Promise<JobResult> {
-  let progressed = false;
-  const planned: string[] = [];
-  for (const op of ops) {
-    const stepName = op.displayName ?? op.name ?? null;
-    switch (op.op) {
-      case "StepRun":
-      case "Step":
-        await tx.insert(engineSteps).values({ runId: run.id, id: op.id, name: stepName, op: op.op, result: { data: op.data ?? null } }).onConflictDoNothing();
-        await ctx.attemptRow("step_ran", { stepId: op.id, stepName });
-        progressed = true;
-        break;
-      case "StepFailed":
-        await tx.insert(engineSteps).values({ runId: run.id, id: op.id, name: stepName, op: op.op, result: { error: op.error } }).onConflictDoNothing();
-        await ctx.attemptRow("step_failed", { stepId: op.id, stepName, error: op.error });
-        progressed = true;
-        break;
-      case "StepError": {
-        // A retriable step error: the same request again, one attempt later.
-        await ctx.attemptRow("step_error", { stepId: op.id, stepName, error: op.error });
-        await retryLater(tx, job, ctx.retryAfter ?? ctx.options.backoffMs(job.attempt + 1));
-        return "done";
-      }
-      case "StepPlanned":
-        planned.push(op.id);
-        break;
-      case "Sleep":
-        await tx.insert(engineJobs).values({ runId: run.id, kind: "wake", stepId: op.id, runAt: sleepUntil(op.name ?? "0s") }).onConflictDoNothing();
-        await ctx.attemptRow("sleeping", { stepId: op.id, stepName: op.displayName ?? null });
-        break;
-      case "WaitForEvent": {
-        const expression = op.opts?.if as string | undefined;
-        const match = expression ? parseEventMatch(expression) : null;
-        const timeoutMs = parseDurationMs(String(op.opts?.timeout ?? "")) ?? 0;
-        const expiresAt = new Date(Date.now() + timeoutMs);
-        await tx
-          .insert(engineWaits)
-          .values({
-            runId: run.id,
-            stepId: op.id,
-            eventName: String(op.opts?.event ?? op.name),
-            matchPath: match?.asyncPath ?? null,
-            matchValue: match ? (valueAt(run.event as EngineEvent, match.eventPath) ?? null) : null,
-            expiresAt,
-          })
-          .onConflictDoNothing();
-        await tx.insert(engineJobs).values({ runId: run.id, kind: "timeout", stepId: op.id, runAt: expiresAt }).onConflictDoNothing();
-        await ctx.attemptRow("waiting", { stepId: op.id, stepName: op.displayName ?? null });
-        break;
-      }
-      default: {
-        const error = { name: "UnsupportedStep", message: `Step type ${op.op} is not supported by the embedded engine` };
-        await ctx.attemptRow("failed", { stepId: op.id, error });
-        await ctx.finish(run, { status: "failed", error });
-        return "done";
-      }
+    const reason = controller.signal.aborted ? (controller.signal.reason as string) : null;
+    if (reason === "lease_lost") return { kind: "lease_lost", ...timing() };
+    if (reason === "stopping") return { kind: "interrupted", ...timing() };
+    if (reason === "timed_out" || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
+      return { kind: "timed_out", error: { name: "TimeoutError", message: `The call to the app did not finish within ${ctx.requestTimeoutMs} ms` }, ...timing() };
     }
-  }
-
-  await deleteJob(tx, job);
-  if (planned.length) {
-    const done = new Set(
-      (await tx.select({ id: engineSteps.id }).from(engineSteps).where(and(eq(engineSteps.runId, run.id), inArray(engineSteps.id, planned)))).map((s) => s.id),
-    );
-    const todo = planned.filter((id) => !done.has(id));
-    if (todo.length) {
-      await tx.insert(engineJobs).values(todo.map((stepId) => ({ runId: run.id, kind: "step" as const, stepId }))).onConflictDoNothing();
-      return "done";
-    }
-    progressed = true;
-  }
-  // Discover the next step once nothing planned is still running for this run.
-  if (progressed && (job.kind !== "step" || (await pendingStepJobs(tx, run.id)) === 0)) {
-    await tx.insert(engineJobs).values({ runId: run.id, kind: "discover" }).onConflictDoNothing();
-  }
-  return "done";
-}
-
-async function pendingStepJobs(tx: Tx, runId: string): Promise<number> {
-  const [row] = await tx.select({ n: count() }).from(engineJobs).where(and(eq(engineJobs.runId, runId), eq(engineJobs.kind, "step")));
-  return row?.n ?? 0;
-}
-
-/**
- * Marks a queued run as running if its concurrency key has a free slot. Its own short transaction under
- * the key's advisory lock (also taken when a run ends), so a slot is never given twice nor missed.
- */
-async function takeSlot(db: Database, run: Run, fn: CompiledFunction): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    if (fn.concurrency) {
-      await lockSlot(tx, fn.id, run.concurrencyKey);
-      const [row] = await tx
-        .select({ n: count() })
-        .from(engineRuns)
-        .where(
-          and(
-            eq(engineRuns.functionId, fn.id),
-            run.concurrencyKey === null ? sql`${engineRuns.concurrencyKey} is null` : eq(engineRuns.concurrencyKey, run.concurrencyKey),
-            eq(engineRuns.status, "running"),
-          ),
-        );
-      if ((row?.n ?? 0) >= fn.concurrency.limit) return false;
-    }
-    const updated = await tx
-      .update(engineRuns)
-      .set({ status: "running", startedAt: new Date() })
-      .where(and(eq(engineRuns.id, run.id), eq(engineRuns.status, "queued")))
-      .returning({ id: engineRuns.id });
-    return updated.length > 0;
-  });
-}
-
-async function retryLater(tx: Tx, job: Job, delayMs: number) {
-  await tx
-    .update(engineJobs)
-    .set({ attempt: job.attempt + 1, runAt: new Date(Date.now() + delayMs) })
-    .where(eq(engineJobs.id, job.id));
-}
-
-async function deleteJob(tx: Tx, job: Job) {
-  await tx.delete(engineJobs).where(eq(engineJobs.id, job.id));
-}
-
-async function finishRun(
-  tx: Tx,
-  job: Job,
-  run: Run,
-  outcome: { status: "completed"; output: unknown } | { status: "failed"; error: unknown },
-  onFailed: () => void,
-) {
-  await deleteJob(tx, job);
-  const ended = await endRun(tx, run.id, outcome);
-  // The failure event goes out after commit, so a failure handler never sees a run that is not failed yet.
-  if (ended && outcome.status === "failed") onFailed();
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return text ? JSON.parse(text) : null;
-  } catch {
-    return text;
+    if (neverReachedApp(error)) return { kind: "unreachable", error: describe(error), ...timing() };
+    return { kind: "connection_lost", error: describe(error), ...timing() };
+  } finally {
+    clearTimeout(deadlineTimer);
+    clearInterval(renewal);
+    stop.removeEventListener("abort", onStop);
   }
 }
 
-function errorFrom(text: string, status: number): unknown {
-  const body = parseJson(text);
-  if (body && typeof body === "object") return body;
-  return { name: "Error", message: `The function endpoint answered ${status}${text ? `: ${text.slice(0, 500)}` : ""}` };
+/** Errors raised before the request reached the app: trying again costs the function nothing. */
+function neverReachedApp(error: unknown): boolean {
+  const code = (error as { code?: string; cause?: { code?: string } })?.code ?? (error as { cause?: { code?: string } })?.cause?.code;
+  return ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"].includes(code ?? "");
+}
+
+function describe(error: unknown) {
+  const e = error as { name?: string; message?: string; code?: string };
+  return { name: e?.name ?? "Error", message: `${e?.message ?? String(error)}${e?.code ? ` (${e.code})` : ""}` };
 }
 
 function retryAfterMs(header: string | null): number | null {

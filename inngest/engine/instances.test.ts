@@ -6,7 +6,7 @@ import { Inngest } from "inngest";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { logger } from "@/server/logger";
 import { freePort } from "@/server/test/global-setup";
-import { embeddedClientOptions } from "../engine-config";
+import { embeddedClientOptions } from "./config";
 import { inngestHandlers } from "../serve";
 import { startEngine, type Engine } from ".";
 import { listen } from "./server";
@@ -62,7 +62,7 @@ it("refuses at registration a function that uses unsupported flow control, namin
   const enginePort = await freePort();
   const client = new Inngest({ id: "unsupported", ...embeddedClientOptions(keys, enginePort) });
   const fn = client.createFunction({ id: "throttled", throttle: { limit: 1, period: "1s" }, triggers: [{ event: "test/x" }] }, async () => null);
-  const app = serveRoute(inngestHandlers([fn], client) as never);
+  const app = serveRoute(inngestHandlers([fn], { client }) as never);
   const appPort = await listen(app, 0);
   const engine = await startEngine({
     databaseUrl: h.databaseUrl,

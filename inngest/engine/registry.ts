@@ -1,9 +1,11 @@
 /**
  * Function registration: the configs the SDK syncs are checked against what this engine supports,
  * compiled into the form the engine executes, and stored (with cron schedules) in Postgres.
+ * The URL in a registration is never used: each engine calls the app URL of its own configuration, so a
+ * registration (forged, or from another process) cannot move where work is sent.
  */
 import { Cron } from "croner";
-import { and, eq, inArray, notInArray } from "drizzle-orm";
+import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
 import type { Database, DbOrTx } from "@/db/client";
 import { engineFunctions, engineSchedules } from "@/db/schema";
 import { parseDurationMs } from "./durations";
@@ -13,7 +15,7 @@ export interface RegisteredConfig {
   id: string;
   name?: string;
   triggers: ({ event: string; expression?: string } | { cron: string })[];
-  steps: Record<string, { runtime: { type: string; url: string }; retries?: { attempts?: number } }>;
+  steps: Record<string, { runtime: { type: string; url?: string }; retries?: { attempts?: number } }>;
   concurrency?: unknown;
   cancel?: { event: string; if?: string; timeout?: string }[];
   [key: string]: unknown;
@@ -22,7 +24,6 @@ export interface RegisteredConfig {
 export interface CompiledFunction {
   id: string;
   name: string;
-  url: string;
   maxAttempts: number;
   triggers: { event: string; filter: EventFilter | null }[];
   crons: string[];
@@ -61,7 +62,6 @@ export function compileFunction(config: RegisteredConfig): CompiledFunction {
   return {
     id: config.id,
     name: config.name ?? config.id,
-    url: step.runtime.url,
     maxAttempts: (step.retries?.attempts ?? DEFAULT_RETRIES) + 1,
     triggers,
     crons,
@@ -108,6 +108,8 @@ export function nextCronTime(cron: string, after = new Date()): Date {
   return next;
 }
 
+export const FUNCTIONS_CHANNEL = "wire_engine_functions";
+
 /** Replaces the app's registered functions. Every config is compiled first: one bad function rejects the sync. */
 export async function registerFunctions(db: Database, appId: string, configs: RegisteredConfig[]): Promise<CompiledFunction[]> {
   const compiled = configs.map(compileFunction);
@@ -128,8 +130,37 @@ export async function registerFunctions(db: Database, appId: string, configs: Re
     for (const [functionId, cron] of wanted) {
       await tx.insert(engineSchedules).values({ functionId, cron, nextAt: nextCronTime(cron) }).onConflictDoNothing();
     }
+    // Every process's cache of compiled functions is stale now.
+    await tx.execute(sql`select pg_notify(${FUNCTIONS_CHANNEL}, '')`);
   });
   return compiled;
+}
+
+/**
+ * Compiled functions of one engine, read from the database once and dropped whenever any process
+ * registers (FUNCTIONS_CHANNEL), so a job does not recompile its function's config every time.
+ */
+export class FunctionCache {
+  private byId: Map<string, CompiledFunction> | null = null;
+
+  constructor(private readonly db: DbOrTx) {}
+
+  invalidate() {
+    this.byId = null;
+  }
+
+  async all(): Promise<CompiledFunction[]> {
+    if (!this.byId) {
+      const loaded = await loadFunctions(this.db);
+      this.byId = new Map(loaded.map((f) => [f.id, f]));
+    }
+    return [...this.byId.values()];
+  }
+
+  async get(id: string): Promise<CompiledFunction | null> {
+    await this.all();
+    return this.byId?.get(id) ?? null;
+  }
 }
 
 export async function loadFunctions(db: DbOrTx): Promise<CompiledFunction[]> {

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "@/server/logger";
 import { UnsupportedFeatureError } from "./expressions";
 import type { IncomingEvent } from "./ingest";
+import { EventRejectedError } from "./limits";
 import type { RegisteredConfig } from "./registry";
 import { hashedSigningKey, safeEqual } from "./signing";
 
@@ -15,7 +16,8 @@ export interface EngineApiHandlers {
   ingest(events: IncomingEvent[], seed: string | null): Promise<string[]>;
 }
 
-const MAX_BODY = 10 * 1024 * 1024;
+/** Largest request body read; single events are held to the (smaller) event size limit by ingestion. */
+const MAX_BODY = 32 * 1024 * 1024;
 
 function readBody(req: http.IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -64,7 +66,7 @@ export function createEngineServer(handlers: EngineApiHandlers): http.Server {
       if (req.method === "GET" && url.pathname === "/health") return send(res, 200, { ok: true });
       return send(res, 404, { error: `No route for ${req.method} ${url.pathname}` });
     } catch (error) {
-      const status = error instanceof UnsupportedFeatureError ? 400 : ((error as { status?: number }).status ?? 500);
+      const status = error instanceof UnsupportedFeatureError || error instanceof EventRejectedError ? 400 : ((error as { status?: number }).status ?? 500);
       if (status >= 500) handlers.log.error({ err: error, path: url.pathname }, "engine: API request failed");
       return send(res, status, { error: (error as Error).message, status });
     }

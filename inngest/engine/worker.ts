@@ -1,139 +1,186 @@
 /**
- * Workers take due jobs with FOR UPDATE SKIP LOCKED and hold the row lock while the job runs, so a job
- * runs in one place at a time across every process; if a process dies its connection closes, the lock
- * goes with it and another worker (or the restarted process) takes the job over.
+ * The worker pool of one process: `concurrency` loops that claim a job, run it (executor.ts) and go on
+ * with the run's next job while it is theirs. Idle loops sleep until woken: a notification that work
+ * appeared or a slot freed (LISTEN/NOTIFY, one loop woken per notification, which wakes the next if it
+ * found work), or the time the next job falls due. The same pool fires cron schedules and prunes old runs.
  */
-import { asc, eq, lte, sql } from "drizzle-orm";
 import type postgres from "postgres";
-import type { Database } from "@/db/client";
-import { engineJobs, engineSchedules, engineEvents } from "@/db/schema";
 import type { Logger } from "@/server/logger";
-import { executeJob, type ExecutorOptions } from "./executor";
-import { loadFunction, nextCronTime } from "./registry";
+import { runLease, type EngineContext } from "./executor";
+import { claimJob, nextDueAt, NOTIFY_CHANNEL, type Lease } from "./queue";
+import { FUNCTIONS_CHANNEL, nextCronTime } from "./registry";
+import { pruneHistory, type RetentionPolicy } from "./retention";
 import { createRun } from "./runs";
+import { date, json, timestamp } from "./sql";
 
 export interface WorkerOptions {
   concurrency: number;
-  pollMs: number;
-  executor: ExecutorOptions;
+  /** Longest an idle loop sleeps without a notification (a safety net; notifications do the real work). */
+  maxIdleMs: number;
+  retention: RetentionPolicy;
   log: Logger;
 }
 
+const CRON_RECHECK_MS = 60_000;
+const RETENTION_EVERY_MS = 10 * 60_000;
+
 export class WorkerPool {
   private stopping = false;
+  /** While paused, loops finish what they hold and take nothing new. */
+  private paused = false;
+  private readonly stopController = new AbortController();
   private loops: Promise<void>[] = [];
-  private wakers = new Set<() => void>();
-  private unlisten: (() => Promise<void>) | undefined;
+  private parked: (() => void)[] = [];
+  /** A notification that came while no loop was idle: the next loop to go idle looks again first. */
+  private missedWake = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private idleTimerAt = Infinity;
   private cronTimer: NodeJS.Timeout | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private unlisten: (() => Promise<void>)[] = [];
 
   constructor(
-    private readonly db: Database,
-    private readonly sql: postgres.Sql,
+    private readonly ctx: EngineContext,
     private readonly options: WorkerOptions,
   ) {}
 
+  private get sql(): postgres.Sql {
+    return this.ctx.sql;
+  }
+
   async start(): Promise<void> {
-    const listener = await this.sql.listen("wire_engine_jobs", () => this.wakeAll());
-    this.unlisten = () => listener.unlisten();
+    const jobs = await this.sql.listen(NOTIFY_CHANNEL, () => this.wakeOne());
+    const functions = await this.sql.listen(FUNCTIONS_CHANNEL, () => {
+      this.ctx.functions.invalidate();
+      void this.armCron();
+    });
+    this.unlisten = [() => jobs.unlisten(), () => functions.unlisten()];
     for (let i = 0; i < this.options.concurrency; i++) this.loops.push(this.loop());
-    this.cronTimer = setInterval(() => void this.fireSchedules(), 1000);
+    await this.armCron();
+    this.retentionTimer = setInterval(() => void this.prune(), RETENTION_EVERY_MS);
+    this.retentionTimer.unref();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    clearInterval(this.cronTimer);
-    this.wakeAll();
+    this.stopController.abort(); // calls in flight give their jobs back at once
+    clearTimeout(this.cronTimer);
+    clearTimeout(this.idleTimer);
+    clearInterval(this.retentionTimer);
+    for (const wake of this.parked.splice(0)) wake();
     await Promise.all(this.loops);
-    await this.unlisten?.().catch(() => {});
+    await Promise.all(this.unlisten.map((u) => u().catch(() => {})));
   }
 
-  private wakeAll() {
-    for (const wake of this.wakers) wake();
+  /** Stops taking jobs (calls in flight finish); resume() takes them again. */
+  pause() {
+    this.paused = true;
   }
 
-  /** Waits for a notification, the next scheduled job, or the poll interval, whichever comes first. */
-  private async idle(): Promise<void> {
-    const [next] = await this.db
-      .select({ runAt: sql<Date | null>`min(${engineJobs.runAt})`.mapWith((v) => (v ? new Date(v) : null)) })
-      .from(engineJobs)
-      .catch(() => [{ runAt: null }]);
-    const untilNext = next?.runAt ? Math.max(0, next.runAt.getTime() - Date.now()) : this.options.pollMs;
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.min(untilNext, this.options.pollMs));
-      this.wakers.add(done);
-    });
+  resume() {
+    this.paused = false;
+    for (const wake of this.parked.splice(0)) wake();
+  }
+
+  private wakeOne() {
+    const wake = this.parked.shift();
+    if (wake) wake();
+    else this.missedWake = true;
   }
 
   private async loop(): Promise<void> {
     while (!this.stopping) {
-      const worked = await this.runOne().catch(async (error: unknown) => {
-        this.options.log.error({ err: error }, "engine: job failed unexpectedly");
-        await new Promise((r) => setTimeout(r, 1000));
-        return false;
-      });
-      if (!worked && !this.stopping) await this.idle();
+      if (this.paused) {
+        await this.park();
+        continue;
+      }
+      let lease: Lease | null;
+      try {
+        lease = await claimJob(this.sql, { owner: this.ctx.owner, leaseMs: this.ctx.leaseMs });
+      } catch (error) {
+        this.options.log.error({ err: error }, "engine: claiming a job failed");
+        await this.park(1000);
+        continue;
+      }
+      if (!lease) {
+        await this.park();
+        continue;
+      }
+      if (this.parked.length) this.wakeOne(); // there may be more work: let the next idle loop look
+      while (lease && !this.stopping) {
+        const current: Lease = lease;
+        lease = await runLease(this.ctx, current, { stop: this.stopController.signal, mayContinue: () => !this.stopping && !this.paused }).catch(async (error: unknown) => {
+          // Unexpected (database down mid-record): the lease expires and the job is taken over then.
+          this.options.log.error({ err: error, jobId: current.job.id }, "engine: job failed unexpectedly");
+          await new Promise((r) => setTimeout(r, 1000));
+          return null;
+        });
+      }
     }
   }
 
-  /** Takes and runs one due job; false when there was none. */
-  async runOne(): Promise<boolean> {
-    const afterCommit: (() => Promise<void>)[] = [];
-    let jobId: number | undefined;
-    try {
-      const worked = await this.db.transaction(async (tx) => {
-        const [job] = await tx
-          .select()
-          .from(engineJobs)
-          .where(lte(engineJobs.runAt, sql`now()`))
-          .orderBy(asc(engineJobs.runAt), asc(engineJobs.id))
-          .limit(1)
-          .for("update", { skipLocked: true });
-        if (!job) return false;
-        jobId = job.id;
-        await executeJob(tx, job, this.options.executor, afterCommit);
-        return true;
-      });
-      for (const task of afterCommit) await task().catch((error: unknown) => this.options.log.error({ err: error }, "engine: after-commit task failed"));
-      return worked;
-    } catch (error) {
-      // Keep a job that trips an unexpected error from spinning: look at it again a little later.
-      if (jobId !== undefined) {
-        await this.db.update(engineJobs).set({ runAt: sql`now() + interval '5 seconds'` }).where(eq(engineJobs.id, jobId));
-      }
-      throw error;
+  /** Sleeps until a notification, the next due job, or `maxMs`, whichever comes first. */
+  private async park(maxMs = this.options.maxIdleMs): Promise<void> {
+    if (this.stopping) return;
+    if (this.missedWake) {
+      this.missedWake = false;
+      return;
     }
+    const woken = new Promise<void>((resolve) => this.parked.push(resolve));
+    const due = await nextDueAt(this.sql).catch(() => null);
+    this.armIdleTimer(Math.min(maxMs, due ? Math.max(0, due.getTime() - Date.now()) : maxMs));
+    await woken;
+  }
+
+  /** One timer for the whole pool, set to the earliest time any idle loop should look again. */
+  private armIdleTimer(delayMs: number) {
+    const at = Date.now() + delayMs;
+    if (this.idleTimer && this.idleTimerAt <= at) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimerAt = at;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      this.idleTimerAt = Infinity;
+      this.wakeOne();
+    }, delayMs);
+  }
+
+  /** Sets the cron timer for the earliest schedule (re-read at least every minute, as other processes may register). */
+  private async armCron(): Promise<void> {
+    if (this.stopping) return;
+    const [row] = await this.sql<{ at: string | null }[]>`select min(next_at) as at from engine_schedules`.catch(() => [{ at: null }]);
+    const delay = row?.at ? Math.max(0, date(row.at).getTime() - Date.now()) : CRON_RECHECK_MS;
+    clearTimeout(this.cronTimer);
+    this.cronTimer = setTimeout(() => void this.fireSchedules().finally(() => void this.armCron()), Math.min(delay, CRON_RECHECK_MS));
   }
 
   /** Starts the runs of cron schedules that are due; SKIP LOCKED keeps two processes from firing one twice. */
   async fireSchedules(): Promise<void> {
     if (this.stopping) return;
-    await this.db
-      .transaction(async (tx) => {
-        const due = await tx.select().from(engineSchedules).where(lte(engineSchedules.nextAt, sql`now()`)).for("update", { skipLocked: true });
+    await this.sql
+      .begin(async (tx) => {
+        const due = await tx<{ function_id: string; cron: string; next_at: string | Date }[]>`
+          select * from engine_schedules where next_at <= now() for update skip locked`;
         for (const schedule of due) {
-          const fn = await loadFunction(tx, schedule.functionId);
+          const nextAt = date(schedule.next_at);
+          const fn = await this.ctx.functions.get(schedule.function_id);
           if (fn) {
-            const event = {
-              id: `cron-${schedule.functionId}-${schedule.nextAt.getTime()}`,
-              name: "inngest/scheduled.timer",
-              data: { cron: schedule.cron },
-              ts: Date.now(),
-            };
-            const [stored] = await tx.insert(engineEvents).values({ ...event, user: null }).onConflictDoNothing().returning({ id: engineEvents.id });
-            if (stored) await createRun(tx, fn, event);
+            const event = { id: `cron-${schedule.function_id}-${nextAt.getTime()}`, name: "inngest/scheduled.timer", data: { cron: schedule.cron }, ts: Date.now() };
+            const stored = await tx`
+              insert into engine_events (id, name, data, ts) values (${event.id}, ${event.name}, ${json(event.data)}::jsonb, ${event.ts})
+              on conflict do nothing returning id`;
+            if (stored.length) await createRun(tx, fn, event);
           }
           // A schedule missed while no process ran fires once, then continues from now.
-          await tx
-            .update(engineSchedules)
-            .set({ nextAt: nextCronTime(schedule.cron, new Date(Math.max(Date.now(), schedule.nextAt.getTime()))) })
-            .where(eq(engineSchedules.functionId, schedule.functionId));
+          const following = nextCronTime(schedule.cron, new Date(Math.max(Date.now(), nextAt.getTime())));
+          await tx`update engine_schedules set next_at = ${timestamp(following)} where function_id = ${schedule.function_id} and cron = ${schedule.cron}`;
         }
       })
       .catch((error: unknown) => this.options.log.error({ err: error }, "engine: cron scheduling failed"));
+  }
+
+  async prune(): Promise<void> {
+    if (this.stopping) return;
+    await pruneHistory(this.sql, this.options.retention).catch((error: unknown) => this.options.log.error({ err: error }, "engine: pruning old runs failed"));
   }
 }

@@ -22,7 +22,7 @@ process.env.WIRE_SYNC_MAX_OBJECTS = String(CAP);
 const { getDb } = await import("@/db/client");
 const schema = await import("@/db/schema");
 const { startEngine } = await import("@/inngest/engine");
-const { embeddedEngineKeys } = await import("@/inngest/engine-config");
+const { embeddedEngineKeys } = await import("@/inngest/engine/config");
 const { functions } = await import("@/inngest/functions");
 const { inngestHandlers } = await import("@/inngest/serve");
 const { listen } = await import("@/inngest/engine/server");
@@ -318,6 +318,7 @@ describe("sources", () => {
     // Last synced longer ago than the cadence, and the scheduler's minute has come.
     await getDb().update(sources).set({ lastSyncedAt: new Date(Date.now() - 60 * 60 * 1000) }).where(eq(sources.id, sourceId));
     await getDb().execute(sql`update engine_schedules set next_at = now() - interval '1 second' where function_id like '%schedule-syncs'`);
+    await engine.sync(); // schedules change through registration, which re-arms every process's cron timer
     await until(async () => (await filesOf(container.id)).filter((x) => x.sourceId === sourceId).length === 2, 20_000, "the scheduled sync");
     await settled(sourceId);
     const runs = await api.sources.runs({ containerId: container.id, sourceId });

@@ -10,7 +10,7 @@ import { Inngest } from "inngest";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createDatabase } from "@/db/client";
 import { connectors, containers, files, members, organizations, sourceObjects, sources, users } from "@/db/schema";
-import { embeddedClientOptions, embeddedEngineKeys } from "@/inngest/engine-config";
+import { embeddedClientOptions, embeddedEngineKeys } from "@/inngest/engine/config";
 import { until } from "@/inngest/engine/test/harness";
 import { sourceSyncRequested } from "@/inngest/events";
 import { blobStore } from "@/server/blobs";

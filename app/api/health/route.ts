@@ -1,14 +1,17 @@
 import { sql } from "drizzle-orm";
 import { getDb } from "@/db/client";
-import { engineStatus } from "@/inngest/engine-status";
+import { engineStatus } from "@/inngest/engine/status";
 
 export const dynamic = "force-dynamic";
 
+/** 200 when the database answers and the embedded engine (if it runs here) is registered and its queue moves; else 503. */
 export async function GET() {
   const db = await getDb()
     .execute(sql`select 1`)
     .then(() => "up" as const)
     .catch(() => "down" as const);
-  const ok = db === "up";
-  return Response.json({ ok, db, engine: engineStatus() }, { status: ok ? 200 : 503 });
+  const engine = await engineStatus();
+  const engineOk = engine.mode === "inngest" || (engine.ready === true && !engine.queue?.degraded);
+  const ok = db === "up" && engineOk;
+  return Response.json({ ok, db, engine }, { status: ok ? 200 : 503 });
 }

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Inngest, InngestFunction } from "inngest";
+import postgres from "postgres";
 import { logger } from "@/server/logger";
 import { inngestHandlers } from "../../serve";
 import { startEngine } from "..";
@@ -18,14 +19,18 @@ export async function serveWithEngine(params: {
   enginePort: number;
   appPort: number;
   keys: { signingKey: string; eventKey: string };
+  workers?: number;
+  leaseMs?: number;
 }) {
-  await listen(serveRoute(inngestHandlers(params.functions, params.client) as never), params.appPort);
+  const lockSql = postgres(params.databaseUrl, { max: 1, onnotice: () => {} });
+  await listen(serveRoute(inngestHandlers(params.functions, { client: params.client, lockDatabase: () => lockSql }) as never), params.appPort);
   const engine = await startEngine({
     databaseUrl: params.databaseUrl,
     port: params.enginePort,
     appUrl: `http://127.0.0.1:${params.appPort}/api/inngest`,
     ...params.keys,
-    workers: 2,
+    workers: params.workers ?? 2,
+    leaseMs: params.leaseMs,
     backoffBaseMs: 50,
     requestTimeoutMs: 30_000,
     log: logger,

@@ -4,7 +4,7 @@
  */
 import { Inngest } from "inngest";
 import postgres from "postgres";
-import { embeddedClientOptions } from "../../engine-config";
+import { embeddedClientOptions } from "../config";
 import { serveWithEngine } from "./child-process";
 
 const { CRASH_DATABASE_URL, CRASH_ENGINE_PORT, CRASH_APP_PORT, CRASH_SIGNING_KEY, CRASH_EVENT_KEY } = process.env as Record<string, string>;
@@ -23,8 +23,25 @@ const multiStep = client.createFunction({ id: "multi-step", triggers: [{ event: 
   return "finished";
 });
 
+/**
+ * The burst function: limited like process-file, two steps whose work is idempotent (as Wire's steps are:
+ * keyed by the event), each counting how often its body ran.
+ */
+const burst = client.createFunction({ id: "burst", concurrency: { limit: 4 }, triggers: [{ event: "test/burst" }] }, async ({ event, step }) => {
+  for (const part of [1, 2]) {
+    await step.run(`part ${part}`, async () => {
+      await sql`
+        insert into crash_burst (run_key, step) values (${event.data.key as string}, ${part})
+        on conflict (run_key, step) do update set executions = crash_burst.executions + 1`;
+      await new Promise((r) => setTimeout(r, 5));
+    });
+  }
+});
+
 await serveWithEngine({
-  functions: [multiStep],
+  functions: [multiStep, burst],
+  leaseMs: Number(process.env.CRASH_LEASE_MS ?? 30_000),
+  workers: Number(process.env.CRASH_WORKERS ?? 2),
   client,
   databaseUrl: CRASH_DATABASE_URL!,
   enginePort: Number(CRASH_ENGINE_PORT),

@@ -5,13 +5,14 @@
 import { randomBytes } from "node:crypto";
 import { eq } from "drizzle-orm";
 import { Inngest, type InngestFunction } from "inngest";
+import postgres from "postgres";
 import { engineRuns } from "@/db/schema";
 import { logger } from "@/server/logger";
 import { createIsolatedDatabase } from "@/server/test/databases";
 import { freePort } from "@/server/test/global-setup";
-import { embeddedClientOptions } from "../../engine-config";
+import { embeddedClientOptions } from "../config";
 import { inngestHandlers } from "../../serve";
-import { startEngine, type Engine } from "..";
+import { startEngine, type Engine, type EngineOptions } from "..";
 import { listen } from "../server";
 import { serveRoute } from "./serve-route";
 
@@ -19,6 +20,8 @@ export type TestClient = Inngest<{ id: string }>;
 
 export interface Harness {
   client: TestClient;
+  /** Prefix of the function ids the SDK registers: `${appId}-${functionId}`. */
+  appId: string;
   engine: Engine;
   appUrl: string;
   databaseUrl: string;
@@ -34,14 +37,16 @@ export function testKeys() {
 
 export async function startHarness(
   define: (client: TestClient) => InngestFunction.Any[],
-  options: { workers?: number; backoffBaseMs?: number } = {},
+  options: Partial<Pick<EngineOptions, "workers" | "backoffBaseMs" | "requestTimeoutMs" | "leaseMs" | "limits">> = {},
 ): Promise<Harness> {
   const database = await createIsolatedDatabase("engine");
   const keys = testKeys();
   const enginePort = await freePort();
   const appId = `engine-test-${randomBytes(3).toString("hex")}`;
   const client = new Inngest({ id: appId, ...embeddedClientOptions(keys, enginePort), logger: silentLogger() });
-  const app = serveRoute(inngestHandlers(define(client), client) as unknown as Record<string, (req: Request) => Promise<Response>>);
+  const lockSql = postgres(database.url, { max: 1, onnotice: () => {} });
+  const handlers = inngestHandlers(define(client), { client, lockDatabase: () => lockSql });
+  const app = serveRoute(handlers as unknown as Record<string, (req: Request) => Promise<Response>>);
   const appPort = await listen(app, 0);
   const appUrl = `http://127.0.0.1:${appPort}/api/inngest`;
   const engine = await startEngine({
@@ -51,7 +56,9 @@ export async function startHarness(
     ...keys,
     workers: options.workers ?? 4,
     backoffBaseMs: options.backoffBaseMs ?? 20,
-    requestTimeoutMs: 30_000,
+    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    leaseMs: options.leaseMs,
+    limits: options.limits,
     log: logger,
   });
   await until(() => engine.state.ready || engine.state.error !== null, 15_000, "the app to register");
@@ -59,6 +66,7 @@ export async function startHarness(
   const runsOf = (functionId: string) => engine.db.select().from(engineRuns).where(eq(engineRuns.functionId, `${appId}-${functionId}`));
   return {
     client,
+    appId,
     engine,
     appUrl,
     databaseUrl: database.url,
@@ -76,6 +84,8 @@ export async function startHarness(
       await engine.stop();
       await new Promise<void>((resolve) => app.close(() => resolve()));
       app.closeAllConnections();
+      await handlers.close();
+      await lockSql.end({ timeout: 5 });
       await database.drop();
     },
   };

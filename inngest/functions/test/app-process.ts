@@ -2,7 +2,7 @@
  * The app's background half in a process of its own, for crash tests: the real functions and the embedded
  * engine, configured from the environment (DATABASE_URL, WIRE_DATA_DIR, WIRE_ENGINE_PORT, APP_PORT).
  */
-import { embeddedEngineKeys } from "@/inngest/engine-config";
+import { embeddedEngineKeys } from "@/inngest/engine/config";
 import { serveWithEngine } from "@/inngest/engine/test/child-process";
 import { functions } from "@/inngest/functions";
 import { env } from "@/server/env";
