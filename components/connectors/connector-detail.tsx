@@ -76,6 +76,7 @@ export function ConnectorDetail({ connectorId }: { connectorId: string }) {
           ["Endpoint", endpointLabel(c.endpoint)],
           ["Region", c.region],
           ["Test bucket", c.testBucket],
+          ["Test prefix", c.testPrefix || "None (the whole bucket)"],
           ["Last checked", c.lastCheckedAt ? `${formatRelative(c.lastCheckedAt)} (${formatDateTime(c.lastCheckedAt)})` : "Never"],
           ["Credentials", disconnected ? "Wiped when disconnected" : "Encrypted; never shown"],
           ["Feeds", c.feeds.length ? c.feeds.map(feedLabel).join(", ") : "No sources"],
@@ -121,9 +122,15 @@ export function ConnectorDetail({ connectorId }: { connectorId: string }) {
   );
 }
 
-const EDIT_FIELDS = ["label", "region", "testBucket", "accessKeyId", "secretAccessKey", "sessionToken"] as const;
+const EDIT_FIELDS = ["label", "region", "testBucket", "testPrefix", "accessKeyId", "secretAccessKey", "sessionToken"] as const;
 
-function EditForm({ connector, onSaved }: { connector: { id: string; label: string; region: string; testBucket: string }; onSaved: () => void }) {
+function EditForm({
+  connector,
+  onSaved,
+}: {
+  connector: { id: string; label: string; region: string; testBucket: string; testPrefix: string };
+  onSaved: () => void;
+}) {
   const org = useOrg();
   const trpc = useTRPC();
   const [replacing, setReplacing] = useState(false);
@@ -147,6 +154,7 @@ function EditForm({ connector, onSaved }: { connector: { id: string; label: stri
       label: text("label"),
       region: text("region"),
       testBucket: text("testBucket"),
+      testPrefix: String(form.get("testPrefix") ?? ""),
       credentials: replacing
         ? { accessKeyId: text("accessKeyId"), secretAccessKey: String(form.get("secretAccessKey") ?? ""), sessionToken: text("sessionToken") || undefined }
         : null,
@@ -158,10 +166,18 @@ function EditForm({ connector, onSaved }: { connector: { id: string; label: stri
       <h2 className="text-base font-semibold text-zinc-900">Edit</h2>
       {errors.form && <Alert>{errors.form}</Alert>}
       {update.isSuccess && <Alert tone="success">Saved.</Alert>}
-      <div className="grid gap-4 sm:grid-cols-3">
+      <div className="grid gap-4 sm:grid-cols-2">
         <TextField label="Label" name="label" defaultValue={connector.label} required maxLength={80} error={errors.field("label")} />
         <TextField label="Region" name="region" defaultValue={connector.region} error={errors.field("region")} />
         <TextField label="Test bucket" name="testBucket" defaultValue={connector.testBucket} error={errors.field("testBucket")} />
+        <TextField
+          label="Test prefix (optional)"
+          name="testPrefix"
+          defaultValue={connector.testPrefix}
+          spellCheck={false}
+          hint="Where Re-test lists; set it when the credentials may only list a prefix."
+          error={errors.field("testPrefix")}
+        />
       </div>
       {replacing ? (
         <fieldset className="grid gap-4 sm:grid-cols-3">

@@ -50,7 +50,7 @@ export function ConnectorsPage() {
                   <td className="px-4 py-2.5 text-zinc-600">{providerLabel(c.provider)}</td>
                   <td className="max-w-56 truncate px-4 py-2.5 text-zinc-600">{endpointLabel(c.endpoint)}</td>
                   <td className="px-4 py-2.5 text-zinc-600">{c.region}</td>
-                  <td className="px-4 py-2.5 text-zinc-600">{c.testBucket}</td>
+                  <td className="px-4 py-2.5 font-mono text-xs text-zinc-600">{c.testBucket}/{c.testPrefix}</td>
                   <td className="px-4 py-2.5">
                     <span title={c.lastError ?? undefined}>
                       <Badge tone={STATUS_TONE[c.status]}>{STATUS_LABEL[c.status]}</Badge>

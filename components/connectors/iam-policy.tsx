@@ -5,10 +5,21 @@ import { Button } from "@/components/ui/button";
 import { TextField } from "@/components/ui/field";
 import { minimalIamPolicy } from "@/server/services/connectors/providers";
 
-/** The least-privilege IAM policy for a bucket and prefix, filled in as the admin types. */
-export function IamPolicyHelper() {
-  const [bucket, setBucket] = useState("");
-  const [prefix, setPrefix] = useState("");
+/**
+ * The least-privilege IAM policy for a bucket and prefix, filled in as the admin types. The bucket and prefix
+ * belong to the page: the connector form's test bucket and test prefix follow them.
+ */
+export function IamPolicyHelper({
+  bucket,
+  prefix,
+  onBucketChange,
+  onPrefixChange,
+}: {
+  bucket: string;
+  prefix: string;
+  onBucketChange: (bucket: string) => void;
+  onPrefixChange: (prefix: string) => void;
+}) {
   const [copied, setCopied] = useState(false);
   const policy = minimalIamPolicy(bucket, prefix);
   return (
@@ -19,9 +30,9 @@ export function IamPolicyHelper() {
       <p className="mt-1 mb-4 text-sm text-zinc-500">
         Wire only reads: it lists under the prefixes you attach and downloads objects there. It never writes or deletes.
       </p>
-      <div className="mb-3 grid grid-cols-2 gap-3">
-        <TextField label="Bucket" value={bucket} onChange={(e) => setBucket(e.target.value)} placeholder="your-bucket" />
-        <TextField label="Prefix" value={prefix} onChange={(e) => setPrefix(e.target.value)} placeholder="reports/2026/" />
+      <div className="mb-3 grid gap-3 sm:grid-cols-2">
+        <TextField label="Bucket" value={bucket} onChange={(e) => onBucketChange(e.target.value)} placeholder="your-bucket" />
+        <TextField label="Prefix" value={prefix} onChange={(e) => onPrefixChange(e.target.value)} placeholder="reports/2026/" />
       </div>
       <pre data-testid="iam-policy" className="max-h-80 overflow-auto rounded bg-zinc-900 p-3 text-xs text-zinc-100">
         {policy}

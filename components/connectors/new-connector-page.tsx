@@ -12,7 +12,7 @@ import { PROVIDER_IDS, PROVIDERS, type ProviderId } from "@/server/services/conn
 import { formErrors } from "@/components/ui/form-errors";
 import { IamPolicyHelper } from "./iam-policy";
 
-const FIELDS = ["label", "provider", "endpoint", "region", "accessKeyId", "secretAccessKey", "sessionToken", "testBucket"] as const;
+const FIELDS = ["label", "provider", "endpoint", "region", "accessKeyId", "secretAccessKey", "sessionToken", "testBucket", "testPrefix"] as const;
 
 export function NewConnectorPage() {
   const org = useOrg();
@@ -21,6 +21,10 @@ export function NewConnectorPage() {
   const queryClient = useQueryClient();
   const [provider, setProvider] = useState<ProviderId>("aws");
   const [region, setRegion] = useState<string>(PROVIDERS.aws.region);
+  // The policy helper's bucket and prefix prefill the test bucket and prefix until those are typed in.
+  const [policy, setPolicy] = useState({ bucket: "", prefix: "" });
+  const [testBucket, setTestBucket] = useState<string | null>(null);
+  const [testPrefix, setTestPrefix] = useState<string | null>(null);
   const preset = PROVIDERS[provider];
   const create = useMutation(
     trpc.connectors.create.mutationOptions({
@@ -46,6 +50,7 @@ export function NewConnectorPage() {
       secretAccessKey: String(form.get("secretAccessKey") ?? ""),
       sessionToken: text("sessionToken") || undefined,
       testBucket: text("testBucket"),
+      testPrefix: String(form.get("testPrefix") ?? "") || undefined,
     });
   }
 
@@ -105,8 +110,20 @@ export function NewConnectorPage() {
             name="testBucket"
             required
             spellCheck={false}
+            value={testBucket ?? policy.bucket}
+            onChange={(e) => setTestBucket(e.target.value)}
             hint="A bucket these credentials can list. Wire reads it once to check the credentials, and never writes to it."
             error={errors.field("testBucket")}
+          />
+          <TextField
+            label="Test prefix (optional)"
+            name="testPrefix"
+            spellCheck={false}
+            placeholder="reports/2026/"
+            value={testPrefix ?? policy.prefix}
+            onChange={(e) => setTestPrefix(e.target.value)}
+            hint="Where Wire lists to check the credentials (one listing, one key). Needed when they may only list a prefix, as with the minimal IAM policy; empty checks the whole bucket."
+            error={errors.field("testPrefix")}
           />
           <div className="flex justify-end gap-2 pt-2">
             <Button variant="secondary" onClick={() => router.push(`/o/${org.slug}/connectors`)}>
@@ -117,7 +134,12 @@ export function NewConnectorPage() {
             </Button>
           </div>
         </form>
-        <IamPolicyHelper />
+        <IamPolicyHelper
+          bucket={policy.bucket}
+          prefix={policy.prefix}
+          onBucketChange={(bucket) => setPolicy((p) => ({ ...p, bucket }))}
+          onPrefixChange={(prefix) => setPolicy((p) => ({ ...p, prefix }))}
+        />
       </div>
     </>
   );

@@ -22,6 +22,11 @@ export const connectors = pgTable(
     endpoint: text("endpoint"),
     region: text("region").notNull(),
     testBucket: text("test_bucket").notNull(),
+    /**
+     * Where in the test bucket validation lists (ListObjectsV2, MaxKeys 1): credentials limited to a prefix
+     * (an s3:prefix condition) can be checked without a bucket-root listing. Empty: the whole bucket.
+     */
+    testPrefix: text("test_prefix").notNull().default(""),
     status: connectorStatus("status").notNull().default("active"),
     lastCheckedAt: timestamp("last_checked_at", { withTimezone: true }),
     lastError: text("last_error"),

@@ -12,6 +12,8 @@ import { createS3Client } from "@/server/s3/client";
 import { EndpointNotAllowedError } from "@/server/s3/endpoint-guard";
 import { mapS3Error, S3AccessError, type S3ErrorContext } from "@/server/s3/errors";
 import { checkBucketAccess, validateConnection } from "@/server/s3/validate";
+import { minimalIamPolicy } from "@/server/services/connectors/providers";
+import { mockS3UnderPolicy } from "@/server/test/iam-policy";
 
 const SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 const KEY_ID = "AKIAIOSFODNN7EXAMPLE";
@@ -128,9 +130,9 @@ describe("mapS3Error", () => {
     );
   });
 
-  it("AccessDenied with a prefix names the prefix", () => {
+  it("AccessDenied with a prefix names the prefix, on the prefix field", () => {
     const error = mapS3Error(serviceError({ name: "AccessDenied", status: 403 }), { ...aws, prefix: "team/" });
-    expect(error).toMatchObject({ kind: "access_denied", field: "testBucket" });
+    expect(error).toMatchObject({ kind: "access_denied", field: "testPrefix" });
     expect(error.message).toContain('bucket "reports" (prefix "team/")');
     expect(error.message).toContain("for this prefix");
   });
@@ -264,10 +266,20 @@ describe("checkBucketAccess with provider quirks (aws-sdk-client-mock)", () => {
     ]);
   });
 
-  it("HeadBucket 403 then AccessDenied on the listing → access_denied (testBucket)", async () => {
+  it("HeadBucket 403 then AccessDenied on the prefix listing → access_denied (testPrefix)", async () => {
     mock.on(HeadBucketCommand).rejects(headError(403));
     mock.on(ListObjectsV2Command).rejects(serviceError({ name: "AccessDenied", status: 403 }));
-    await expect(checkBucketAccess(client, params)).rejects.toMatchObject({ kind: "access_denied", field: "testBucket" });
+    await expect(checkBucketAccess(client, params)).rejects.toMatchObject({ kind: "access_denied", field: "testPrefix" });
+  });
+
+  it("AccessDenied listing the bucket root → root_listing_denied on the prefix field, not invalid credentials", async () => {
+    mock.on(HeadBucketCommand).rejects(headError(403));
+    mock.on(ListObjectsV2Command).rejects(serviceError({ name: "AccessDenied", status: 403 }));
+    const error = await checkBucketAccess(client, { bucket: "reports", region: "us-east-1" }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: "root_listing_denied", field: "testPrefix", detail: { code: "AccessDenied", httpStatusCode: 403 } });
+    expect((error as Error).message).toBe(
+      'These credentials may not list the whole bucket "reports". If they are limited to a prefix (as Wire\'s minimal IAM policy is), enter that prefix.',
+    );
   });
 
   it("HeadBucket 403 then SignatureDoesNotMatch → invalid_credentials (secretAccessKey)", async () => {
@@ -325,5 +337,43 @@ describe("validateConnection with a mocked S3Client class", () => {
     } finally {
       mock.restore();
     }
+  });
+});
+
+describe("validateConnection under Wire's own minimal IAM policy (IAM simulated with aws-sdk-client-mock)", () => {
+  const keys = ["reports/2026/q1.txt", "reports/2026/q2.txt", "other/notes.txt"];
+  const credentials = { accessKeyId: KEY_ID, secretAccessKey: SECRET };
+  let stub: ReturnType<typeof mockS3UnderPolicy>;
+  afterEach(() => stub.restore());
+
+  it("validates with the policy's prefix as the test prefix: HeadBucket refused, the prefix listing decides", async () => {
+    stub = mockS3UnderPolicy(minimalIamPolicy("reports-bucket", "reports/2026/"), keys);
+    await expect(validateConnection({ region: "us-east-1", credentials, bucket: "reports-bucket", prefix: "reports/2026/" })).resolves.toBeUndefined();
+    expect(stub.calls().map((c) => [(c.args[0] as object).constructor.name, (c.args[0] as { input: { Prefix?: string } }).input.Prefix])).toEqual([
+      ["HeadBucketCommand", undefined],
+      ["ListObjectsV2Command", "reports/2026/"],
+    ]);
+  });
+
+  it("without a test prefix: the root listing is refused → root_listing_denied on the prefix field", async () => {
+    stub = mockS3UnderPolicy(minimalIamPolicy("reports-bucket", "reports/2026/"), keys);
+    await expect(validateConnection({ region: "us-east-1", credentials, bucket: "reports-bucket" })).rejects.toMatchObject({
+      kind: "root_listing_denied",
+      field: "testPrefix",
+    });
+  });
+
+  it("a test prefix the policy does not cover → access_denied on the prefix field", async () => {
+    stub = mockS3UnderPolicy(minimalIamPolicy("reports-bucket", "reports/2026/"), keys);
+    await expect(validateConnection({ region: "us-east-1", credentials, bucket: "reports-bucket", prefix: "other/" })).rejects.toMatchObject({
+      kind: "access_denied",
+      field: "testPrefix",
+    });
+  });
+
+  it("a policy without a prefix (whole bucket) validates with or without a test prefix", async () => {
+    stub = mockS3UnderPolicy(minimalIamPolicy("reports-bucket", ""), keys);
+    await expect(validateConnection({ region: "us-east-1", credentials, bucket: "reports-bucket" })).resolves.toBeUndefined();
+    await expect(validateConnection({ region: "us-east-1", credentials, bucket: "reports-bucket", prefix: "other/" })).resolves.toBeUndefined();
   });
 });

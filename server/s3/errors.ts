@@ -9,6 +9,8 @@ import { EndpointNotAllowedError } from "@/server/s3/endpoint-guard";
 export type S3ErrorKind =
   | "invalid_credentials"
   | "access_denied"
+  /** AccessDenied listing the bucket root: the credentials may well work for a prefix. */
+  | "root_listing_denied"
   | "bucket_not_found"
   | "wrong_region"
   | "endpoint_unreachable"
@@ -17,7 +19,7 @@ export type S3ErrorKind =
   | "endpoint_not_allowed"
   | "unknown";
 
-export type S3ErrorField = "accessKeyId" | "secretAccessKey" | "sessionToken" | "testBucket" | "region" | "endpoint";
+export type S3ErrorField = "accessKeyId" | "secretAccessKey" | "sessionToken" | "testBucket" | "testPrefix" | "region" | "endpoint";
 
 export interface S3ErrorContext {
   bucket: string;
@@ -369,7 +371,8 @@ export function mapS3Error(error: unknown, ctx: S3ErrorContext): S3AccessError {
     return make(
       "access_denied",
       `These credentials may not read ${bucketLabel(ctx)}. Allow s3:ListBucket on the bucket${ctx.prefix ? " for this prefix" : ""} and s3:GetObject on its objects, or pick a bucket they can list.`,
-      "testBucket",
+      // Under a prefix, the prefix is what the policy has to allow (or what was mistyped).
+      ctx.prefix ? "testPrefix" : "testBucket",
     );
   }
 }

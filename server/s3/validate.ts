@@ -1,10 +1,11 @@
 /**
  * Checks that credentials can read a bucket (and prefix) with the two read-only calls Wire allows itself for
- * this: HeadBucket, then ListObjectsV2 { Prefix, MaxKeys: 1 }. Never ListBuckets, never a write.
+ * this: HeadBucket, then ListObjectsV2 { Prefix, MaxKeys: 1 }. Never ListBuckets, never a write. With a
+ * prefix, the listing stays under it: credentials limited to that prefix validate without a root listing.
  */
 import { HeadBucketCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { createS3Client, type CreateS3ClientOptions, type S3ClientSettings } from "@/server/s3/client";
-import { mapS3Error, type S3ErrorContext } from "@/server/s3/errors";
+import { mapS3Error, S3AccessError, type S3ErrorContext } from "@/server/s3/errors";
 import { normalizeEndpoint } from "@/server/s3/inputs";
 
 export interface BucketAccessParams {
@@ -21,6 +22,10 @@ export interface BucketAccessParams {
  * that allows s3:ListBucket only with an s3:prefix condition (the documented minimal policy) refuses HeadBucket
  * outright. A bodiless 403/400 from HeadBucket is therefore not the verdict: the prefix listing decides, and its
  * error (with a body: InvalidAccessKeyId, SignatureDoesNotMatch, ExpiredToken, AccessDenied...) is reported.
+ *
+ * Without a prefix the listing is the bucket root. AccessDenied there proves the key and signature are good
+ * (those fail with their own codes) but not that the credentials are useless: they may be limited to a
+ * prefix. That is `root_listing_denied`, on the prefix field, never "invalid credentials".
  */
 export async function checkBucketAccess(client: S3Client, params: BucketAccessParams): Promise<void> {
   const ctx: S3ErrorContext = {
@@ -39,7 +44,15 @@ export async function checkBucketAccess(client: S3Client, params: BucketAccessPa
   try {
     await client.send(new ListObjectsV2Command({ Bucket: params.bucket, Prefix: params.prefix ?? "", MaxKeys: 1 }));
   } catch (error) {
-    throw mapS3Error(error, ctx);
+    const mapped = mapS3Error(error, ctx);
+    if (mapped.kind === "access_denied" && !params.prefix) {
+      throw new S3AccessError(
+        "root_listing_denied",
+        `These credentials may not list the whole bucket "${params.bucket}". If they are limited to a prefix (as Wire's minimal IAM policy is), enter that prefix.`,
+        { field: "testPrefix", detail: mapped.detail },
+      );
+    }
+    throw mapped;
   }
 }
 

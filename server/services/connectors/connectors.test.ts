@@ -3,14 +3,18 @@
  * rest, every unseal logged, credentials never in any response.
  */
 import { randomUUID } from "node:crypto";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import superjson from "superjson";
 import { eq } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { connectors, credentialReads, sources } from "@/db/schema";
+import { onS3Request, type S3RequestRecord } from "@/server/s3/client";
+import { mockS3UnderPolicy } from "@/server/test/iam-policy";
 import { recordingEvents } from "@/server/test/events";
 import { expectTRPCError } from "@/server/test/expect";
 import { addMember, callerFor, createConnectorRow, createContainer, createOrg, db, grantAccess, testS3, unique } from "@/server/test/factories";
 import { readCredentials, sealCredentials } from "./credentials";
+import { minimalIamPolicy } from "./providers";
 
 const SECRET = `secret-${randomUUID()}`;
 const SESSION = `session-${randomUUID()}`;
@@ -190,5 +194,102 @@ describe("connectors", () => {
     expect(JSON.stringify(forMember)).not.toContain("Secret box");
     const forOwner = await callerFor(org.owner).connectors.get({ orgId: org.id, connectorId: connector.id });
     expect(forOwner.feeds.map((f) => f.container?.name)).toEqual(["Secret box", "Visible box"]);
+  });
+});
+
+describe("connectors with prefix-scoped credentials", () => {
+  let stop: (() => void) | undefined;
+  afterEach(() => stop?.());
+
+  it("Connect, Re-test and Replace credentials list only under the test prefix (s3rver request log)", async () => {
+    const org = await createOrg();
+    const api = callerFor(org.owner);
+    const s3 = testS3();
+    const log: S3RequestRecord[] = [];
+    stop = onS3Request((r) => log.push(r));
+    const created = await api.connectors.create(createInput(org.id, { testPrefix: "reports/2026/" }));
+    expect(created).toMatchObject({ status: "active", testPrefix: "reports/2026/" });
+    await expect(api.connectors.retest({ orgId: org.id, connectorId: created.id })).resolves.toMatchObject({ status: "active", lastError: null });
+    await api.connectors.update({
+      orgId: org.id,
+      connectorId: created.id,
+      label: "New keys",
+      region: s3.region,
+      testBucket: s3.bucket,
+      testPrefix: "reports/2026/",
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: SECRET },
+    });
+    const listings = log.filter((r) => r.operation === "ListObjectsV2");
+    expect(listings).toHaveLength(3);
+    expect(listings.every((r) => r.prefix === "reports/2026/" && r.maxKeys === 1)).toBe(true);
+    expect(log.filter((r) => r.operation !== "ListObjectsV2").map((r) => r.operation)).toEqual(["HeadBucket", "HeadBucket", "HeadBucket"]);
+    expect(log.filter((r) => !["GET", "HEAD"].includes(r.method))).toEqual([]);
+  });
+
+  describe("under Wire's minimal IAM policy (IAM simulated with aws-sdk-client-mock)", () => {
+    const keys = ["reports/2026/q1.txt", "other/notes.txt"];
+    const policyFor = (prefix: string) => minimalIamPolicy(testS3().bucket, prefix);
+
+    it("Connect, Re-test and Replace credentials succeed with the policy's prefix as the test prefix", async () => {
+      const stub = mockS3UnderPolicy(policyFor("reports/2026/"), keys);
+      stop = () => stub.restore();
+      const org = await createOrg();
+      const api = callerFor(org.owner);
+      const s3 = testS3();
+      const created = await api.connectors.create(createInput(org.id, { testPrefix: "reports/2026/" }));
+      expect(created.status).toBe("active");
+      await expect(api.connectors.retest({ orgId: org.id, connectorId: created.id })).resolves.toMatchObject({ status: "active", lastError: null });
+      const replaced = await api.connectors.update({
+        orgId: org.id,
+        connectorId: created.id,
+        label: created.label,
+        region: s3.region,
+        testBucket: s3.bucket,
+        testPrefix: "reports/2026/",
+        credentials: { accessKeyId: "S3RVER", secretAccessKey: SECRET },
+      });
+      expect(replaced).toMatchObject({ status: "active", lastError: null });
+      const prefixes = stub.commandCalls(ListObjectsV2Command).map((c) => c.args[0].input.Prefix);
+      expect(prefixes).toEqual(["reports/2026/", "reports/2026/", "reports/2026/"]);
+    });
+
+    it("refuses, on the test prefix field, a prefix the policy does not cover and a missing one; nothing is stored", async () => {
+      const stub = mockS3UnderPolicy(policyFor("reports/2026/"), keys);
+      stop = () => stub.restore();
+      const org = await createOrg();
+      for (const testPrefix of ["other/", undefined]) {
+        const error = await expectTRPCError(callerFor(org.owner).connectors.create(createInput(org.id, { testPrefix })), "BAD_REQUEST");
+        expect((error.cause as { field?: string }).field).toBe("testPrefix");
+        expect(error.message).toMatch(testPrefix ? /may not read bucket .*prefix "other\/"/ : /may not list the whole bucket/);
+      }
+      expect(await rowsOf(org.id)).toEqual([]);
+    });
+
+    it("Re-test: a refused root listing is not invalid credentials; a refused test prefix is", async () => {
+      const stub = mockS3UnderPolicy(policyFor("reports/2026/"), keys);
+      stop = () => stub.restore();
+      const org = await createOrg();
+      const [withoutPrefix, lostAccess] = await Promise.all([
+        createConnectorRow(org.id),
+        createConnectorRow(org.id, { testPrefix: "other/" }),
+      ]);
+      const api = callerFor(org.owner);
+      const kept = await api.connectors.retest({ orgId: org.id, connectorId: withoutPrefix.id });
+      expect(kept.status).toBe("active");
+      expect(kept.lastError).toMatch(/may not list the whole bucket/);
+      const flipped = await api.connectors.retest({ orgId: org.id, connectorId: lostAccess.id });
+      expect(flipped.status).toBe("invalid_credentials");
+      // Setting the test prefix the credentials are scoped to clears the error.
+      const fixed = await api.connectors.update({
+        orgId: org.id,
+        connectorId: withoutPrefix.id,
+        label: withoutPrefix.label,
+        region: withoutPrefix.region,
+        testBucket: withoutPrefix.testBucket,
+        testPrefix: "reports/2026/",
+        credentials: null,
+      });
+      expect(fixed).toMatchObject({ status: "active", lastError: null, testPrefix: "reports/2026/" });
+    });
   });
 });

@@ -22,6 +22,7 @@ const publicColumns = {
   endpoint: connectors.endpoint,
   region: connectors.region,
   testBucket: connectors.testBucket,
+  testPrefix: connectors.testPrefix,
   status: connectors.status,
   lastCheckedAt: connectors.lastCheckedAt,
   lastError: connectors.lastError,
@@ -109,6 +110,19 @@ export interface ConnectorInput {
   endpoint: string | null;
   region: string;
   testBucket: string;
+  /** Where validation lists in the test bucket; "" for the whole bucket. */
+  testPrefix: string;
+}
+
+/** The one validation rule for Connect, Replace credentials and Re-test: list under the test prefix only. */
+function validate(connector: { endpoint: string | null; region: string; testBucket: string; testPrefix: string }, credentials: S3Credentials) {
+  return validateConnection({
+    endpoint: connector.endpoint,
+    region: connector.region,
+    credentials,
+    bucket: connector.testBucket,
+    ...(connector.testPrefix ? { prefix: connector.testPrefix } : {}),
+  });
 }
 
 export async function createConnector(
@@ -116,7 +130,7 @@ export async function createConnector(
   params: { orgId: string; userId: string; input: ConnectorInput; credentials: S3Credentials },
 ): Promise<ConnectorView> {
   const { input } = params;
-  await validateConnection({ endpoint: input.endpoint, region: input.region, credentials: params.credentials, bucket: input.testBucket }).catch(toAppError);
+  await validate(input, params.credentials).catch(toAppError);
   const id = randomUUID();
   const sealedCredentials = await sealCredentials({ id, orgId: params.orgId }, params.credentials);
   const [row] = await db
@@ -127,7 +141,7 @@ export async function createConnector(
 }
 
 /**
- * Edits label, test bucket and region, and optionally replaces the credentials. Anything that changes how
+ * Edits label, test bucket, test prefix and region, and optionally replaces the credentials. Anything that changes how
  * Wire reaches the bucket is validated first, with the new credentials or (unsealed, logged) the stored ones.
  */
 export async function updateConnector(
@@ -136,18 +150,22 @@ export async function updateConnector(
     orgId: string;
     connectorId: string;
     userId: string;
-    changes: { label: string; region: string; testBucket: string };
+    changes: { label: string; region: string; testBucket: string; testPrefix: string };
     credentials: S3Credentials | null;
   },
 ): Promise<ConnectorView> {
   const current = await loadSealed(db, params);
   if (current.status === "disconnected") throw new AppError("CONFLICT", "This connector is disconnected. Add a new connector instead.");
-  const reachChanged = params.credentials !== null || params.changes.region !== current.region || params.changes.testBucket !== current.testBucket;
+  const reachChanged =
+    params.credentials !== null ||
+    params.changes.region !== current.region ||
+    params.changes.testBucket !== current.testBucket ||
+    params.changes.testPrefix !== current.testPrefix;
   let sealedCredentials = current.sealedCredentials;
   if (reachChanged) {
     const credentials =
       params.credentials ?? (await readCredentials(db, current, { type: "user", userId: params.userId }, "validate connector changes"));
-    await validateConnection({ endpoint: current.endpoint, region: params.changes.region, credentials, bucket: params.changes.testBucket }).catch(toAppError);
+    await validate({ ...current, ...params.changes }, credentials).catch(toAppError);
     if (params.credentials) sealedCredentials = await sealCredentials(current, params.credentials);
   }
   const [row] = await db
@@ -166,9 +184,10 @@ export async function updateConnector(
 const CREDENTIAL_FAILURES = new Set(["invalid_credentials", "access_denied"]);
 
 /**
- * Validates the stored credentials again. Credentials that no longer work flip the connector to
- * invalid_credentials with the reason; other failures (bucket gone, endpoint down) are recorded as the
- * last error without blaming the credentials.
+ * Validates the stored credentials again, by the same rule as Connect. Credentials that no longer work (or
+ * may no longer read the test prefix) flip the connector to invalid_credentials with the reason; other
+ * failures (bucket gone, endpoint down, a refused bucket-root listing) are recorded as the last error without
+ * blaming the credentials.
  */
 export async function retestConnector(
   db: DbOrTx,
@@ -177,7 +196,7 @@ export async function retestConnector(
   const current = await loadSealed(db, params);
   if (current.status === "disconnected") throw new AppError("CONFLICT", "This connector is disconnected; there is nothing to test.");
   const credentials = await readCredentials(db, current, params.actor, "re-test connector");
-  const failure = await validateConnection({ endpoint: current.endpoint, region: current.region, credentials, bucket: current.testBucket }).then(
+  const failure = await validate(current, credentials).then(
     () => null,
     (error: unknown) => {
       if (error instanceof S3AccessError) return error;

@@ -74,7 +74,7 @@ export async function attachSource(
     await checkBucketAccess(client, { bucket: params.bucket, prefix: params.prefix, region: connector.region, endpoint: connector.endpoint });
   } catch (error) {
     if (error instanceof S3AccessError) {
-      throw new AppError("BAD_REQUEST", error.message, error.field === "testBucket" ? "bucket" : (error.field ?? "bucket"));
+      throw new AppError("BAD_REQUEST", error.message, sourceField(error));
     }
     throw error;
   } finally {
@@ -87,6 +87,12 @@ export async function attachSource(
     .returning({ id: sources.id });
   await queueRun(db, events, source!.id, "backfill");
   return source!;
+}
+
+/** The Add bucket form's field for an S3 failure (validation names the connector form's fields). */
+function sourceField(error: S3AccessError): string {
+  if (error.field === "testPrefix") return "prefix";
+  return error.field === "testBucket" || !error.field ? "bucket" : error.field;
 }
 
 async function activeSource(db: DbOrTx, params: { containerId: string; sourceId: string }) {

@@ -1,5 +1,13 @@
 import { z } from "zod";
-import { accessKeyIdSchema, bucketNameSchema, endpointSchema, regionSchema, secretAccessKeySchema, sessionTokenSchema } from "@/server/s3/inputs";
+import {
+  accessKeyIdSchema,
+  bucketNameSchema,
+  endpointSchema,
+  prefixSchema,
+  regionSchema,
+  secretAccessKeySchema,
+  sessionTokenSchema,
+} from "@/server/s3/inputs";
 import {
   createConnector,
   disconnectConnector,
@@ -38,6 +46,7 @@ export const connectorsRouter = createTRPCRouter({
           endpoint: endpointSchema,
           region: regionSchema.default("us-east-1"),
           testBucket: bucketNameSchema,
+          testPrefix: prefixSchema,
         })
         .extend(credentials.shape)
         .refine((v) => v.provider === "aws" || v.endpoint, { message: "This provider needs its endpoint.", path: ["endpoint"] }),
@@ -47,18 +56,26 @@ export const connectorsRouter = createTRPCRouter({
       return createConnector(ctx.db, {
         orgId: ctx.org.id,
         userId: ctx.user.id,
-        input: { ...rest, endpoint: rest.endpoint ?? null },
+        input: { ...rest, endpoint: rest.endpoint ?? null, testPrefix: rest.testPrefix ?? "" },
         credentials: { accessKeyId, secretAccessKey, sessionToken },
       });
     }),
   update: orgProcedure("connectors.manage")
-    .input(connectorId.extend({ label: labelSchema, region: regionSchema, testBucket: bucketNameSchema, credentials: credentials.nullable() }))
+    .input(
+      connectorId.extend({
+        label: labelSchema,
+        region: regionSchema,
+        testBucket: bucketNameSchema,
+        testPrefix: prefixSchema,
+        credentials: credentials.nullable(),
+      }),
+    )
     .mutation(({ ctx, input }) =>
       updateConnector(ctx.db, {
         orgId: ctx.org.id,
         connectorId: input.connectorId,
         userId: ctx.user.id,
-        changes: { label: input.label, region: input.region, testBucket: input.testBucket },
+        changes: { label: input.label, region: input.region, testBucket: input.testBucket, testPrefix: input.testPrefix ?? "" },
         credentials: input.credentials,
       }),
     ),

@@ -1,0 +1,1 @@
+ALTER TABLE "connectors" ADD COLUMN "test_prefix" text DEFAULT '' NOT NULL;
