@@ -1,6 +1,6 @@
 /**
  * Wire's events: names are `wire/<noun>.<past-verb>`, payloads are zod schemas the SDK validates.
- * Send them with `inngest.send(event.create(data))`, or through an `EventSender` where a service needs one.
+ * Services record them through the outbox (inngest/outbox.ts) in the transaction of the change they announce.
  */
 import { eventType } from "inngest";
 import { z } from "zod";
@@ -23,12 +23,12 @@ export const sourceSyncRequested = eventType("wire/source.sync-requested", {
   schema: z.object({ sourceId: z.uuid(), trigger: z.enum(["backfill", "schedule", "manual"]) }),
 });
 
+/** One import batch of a sync run (keys assigned by the run's listing) is to be fetched into the container. */
+export const sourceImportRequested = eventType("wire/source.import-requested", {
+  schema: z.object({ sourceId: z.uuid(), connectorId: z.uuid(), runId: z.uuid(), batch: z.number().int().nonnegative() }),
+});
+
 /** A source was archived (detached, or its connector disconnected): its files are to be removed. */
 export const sourceDetached = eventType("wire/source.detached", {
   schema: z.object({ sourceId: z.uuid(), containerId: z.uuid() }),
 });
-
-/** The part of the Inngest client services use to emit events. */
-export interface EventSender {
-  send(payload: { name: string; data: Record<string, unknown> }): Promise<unknown>;
-}

@@ -9,6 +9,7 @@ import { migrateDatabase } from "@/db/migrate";
 import { startEngine } from "@/inngest/engine";
 import { embeddedEngineKeys, engineMode } from "@/inngest/engine/config";
 import { setRunningEngine } from "@/inngest/engine/status";
+import { eventOutbox } from "@/inngest/outbox";
 import { env } from "./env";
 import { readOrCreateSecret } from "./local-secrets";
 import { logger } from "./logger";
@@ -37,6 +38,8 @@ async function run(): Promise<void> {
   await migrateDatabase(databaseUrl());
   logger.info("database migrated");
   if (engineMode() === "embedded") await startEmbeddedEngine(config);
+  // Events recorded before a crash (or while the engine was unreachable) go out now and every few seconds.
+  eventOutbox().start();
 }
 
 async function startEmbeddedEngine(config: ReturnType<typeof env>) {

@@ -62,6 +62,8 @@ const schema = z.object({
   /** Sources: how often each is synced, and the most objects one sync run looks at. */
   WIRE_SYNC_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
   WIRE_SYNC_MAX_OBJECTS: z.coerce.number().int().min(1).default(100_000),
+  /** Objects larger than this are listed as too large and never downloaded; unset: the upload limit. */
+  WIRE_MAX_FILE_BYTES: z.coerce.number().int().positive().optional(),
   /** Stored copies in an S3 bucket of Wire's own instead of WIRE_DATA_DIR/blobs (credentials: these, or the AWS default chain). */
   WIRE_BLOB_S3_BUCKET: optionalString,
   WIRE_BLOB_S3_PREFIX: optionalString,

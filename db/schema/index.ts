@@ -6,3 +6,4 @@ export * from "./engine";
 export * from "./connectors";
 export * from "./sources";
 export * from "./entries";
+export * from "./outbox";

@@ -3,7 +3,7 @@
  * objects each source pulled, and the history of its sync runs.
  */
 import { sql } from "drizzle-orm";
-import { bigint, boolean, index, integer, jsonb, pgEnum, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigint, boolean, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { users } from "./auth";
 import { connectors } from "./connectors";
 import { containers } from "./containers";
@@ -28,8 +28,6 @@ export const sources = pgTable(
     status: sourceStatus("status").notNull().default("pending"),
     lastError: text("last_error"),
     lastSyncedAt: timestamp("last_synced_at", { withTimezone: true }),
-    /** Counters of the run in flight, for the Syncing pill. */
-    progress: jsonb("progress").$type<{ listed: number; processed: number; failed: number }>(),
     /** When the source last became Pending: a run requested but never started (lost event) is re-queued. */
     queuedAt: timestamp("queued_at", { withTimezone: true }),
     /** "Sync now" pressed while a run was in flight: exactly one follow-up run happens after it. */
@@ -53,14 +51,15 @@ export const sourceObjects = pgTable(
     size: bigint("size", { mode: "number" }).notNull(),
     lastModified: timestamp("last_modified", { withTimezone: true }),
     fileId: uuid("file_id").references(() => files.id, { onDelete: "set null" }),
-    /** The last sync run whose listing included this key; keys a complete listing did not see are gone. */
-    lastSeenRunId: uuid("last_seen_run_id"),
     /** New or changed at the source and not yet fetched into the container. */
     needsImport: boolean("needs_import").notNull().default(true),
+    /** The run and import batch that will fetch it (one import-objects run per batch). */
+    importRunId: uuid("import_run_id"),
+    importBatch: integer("import_batch"),
   },
   (t) => [
     primaryKey({ name: "source_objects_pkey", columns: [t.sourceId, t.key] }),
-    index("source_objects_pending_idx").on(t.sourceId).where(sql`${t.needsImport}`),
+    index("source_objects_batch_idx").on(t.importRunId, t.importBatch).where(sql`${t.needsImport}`),
   ],
 );
 
@@ -80,9 +79,49 @@ export const syncRuns = pgTable(
     updated: integer("updated").notNull().default(0),
     removed: integer("removed").notNull().default(0),
     failed: integer("failed").notNull().default(0),
-    /** The listing stopped at the per-run object cap: nothing past the last listed key was deleted. */
+    /** Objects fetched and processed so far (the Syncing pill's progress comes from the running run). */
+    processed: integer("processed").notNull().default(0),
+    /** The listing stopped at the per-run object cap: nothing was deleted. */
     truncated: boolean("truncated").notNull().default(false),
+    /** Listing (and removal, after a complete one) are done; the run ends when its import batches have too. */
+    listingDone: boolean("listing_done").notNull().default(false),
+    /** Import batches handed out so far (numbered 0..batches-1). */
+    batches: integer("batches").notNull().default(0),
     error: text("error"),
+    /** Last progress of any part of the run: a running run that stopped reporting shows how long ago. */
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index("sync_runs_source_idx").on(t.sourceId, t.startedAt)],
+  (t) => [
+    index("sync_runs_source_idx").on(t.sourceId, t.startedAt),
+    // One running run per source, whatever starts it and however often.
+    uniqueIndex("sync_runs_one_running_key").on(t.sourceId).where(sql`${t.status} = 'running'`),
+  ],
+);
+
+/** The import batches of a run: each is fetched by one import-objects run and marked done exactly once. */
+export const syncBatches = pgTable(
+  "sync_batches",
+  {
+    runId: uuid("run_id")
+      .notNull()
+      .references(() => syncRuns.id, { onDelete: "cascade" }),
+    batch: integer("batch").notNull(),
+    objects: integer("objects").notNull(),
+    done: boolean("done").notNull().default(false),
+  },
+  (t) => [primaryKey({ name: "sync_batches_pkey", columns: [t.runId, t.batch] })],
+);
+
+/**
+ * The keys a run's listing saw, so removal after a complete listing needs no write to unchanged mirror rows.
+ * Scratch data: the table is UNLOGGED (the migration says so) and a run's rows go when its listing is done;
+ * a crash that empties it is caught by comparing its count with the run's `listed`.
+ */
+export const syncListed = pgTable(
+  "sync_listed",
+  {
+    runId: uuid("run_id").notNull(),
+    key: text("key").notNull(),
+  },
+  (t) => [primaryKey({ name: "sync_listed_pkey", columns: [t.runId, t.key] })],
 );

@@ -59,7 +59,7 @@ it("takes over a job whose lease expired, counting the lost call as an attempt",
   const lease = await claimJob(h.engine.sql, { owner: "dead-host:1", leaseMs: 500 });
   expect(lease?.job.runId).toBe(run!.id);
   h.engine.workers.resume();
-  const done = await h.waitForRun("quick", (r) => r.status === "completed", 10_000);
+  const done = await h.waitForRun("quick", (r) => r.status === "completed", 30_000);
   expect(done.output).toBe(42);
   const attempts = await h.engine.sql<{ outcome: string; attempt: number }[]>`select outcome, attempt from engine_attempts where run_id = ${run!.id} order by id`;
   expect(attempts).toEqual([
@@ -67,7 +67,7 @@ it("takes over a job whose lease expired, counting the lost call as an attempt",
     { outcome: "step_ran", attempt: 1 }, // the step's call, taken over as its second attempt
     { outcome: "completed", attempt: 0 }, // the run's next call
   ]);
-});
+}, 45_000);
 
 it("calls only the configured app URL, whatever a registration says", async () => {
   let calls = 0;

@@ -21,15 +21,9 @@ process.env.WIRE_SYNC_MAX_OBJECTS = String(CAP);
 
 const { getDb } = await import("@/db/client");
 const schema = await import("@/db/schema");
-const { startEngine } = await import("@/inngest/engine");
-const { embeddedEngineKeys } = await import("@/inngest/engine/config");
-const { functions } = await import("@/inngest/functions");
-const { inngestHandlers } = await import("@/inngest/serve");
-const { listen } = await import("@/inngest/engine/server");
-const { serveRoute } = await import("@/inngest/engine/test/serve-route");
 const { until } = await import("@/inngest/engine/test/harness");
-const { inngest } = await import("@/inngest/client");
-const { logger } = await import("@/server/logger");
+const { startAppWithEngine } = await import("./test/app-with-engine");
+const { eventOutbox } = await import("@/inngest/outbox");
 const { blobStore } = await import("@/server/blobs");
 const { onS3Request } = await import("@/server/s3/request-log");
 const f = await import("@/server/test/factories");
@@ -42,34 +36,22 @@ const put = (key: string, body: string) => admin.send(new PutObjectCommand({ Buc
 const remove = (key: string) => admin.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
 
 let engine: Engine;
-let app: import("node:http").Server;
+let stopApp: () => Promise<void>;
 const requests: S3RequestRecord[] = [];
 let stopLog: () => void;
 
 beforeAll(async () => {
   await admin.send(new CreateBucketCommand({ Bucket: bucket }));
-  const appServer = serveRoute(inngestHandlers(functions) as never);
-  app = appServer;
-  const appPort = await listen(appServer, 0);
-  engine = await startEngine({
-    databaseUrl: process.env.DATABASE_URL!,
-    port: Number(process.env.WIRE_ENGINE_PORT),
-    appUrl: `http://127.0.0.1:${appPort}/api/inngest`,
-    ...embeddedEngineKeys(),
-    workers: 4,
-    backoffBaseMs: 50,
-    requestTimeoutMs: 30_000,
-    log: logger,
-  });
-  await until(() => engine.state.ready, 15_000, "the app's functions to register");
+  const started = await startAppWithEngine();
+  engine = started.engine;
+  stopApp = started.stop;
   // Wire's own S3 calls (not the test's setup client above).
   stopLog = onS3Request((r) => r.bucket === bucket && requests.push(r));
 }, 60_000);
 
 afterAll(async () => {
   stopLog?.();
-  await engine?.stop();
-  app?.close();
+  await stopApp?.();
   admin.destroy();
 });
 
@@ -77,7 +59,7 @@ async function world() {
   const org = await f.createOrg();
   const container = await f.createContainer(org.id);
   const connector = await f.createConnectorRow(org.id);
-  return { org, container, connector, api: f.callerFor(org.owner, { events: inngest }) };
+  return { org, container, connector, api: f.callerFor(org.owner, { events: eventOutbox() }) };
 }
 
 async function settled(sourceId: string) {
@@ -121,9 +103,9 @@ describe("sources", () => {
     const changed = mirrored.find((x) => x.name === keys[0])!;
     expect(changed.id).toBe(before.get(keys[0]!)!.id); // same identity, new content
     expect(changed.blobKey).not.toBe(before.get(keys[0]!)!.blobKey);
-    expect((await blobStore().get(changed.blobKey)).toString()).toBe("changed content of a.txt");
-    expect(await blobStore().exists(before.get(keys[0]!)!.blobKey)).toBe(false);
-    expect(await blobStore().exists(before.get(keys[1]!)!.blobKey)).toBe(false);
+    expect((await blobStore().get(changed.blobKey!)).toString()).toBe("changed content of a.txt");
+    expect(await blobStore().exists(before.get(keys[0]!)!.blobKey!)).toBe(false);
+    expect(await blobStore().exists(before.get(keys[1]!)!.blobKey!)).toBe(false);
 
     // The person's upload was never touched.
     const [still] = await getDb().select().from(files).where(eq(files.id, upload.id));
@@ -162,7 +144,7 @@ describe("sources", () => {
     expect((await api.sources.list({ containerId: container.id })).map((s) => s.id)).toEqual([wide.id]);
     await until(async () => (await filesOf(container.id)).every((x) => x.sourceId !== narrow.id), 20_000, "the detached source's files to go");
     expect((await filesOf(container.id)).filter((x) => x.sourceId === wide.id)).toHaveLength(2);
-    for (const file of narrowFiles) expect(await blobStore().exists(file.blobKey)).toBe(false);
+    for (const file of narrowFiles) expect(await blobStore().exists(file.blobKey!)).toBe(false);
     const [left] = await getDb().select({ n: sql<number>`count(*)::int` }).from(entries).where(inArray(entries.fileId, narrowFiles.map((x) => x.id)));
     expect(left!.n).toBe(0);
     const [vectors] = await getDb().select({ n: sql<number>`count(*)::int` }).from(embeddings).where(inArray(embeddings.entryId, narrowEntryIds));
@@ -177,7 +159,7 @@ describe("sources", () => {
     const org = await f.createOrg();
     const [one, two] = await Promise.all([f.createContainer(org.id), f.createContainer(org.id)]);
     const connector = await f.createConnectorRow(org.id);
-    const api = f.callerFor(org.owner, { events: inngest });
+    const api = f.callerFor(org.owner, { events: eventOutbox() });
     const a = await api.sources.attach({ containerId: one.id, connectorId: connector.id, bucket, prefix });
     const b = await api.sources.attach({ containerId: two.id, connectorId: connector.id, bucket, prefix });
     await settled(a.id);
@@ -305,7 +287,7 @@ describe("sources", () => {
     await until(async () => (await filesOf(container.id)).every((x) => x.sourceId !== sourceId), 20_000, "the source's files to go");
     const left = await filesOf(container.id);
     expect(left.map((x) => x.id).sort()).toEqual([agentFile.id, upload.id].sort());
-    expect((await blobStore().get(agentFile.blobKey)).toString()).toBe("written by an agent");
+    expect((await blobStore().get(agentFile.blobKey!)).toString()).toBe("written by an agent");
   }, 60_000);
 
   it("syncs sources on the cadence with no user action", async () => {
@@ -316,7 +298,9 @@ describe("sources", () => {
     await settled(sourceId);
     await put(`${prefix}b.txt`, "b");
     // Last synced longer ago than the cadence, and the scheduler's minute has come.
-    await getDb().update(sources).set({ lastSyncedAt: new Date(Date.now() - 60 * 60 * 1000) }).where(eq(sources.id, sourceId));
+    const anHourAgo = new Date(Date.now() - 60 * 60 * 1000);
+    await getDb().update(sources).set({ lastSyncedAt: anHourAgo }).where(eq(sources.id, sourceId));
+    await getDb().update(schema.syncRuns).set({ startedAt: anHourAgo }).where(eq(schema.syncRuns.sourceId, sourceId));
     await getDb().execute(sql`update engine_schedules set next_at = now() - interval '1 second' where function_id like '%schedule-syncs'`);
     await engine.sync(); // schedules change through registration, which re-arms every process's cron timer
     await until(async () => (await filesOf(container.id)).filter((x) => x.sourceId === sourceId).length === 2, 20_000, "the scheduled sync");
@@ -337,9 +321,13 @@ describe("sources", () => {
     const failed = await api.sources.failedFiles({ containerId: container.id, sourceId });
     expect(failed.map((x) => x.name)).toEqual([`${prefix}scan.pdf`]);
     expect(failed[0]!.error).toMatch(/PDF/);
+    // A connector file is retried by reading it again from the bucket, in a sync started now.
     await api.files.retry({ containerId: container.id, fileId: failed[0]!.id });
-    const [retrying] = await getDb().select({ status: files.status }).from(files).where(eq(files.id, failed[0]!.id));
-    expect(retrying!.status).toBe("processing");
-    await until(async () => (await getDb().select({ status: files.status }).from(files).where(eq(files.id, failed[0]!.id)))[0]!.status === "failed", 20_000, "the retry to run");
+    await until(async () => (await api.sources.runs({ containerId: container.id, sourceId })).length === 2, 20_000, "the retry's sync to start");
+    await settled(sourceId);
+    const [retry] = await api.sources.runs({ containerId: container.id, sourceId });
+    expect(retry).toMatchObject({ status: "succeeded", trigger: "manual", listed: 2, processed: 0, failed: 1 });
+    const [still] = await getDb().select({ id: files.id, status: files.status }).from(files).where(eq(files.name, `${prefix}scan.pdf`));
+    expect(still).toEqual({ id: failed[0]!.id, status: "failed" });
   }, 60_000);
 });

@@ -2,15 +2,17 @@ import { NonRetriableError } from "inngest";
 import { getDb } from "@/db/client";
 import { blobStore } from "@/server/blobs";
 import { env } from "@/server/env";
-import { failRun, finishRun, importBatch, listAndDiffPage, removeMissing, startRun, SyncStop } from "@/server/services/sources/sync";
+import { completeListing, listPages, removeMissing } from "@/server/services/sources/listing";
+import { failRun, finishIfDrained, startRun, SyncStop } from "@/server/services/sources/runs";
 import { inngest } from "../client";
 import { sourceDetached, sourceSyncRequested } from "../events";
+import { eventOutbox } from "../outbox";
 
 /**
  * Runs a step's work. A SyncStop (nothing a retry can fix) is recorded on the source, the run and, for
  * credential failures, the connector, inside the same step, then ends the function without retries.
  */
-async function orStop<T>(run: { sourceId: string; runId: string | null }, work: () => Promise<T>): Promise<T> {
+export async function failRunOnStop<T>(run: { sourceId: string; runId: string | null }, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
@@ -21,8 +23,11 @@ async function orStop<T>(run: { sourceId: string; runId: string | null }, work: 
 }
 
 /**
- * One sync run of a source: backfill, scheduled or manual. One run per source at a time (concurrency key);
- * detaching the source cancels it. Each page of the listing and each import batch is its own step.
+ * One sync run of a source (backfill, scheduled or manual): lists the prefix ten pages a step, handing new and
+ * changed keys to import-objects in batches as it goes, removes what a complete listing did not see, and ends
+ * the run once its imports have drained (or leaves that to the last import). A 100,000-object run is ~15
+ * steps here and ~3 in each import run. One running run per source is the database's rule (sync_runs), so a
+ * second request while one runs is a no-op that leaves the follow-up flag; detaching cancels the run.
  */
 export const syncSource = inngest.createFunction(
   {
@@ -40,17 +45,18 @@ export const syncSource = inngest.createFunction(
   },
   async ({ event, step }) => {
     const { sourceId, trigger } = event.data;
-    const started = await step.run("start", () => orStop({ sourceId, runId: null }, () => startRun(getDb(), sourceId, trigger)));
-    if (!started) return { skipped: "the source is archived" };
+    const started = await step.run("start", () => failRunOnStop({ sourceId, runId: null }, () => startRun(getDb(), sourceId, trigger)));
+    if (!started) return { skipped: "the source is archived, or a run of it is running (the follow-up is noted)" };
     const { runId } = started;
     const maxObjects = env().WIRE_SYNC_MAX_OBJECTS;
+    const stop = { sourceId, runId };
 
     let token: string | null = null;
     let listed = 0;
     let truncated = false;
-    for (let page = 0; ; page++) {
-      const result = await step.run(`list page ${page}`, () =>
-        orStop({ sourceId, runId }, () => listAndDiffPage(getDb(), { sourceId, runId, token, listedSoFar: listed, maxObjects })),
+    for (let part = 0; ; part++) {
+      const result = await step.run(`list part ${part}`, () =>
+        failRunOnStop(stop, () => listPages(getDb(), eventOutbox(), { sourceId, runId, token, listedSoFar: listed, maxObjects })),
       );
       listed += result.listed;
       truncated = result.truncated;
@@ -59,14 +65,15 @@ export const syncSource = inngest.createFunction(
     }
     // A truncated listing saw only part of the prefix: nothing may be removed on its evidence.
     if (!truncated) {
-      await step.run("remove missing", () => orStop({ sourceId, runId }, () => removeMissing(getDb(), blobStore(), { sourceId, runId, listedTotal: listed })));
+      for (let part = 0; ; part++) {
+        const result = await step.run(`remove part ${part}`, () =>
+          failRunOnStop(stop, () => removeMissing(getDb(), blobStore(), { sourceId, runId, listedTotal: listed })),
+        );
+        if (!result.remaining) break;
+      }
     }
-    for (let batch = 0; ; batch++) {
-      const result = await step.run(`import batch ${batch}`, () => orStop({ sourceId, runId }, () => importBatch(getDb(), blobStore(), { sourceId, runId })));
-      if (!result.remaining) break;
-    }
-    const finished = await step.run("finish", () => finishRun(getDb(), { sourceId, runId, truncated }));
-    if (finished.followUp) await step.sendEvent("follow-up run", sourceSyncRequested.create({ sourceId, trigger: "manual" }));
+    await step.run("listing done", () => completeListing(getDb(), { runId, truncated }));
+    await step.run("finish if drained", () => finishIfDrained(getDb(), eventOutbox(), { sourceId, runId }));
     return { listed, truncated };
   },
 );

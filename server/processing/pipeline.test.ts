@@ -119,7 +119,7 @@ describe("processFile", () => {
     const file = await upload("broken.pdf", await makePdf([["Fine for now."]]), "application/pdf");
     expect((await processFile(db(), blobs, local, file.id)).entries).toBe(1);
     // The same version's stored copy turns out damaged.
-    await blobs.put(file.blobKey, new TextEncoder().encode("%PDF-1.7 and then nonsense"));
+    await blobs.put(file.blobKey!, new TextEncoder().encode("%PDF-1.7 and then nonsense"));
 
     const result = await processFile(db(), blobs, local, file.id);
     expect(result).toEqual({ status: "failed", entries: 0, error: "This PDF could not be read: the file is damaged or is not a PDF." });
@@ -144,7 +144,7 @@ describe("processFile", () => {
 
   it("marks a file whose stored copy is missing failed", async () => {
     const file = await upload("lost.txt", "Gone from the store.");
-    await blobs.delete(file.blobKey);
+    await blobs.delete(file.blobKey!);
     expect(await processFile(db(), blobs, local, file.id)).toEqual({ status: "failed", entries: 0, error: MISSING_COPY_ERROR });
     expect(await fileRow(file.id)).toMatchObject({ status: "failed", error: MISSING_COPY_ERROR });
   });
@@ -186,7 +186,7 @@ describe("processFile", () => {
     const file = await upload("racy.txt", "Old content about apples.");
     let newBlobKey = "";
     const racing = embedderWith(async () => {
-      newBlobKey = (await upload("racy.txt", "New content about pears.")).blobKey;
+      newBlobKey = (await upload("racy.txt", "New content about pears.")).blobKey!;
     });
     expect(await processFile(db(), blobs, racing, file.id)).toEqual({ status: "gone", entries: 0 });
     expect(await entriesOf(file.id)).toEqual([]);

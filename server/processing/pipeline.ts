@@ -38,30 +38,38 @@ export async function processFile(db: Database, blobs: BlobStore, embedder: Embe
     .from(files)
     .where(eq(files.id, fileId));
   if (!file) return { status: "gone", entries: 0 };
+  if (!file.blobKey) return { status: "failed", entries: 0, error: MISSING_COPY_ERROR };
   const log = logger.child({ fileId, blobKey: file.blobKey });
 
-  const outcome = await derive(blobs, embedder, file, log);
-  return write(db, fileId, file.blobKey, embedder.model, outcome);
-}
-
-async function derive(
-  blobs: BlobStore,
-  embedder: Embedder,
-  file: { name: string; contentType: string; blobKey: string },
-  log: typeof logger,
-): Promise<Outcome> {
   let body: Uint8Array;
   try {
     body = await blobs.get(file.blobKey);
   } catch (error) {
     // Missing means missing; anything else (store unreachable, permissions) is infrastructure: retry.
-    if ((await blobs.exists(file.blobKey)) === false) return { status: "failed", error: MISSING_COPY_ERROR };
+    if ((await blobs.exists(file.blobKey)) === false) return write(db, fileId, file.blobKey, embedder.model, { status: "failed", error: MISSING_COPY_ERROR });
     throw error;
   }
+  const derived = await deriveTexts({ body, contentType: file.contentType, name: file.name }, log);
+  let outcome: Outcome;
+  if (derived.status === "ready") {
+    const [embedded] = await embedFiles(embedder, [derived]);
+    outcome = "error" in embedded! ? { status: "failed", error: embedded.error } : { ...derived, vectors: embedded!.vectors };
+  } else {
+    outcome = derived;
+  }
+  return write(db, fileId, file.blobKey, embedder.model, outcome);
+}
 
+export type DerivedTexts = { status: "ready"; texts: string[] } | { status: "failed"; error: string };
+
+/**
+ * The entries of one file's content: extracted text, capped, split. A file that cannot be read ends
+ * "failed" with a reason users can read; nothing here touches the database or the network.
+ */
+export async function deriveTexts(file: { body: Uint8Array; contentType: string; name: string }, log: typeof logger = logger): Promise<DerivedTexts> {
   try {
-    const extracted = await extractText({ body, contentType: file.contentType, name: file.name });
-    if (extracted.kind === "unsupported") return { status: "ready", texts: [], vectors: [] };
+    const extracted = await extractText(file);
+    if (extracted.kind === "unsupported") return { status: "ready", texts: [] };
     let text = extracted.text;
     if (text.length > MAX_TEXT_CHARS) {
       log.info({ chars: text.length, limit: MAX_TEXT_CHARS }, "File text truncated for processing");
@@ -72,18 +80,39 @@ async function derive(
       log.info({ entries: texts.length, limit: MAX_ENTRIES }, "File entries capped for processing");
       texts = texts.slice(0, MAX_ENTRIES);
     }
-    const vectors = texts.length ? await embedder.embed(texts) : [];
-    if (vectors.length !== texts.length) {
-      throw new EmbeddingError(`The embedder returned ${vectors.length} vectors for ${texts.length} entries.`);
-    }
-    return { status: "ready", texts, vectors };
+    return { status: "ready", texts };
   } catch (error) {
-    // An embeddings service that is down or rate-limiting is a fault, not a bad file: let the step retry.
-    if (error instanceof EmbeddingError && error.retryable) throw error;
     const reason = reasonFor(error);
     log.warn({ err: error, reason }, "File processing failed");
     return { status: "failed", error: reason };
   }
+}
+
+/**
+ * Embeds the texts of one file or many in one call to the embedder. An embeddings service that is down or
+ * rate-limiting throws, to be retried: a fault, not a bad file. One that refuses the input (a non-retryable
+ * answer) fails only the files it refuses: with several files, each is then embedded on its own to find them.
+ */
+export async function embedFiles(embedder: Embedder, items: { texts: string[] }[]): Promise<({ vectors: number[][] } | { error: string })[]> {
+  const texts = items.flatMap((item) => item.texts);
+  if (!texts.length) return items.map(() => ({ vectors: [] }));
+  let vectors: number[][];
+  try {
+    vectors = await embedder.embed(texts);
+  } catch (error) {
+    if (!(error instanceof EmbeddingError) || error.retryable) throw error;
+    if (items.length === 1) return [{ error: error.message }];
+    const each: ({ vectors: number[][] } | { error: string })[] = [];
+    for (const item of items) each.push(...(await embedFiles(embedder, [item])));
+    return each;
+  }
+  if (vectors.length !== texts.length) throw new EmbeddingError(`The embedder returned ${vectors.length} vectors for ${texts.length} entries.`);
+  let offset = 0;
+  return items.map((item) => {
+    const slice = vectors.slice(offset, offset + item.texts.length);
+    offset += item.texts.length;
+    return { vectors: slice };
+  });
 }
 
 function reasonFor(error: unknown): string {
@@ -105,14 +134,24 @@ async function write(db: Database, fileId: string, blobKey: string, model: strin
       return { status: "failed", entries: 0, error: outcome.error } satisfies ProcessResult;
     }
 
-    for (let start = 0; start < outcome.texts.length; start += INSERT_BATCH) {
-      const rows = outcome.texts.slice(start, start + INSERT_BATCH).map((text, i) => ({ fileId, ordinal: start + i, text }));
-      const inserted = await tx.insert(entries).values(rows).returning({ id: entries.id, ordinal: entries.ordinal });
-      await tx.insert(embeddings).values(inserted.map((row) => ({ entryId: row.id, model, vector: outcome.vectors[row.ordinal]! })));
-    }
+    await insertEntries(tx, model, [{ fileId, texts: outcome.texts, vectors: outcome.vectors }]);
     await tx.update(files).set({ status: "ready", error: null, updatedAt: new Date() }).where(eq(files.id, fileId));
     return { status: "ready", entries: outcome.texts.length } satisfies ProcessResult;
   });
+}
+
+/** Writes the entries and embeddings of files (whose old entries are gone), a bounded number of rows per statement. */
+export async function insertEntries(tx: DbOrTx, model: string, items: { fileId: string; texts: string[]; vectors: number[][] }[]) {
+  const rows = items.flatMap((item) => item.texts.map((text, ordinal) => ({ fileId: item.fileId, ordinal, text, vector: item.vectors[ordinal]! })));
+  for (let start = 0; start < rows.length; start += INSERT_BATCH) {
+    const slice = rows.slice(start, start + INSERT_BATCH);
+    const inserted = await tx
+      .insert(entries)
+      .values(slice.map(({ fileId, ordinal, text }) => ({ fileId, ordinal, text })))
+      .returning({ id: entries.id });
+    // RETURNING gives the rows in the order of VALUES for a plain multi-row insert.
+    await tx.insert(embeddings).values(inserted.map((row, i) => ({ entryId: row.id, model, vector: slice[i]!.vector })));
+  }
 }
 
 /** Files per statement and entries per DELETE in deleteDerivedData. */

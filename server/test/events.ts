@@ -1,12 +1,16 @@
-import type { EventSender } from "@/inngest/events";
+import type { EventOutbox, OutboxEvent } from "@/inngest/outbox";
 
-/** An EventSender that keeps what services send, for tests that check which events a change emits. */
-export function recordingEvents(): EventSender & { sent: { name: string; data: Record<string, unknown> }[] } {
+/**
+ * An outbox that keeps what services record, for tests that check which events a change implies. It keeps
+ * them whether or not the recording transaction commits: tests of rollback use the real outbox table.
+ */
+export function recordingEvents(): EventOutbox & { sent: { name: string; data: Record<string, unknown> }[] } {
   const sent: { name: string; data: Record<string, unknown> }[] = [];
   return {
     sent,
-    async send(payload) {
-      sent.push({ name: payload.name, data: payload.data });
+    async record(_tx, events: OutboxEvent[]) {
+      for (const event of events) sent.push({ name: event.name, data: event.data });
     },
+    async flush() {},
   };
 }

@@ -11,7 +11,7 @@ import path from "node:path";
 import { getDb } from "@/db/client";
 import { connectors, containerAccess, containers, files, invitations, members, sources, users } from "@/db/schema";
 import type { SessionUser } from "@/server/auth";
-import type { EventSender } from "@/inngest/events";
+import type { EventOutbox } from "@/inngest/outbox";
 import { LocalBlobStore, type BlobStore } from "@/server/blobs";
 import { recordingEvents } from "./events";
 import { logger } from "@/server/logger";
@@ -140,7 +140,7 @@ export async function createInvitation(orgId: string, params: { email?: string; 
 /** A file written through the service: a stored copy in `blobs` and a row. */
 export async function uploadFile(
   containerId: string,
-  params: { name?: string; body?: string | Uint8Array; contentType?: string; createdBy?: string | null; blobs?: BlobStore; events?: EventSender } = {},
+  params: { name?: string; body?: string | Uint8Array; contentType?: string; createdBy?: string | null; blobs?: BlobStore; events?: EventOutbox } = {},
 ) {
   const body = params.body ?? "hello";
   return writeFile(db(), { blobs: params.blobs ?? testBlobs(), events: params.events ?? recordingEvents() }, {
@@ -247,7 +247,7 @@ export async function createConnectorRow(orgId: string, overrides: Partial<typeo
 // ---------------------------------------------------------------------------------------------------------
 
 /** The tRPC context a request by `user` (or an anonymous one) would get. */
-export function contextFor(user: TestUser | null, options: { blobs?: BlobStore; events?: EventSender } = {}): Context {
+export function contextFor(user: TestUser | null, options: { blobs?: BlobStore; events?: EventOutbox } = {}): Context {
   const requestId = randomUUID();
   return {
     db: getDb(),
@@ -260,6 +260,6 @@ export function contextFor(user: TestUser | null, options: { blobs?: BlobStore; 
 }
 
 /** A server-side tRPC caller acting as `user` (null: not signed in). */
-export function callerFor(user: TestUser | null, options: { blobs?: BlobStore; events?: EventSender } = {}) {
+export function callerFor(user: TestUser | null, options: { blobs?: BlobStore; events?: EventOutbox } = {}) {
   return createCaller(contextFor(user, options));
 }

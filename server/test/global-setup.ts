@@ -36,12 +36,14 @@ export const S3_TEST_OBJECTS: { key: string; body: string }[] = [
 ];
 
 /** Starts server/test/s3rver.mjs with the legacy OpenSSL provider; resolves once its fixtures are stored. */
-async function startS3rver(directory: string): Promise<{ endpoint: string; stop: () => Promise<void> }> {
-  const config = {
-    directory,
+export async function startS3rver(
+  directory: string,
+  fixtures: { buckets: string[]; objects: { bucket: string; key: string; body: string }[] } = {
     buckets: [S3_TEST_BUCKET],
     objects: S3_TEST_OBJECTS.map((o) => ({ bucket: S3_TEST_BUCKET, ...o })),
-  };
+  },
+): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+  const config = { directory, ...fixtures };
   const child = spawn(process.execPath, [path.join(import.meta.dirname, "s3rver.mjs"), JSON.stringify(config)], {
     env: {
       ...process.env,

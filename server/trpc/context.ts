@@ -2,15 +2,14 @@ import { randomUUID } from "node:crypto";
 import type { Database } from "@/db/client";
 import { getDb } from "@/db/client";
 import { getSessionUser, type SessionUser } from "@/server/auth";
-import { inngest } from "@/inngest/client";
-import type { EventSender } from "@/inngest/events";
+import { eventOutbox, type EventOutbox } from "@/inngest/outbox";
 import { blobStore, type BlobStore } from "@/server/blobs";
 import { logger, type Logger } from "@/server/logger";
 
 export interface Context {
   db: Database;
   blobs: BlobStore;
-  events: EventSender;
+  events: EventOutbox;
   user: SessionUser | null;
   log: Logger;
   requestId: string;
@@ -19,5 +18,5 @@ export interface Context {
 export async function createContext({ headers }: { headers: Headers }): Promise<Context> {
   const requestId = headers.get("x-request-id") ?? randomUUID();
   const user = await getSessionUser(headers);
-  return { db: getDb(), blobs: blobStore(), events: inngest, user, requestId, log: logger.child({ requestId, userId: user?.id }) };
+  return { db: getDb(), blobs: blobStore(), events: eventOutbox(), user, requestId, log: logger.child({ requestId, userId: user?.id }) };
 }

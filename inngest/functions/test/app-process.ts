@@ -1,10 +1,11 @@
 /**
  * The app's background half in a process of its own, for crash tests: the real functions and the embedded
- * engine, configured from the environment (DATABASE_URL, WIRE_DATA_DIR, WIRE_ENGINE_PORT, APP_PORT).
+ * engine and the outbox relay, configured from the environment (DATABASE_URL, WIRE_DATA_DIR, WIRE_ENGINE_PORT, APP_PORT).
  */
 import { embeddedEngineKeys } from "@/inngest/engine/config";
 import { serveWithEngine } from "@/inngest/engine/test/child-process";
 import { functions } from "@/inngest/functions";
+import { eventOutbox } from "@/inngest/outbox";
 import { env } from "@/server/env";
 
 await serveWithEngine({
@@ -14,3 +15,5 @@ await serveWithEngine({
   appPort: Number(process.env.APP_PORT),
   keys: embeddedEngineKeys(),
 });
+// As at boot: whatever a killed process recorded and never relayed goes out now.
+eventOutbox().start(500);

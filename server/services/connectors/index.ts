@@ -6,7 +6,8 @@ import { randomUUID } from "node:crypto";
 import { and, desc, eq, inArray, ne } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { connectors, containerAccess, containers, credentialReads, sources, users } from "@/db/schema";
-import { connectorDisconnected, type EventSender } from "@/inngest/events";
+import { connectorDisconnected } from "@/inngest/events";
+import type { EventOutbox } from "@/inngest/outbox";
 import { AppError, notFound } from "@/server/errors";
 import { containerLevel, type OrgRole } from "@/server/permissions";
 import { S3AccessError } from "@/server/s3/errors";
@@ -216,17 +217,21 @@ export async function retestConnector(
 }
 
 /** Wipes the sealed credentials for good and asks every source the connector fed to be cleaned up. */
-export async function disconnectConnector(db: DbOrTx, events: EventSender, params: { orgId: string; connectorId: string }) {
-  const [row] = await db
-    .update(connectors)
-    .set({ status: "disconnected", sealedCredentials: null, disconnectedAt: new Date(), updatedAt: new Date() })
-    .where(and(eq(connectors.id, params.connectorId), eq(connectors.orgId, params.orgId), ne(connectors.status, "disconnected")))
-    .returning({ id: connectors.id });
+export async function disconnectConnector(db: DbOrTx, events: EventOutbox, params: { orgId: string; connectorId: string }) {
+  const row = await db.transaction(async (tx) => {
+    const [disconnected] = await tx
+      .update(connectors)
+      .set({ status: "disconnected", sealedCredentials: null, disconnectedAt: new Date(), updatedAt: new Date() })
+      .where(and(eq(connectors.id, params.connectorId), eq(connectors.orgId, params.orgId), ne(connectors.status, "disconnected")))
+      .returning({ id: connectors.id });
+    if (disconnected) await events.record(tx, [connectorDisconnected.create({ connectorId: disconnected.id, orgId: params.orgId })]);
+    return disconnected;
+  });
   if (!row) {
     await loadSealed(db, params); // NOT_FOUND when it is not this org's
     throw new AppError("CONFLICT", "This connector is already disconnected.");
   }
-  await events.send(connectorDisconnected.create({ connectorId: row.id, orgId: params.orgId }));
+  await events.flush();
 }
 
 export async function listCredentialReads(db: DbOrTx, params: { orgId: string; connectorId: string; limit?: number }) {

@@ -1,7 +1,8 @@
 import { and, asc, count, eq, inArray } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { containerAccess, containers, files } from "@/db/schema";
-import { containerDeleted, type EventSender } from "@/inngest/events";
+import { containerDeleted } from "@/inngest/events";
+import type { EventOutbox } from "@/inngest/outbox";
 import { notFound } from "@/server/errors";
 import { containerLevel, type OrgRole } from "@/server/permissions";
 
@@ -77,10 +78,13 @@ export async function updateContainer(
  * Deletes the container with its files, grants and tokens. The files' stored copies are removed in the
  * background (delete-container-blobs), so deleting a container of any size answers at once.
  */
-export async function deleteContainer(db: DbOrTx, events: EventSender, params: { containerId: string }) {
-  const [deleted] = await db.delete(containers).where(eq(containers.id, params.containerId)).returning({ id: containers.id, orgId: containers.orgId });
-  if (!deleted) throw notFound("Container");
-  await events.send(containerDeleted.create({ containerId: deleted.id, orgId: deleted.orgId }));
+export async function deleteContainer(db: DbOrTx, events: EventOutbox, params: { containerId: string }) {
+  await db.transaction(async (tx) => {
+    const [deleted] = await tx.delete(containers).where(eq(containers.id, params.containerId)).returning({ id: containers.id, orgId: containers.orgId });
+    if (!deleted) throw notFound("Container");
+    await events.record(tx, [containerDeleted.create({ containerId: deleted.id, orgId: deleted.orgId })]);
+  });
+  await events.flush();
 }
 
 /** Where a container's stored copies live in the blob store. */

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { eq } from "drizzle-orm";
+import { eq, like } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb } from "@/db/client";
-import { files } from "@/db/schema";
+import { blobLedger, files } from "@/db/schema";
 import { recordingEvents } from "@/server/test/events";
 import { expectAppError, expectTRPCError } from "@/server/test/expect";
 import { callerFor, createContainer, createOrg, listBlobKeys, tempBlobStore, uploadFile } from "@/server/test/factories";
@@ -64,7 +64,7 @@ describe("writing files", () => {
     });
     expect(await rows()).toEqual([file]);
     expect(listBlobKeys(root)).toEqual([file.blobKey]);
-    expect((await store.get(file.blobKey)).toString()).toBe("# Title");
+    expect((await store.get(file.blobKey!)).toString()).toBe("# Title");
     const read = await readFile(db(), store, { containerId: container.id, name: "docs/readme.md" });
     expect(read.file.id).toBe(file.id);
     expect(read.body.toString()).toBe("# Title");
@@ -83,8 +83,8 @@ describe("writing files", () => {
     expect(second.id).toBe(first.id);
     expect(second.blobKey).not.toBe(first.blobKey);
     expect(second).toMatchObject({ size: 2, origin: "agent", contentType: "text/csv" });
-    expect(await store.exists(first.blobKey)).toBe(false);
-    expect((await store.get(second.blobKey)).toString()).toBe("v2");
+    expect(await store.exists(first.blobKey!)).toBe(false);
+    expect((await store.get(second.blobKey!)).toString()).toBe("v2");
     expect(listBlobKeys(root)).toEqual([second.blobKey]);
     expect(await rows()).toHaveLength(1);
   });
@@ -111,7 +111,7 @@ describe("writing files", () => {
     const [row, ...others] = await rows();
     expect(others).toEqual([]);
     expect(listBlobKeys(root)).toEqual([row!.blobKey]);
-    expect((await store.get(row!.blobKey)).toString()).toBe("second");
+    expect((await store.get(row!.blobKey!)).toString()).toBe("second");
   });
 
   it("leaves one row and one stored copy after many simultaneous writes of a name", async () => {
@@ -120,7 +120,7 @@ describe("writing files", () => {
     const [row, ...others] = await rows();
     expect(others).toEqual([]);
     expect(listBlobKeys(root)).toEqual([row!.blobKey]);
-    expect((await store.get(row!.blobKey)).toString()).toMatch(/^v\d$/);
+    expect((await store.get(row!.blobKey!)).toString()).toMatch(/^v\d$/);
   });
 
   it("keeps files of the same name in different containers apart", async () => {
@@ -129,7 +129,7 @@ describe("writing files", () => {
     const here = await write({ body: bytes("here") });
     const there = await write({ containerId: other.id, body: bytes("there") });
     expect(there.id).not.toBe(here.id);
-    expect((await store.get(here.blobKey)).toString()).toBe("here");
+    expect((await store.get(here.blobKey!)).toString()).toBe("here");
   });
 
   it.each([
@@ -256,17 +256,18 @@ describe("deleting files", () => {
     expect(listBlobKeys(root)).toEqual([file.blobKey]);
   });
 
-  it("emits wire/file.stored for processing; if that cannot be sent the saved file is marked failed and retriable", async () => {
+  it("records wire/file.stored for processing with the write, and leaves no stored copy behind when the write fails", async () => {
     const org = await createOrg();
     const container = await createContainer(org.id);
-    const { store } = tempBlobStore();
+    const { store, root } = tempBlobStore();
     const events = recordingEvents();
     const params = { containerId: container.id, name: "queued.txt", contentType: "text/plain", body: new TextEncoder().encode("x"), origin: "upload" as const, createdBy: null, maxBytes: 100 };
     const file = await writeFile(db(), { blobs: store, events }, params);
     expect(events.sent).toEqual([{ name: "wire/file.stored", data: { fileId: file.id, containerId: container.id } }]);
-    const unreachable = { send: async () => Promise.reject(new Error("engine down")) };
-    const notQueued = await writeFile(db(), { blobs: store, events: unreachable }, { ...params, name: "not-queued.txt" });
-    expect(notQueued).toMatchObject({ status: "failed", error: "Processing could not be queued. Retry it." });
-    expect(await store.exists(notQueued.blobKey)).toBe(true);
+    // The event cannot be recorded (the transaction fails): no file, no copy, nothing for the ledger to find.
+    const failing = { ...events, record: async () => Promise.reject(new Error("database down")) };
+    await expect(writeFile(db(), { blobs: store, events: failing }, { ...params, name: "not-saved.txt" })).rejects.toThrow("database down");
+    expect(listBlobKeys(root)).toEqual([file.blobKey]);
+    expect(await db().select().from(blobLedger).where(like(blobLedger.key, `containers/${container.id}/%`))).toEqual([]);
   });
 });

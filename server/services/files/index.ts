@@ -6,8 +6,11 @@
 import { randomUUID } from "node:crypto";
 import { and, count, desc, eq, ilike, isNull, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
-import { files, sources } from "@/db/schema";
-import { fileStored, type EventSender } from "@/inngest/events";
+import { files, sourceObjects, sources } from "@/db/schema";
+import { fileStored } from "@/inngest/events";
+import type { EventOutbox } from "@/inngest/outbox";
+import { deleteBlobs, forgetBlobs, noteBlobsToDelete, noteBlobsWriting } from "@/server/blobs/ledger";
+import { requestSync } from "@/server/services/sources";
 import type { BlobStore } from "@/server/blobs";
 import { AppError, notFound } from "@/server/errors";
 import { containerBlobPrefix } from "@/server/services/containers";
@@ -74,10 +77,11 @@ export interface WriteFileParams {
 }
 
 /**
- * Stores the copy first, then records the file as processing; a replaced version's old copy is removed
- * afterwards, and the processing pipeline (process-file) takes it from there, as for every other origin.
+ * Stores the copy first (noted in the blob ledger), then records the file as processing with its
+ * processing event in the same transaction; a replaced version's old copy is removed afterwards, and the
+ * processing pipeline (process-file) takes it from there, as for every other origin.
  */
-export async function writeFile(db: DbOrTx, deps: { blobs: BlobStore; events: EventSender }, params: WriteFileParams) {
+export async function writeFile(db: DbOrTx, deps: { blobs: BlobStore; events: EventOutbox }, params: WriteFileParams) {
   const { blobs } = deps;
   const problem = fileNameProblem(params.name);
   if (problem) throw new AppError("BAD_REQUEST", problem, "name");
@@ -86,6 +90,7 @@ export async function writeFile(db: DbOrTx, deps: { blobs: BlobStore; events: Ev
   }
   const contentType = params.contentType.split(";")[0]!.trim().toLowerCase() || "application/octet-stream";
   const blobKey = `${containerBlobPrefix(params.containerId)}${randomUUID()}`;
+  await noteBlobsWriting(db, [blobKey]);
   await blobs.put(blobKey, params.body);
   try {
     return await db.transaction(async (tx) => {
@@ -115,24 +120,18 @@ export async function writeFile(db: DbOrTx, deps: { blobs: BlobStore; events: Ev
           set: values,
         })
         .returning();
-      return { file: file!, replacedBlobKey: previous?.blobKey };
-    }).then(async ({ file, replacedBlobKey }) => {
-      if (replacedBlobKey) await blobs.delete(replacedBlobKey);
-      // The file is saved either way; if processing cannot be queued it is marked failed, and can be retried.
-      const queued = await deps.events.send(fileStored.create({ fileId: file.id, containerId: file.containerId })).then(
-        () => true,
-        () => false,
-      );
-      if (queued) return file;
-      const [failed] = await db
-        .update(files)
-        .set({ status: "failed", error: "Processing could not be queued. Retry it." })
-        .where(and(eq(files.id, file.id), eq(files.blobKey, blobKey)))
-        .returning();
-      return failed ?? file;
+      await forgetBlobs(tx, [blobKey]);
+      const replaced = previous?.blobKey ? [previous.blobKey] : [];
+      await noteBlobsToDelete(tx, replaced);
+      await deps.events.record(tx, [fileStored.create({ fileId: file!.id, containerId: file!.containerId })]);
+      return { file: file!, replaced };
+    }).then(async ({ file, replaced }) => {
+      await deps.events.flush();
+      await deleteBlobs(db, blobs, replaced);
+      return file;
     });
   } catch (error) {
-    await blobs.delete(blobKey);
+    await deleteBlobs(db, blobs, [blobKey]);
     throw error;
   }
 }
@@ -161,6 +160,7 @@ async function findFile(db: DbOrTx, params: { containerId: string; fileId?: stri
 
 export async function readFile(db: DbOrTx, blobs: BlobStore, params: { containerId: string; fileId?: string; name?: string }) {
   const file = await findFile(db, params);
+  if (!file.blobKey) throw new AppError("CONFLICT", `This file could not be read from its bucket: ${file.error ?? "no copy was stored"}`);
   return { file, body: await blobs.get(file.blobKey) };
 }
 
@@ -173,19 +173,34 @@ export async function deleteFile(db: DbOrTx, blobs: BlobStore, params: { contain
     await findFile(db, params); // NOT_FOUND when it does not exist at all
     throw new AppError("BAD_REQUEST", "This file comes from a connector source; it is removed when it disappears from the bucket or the source is detached.");
   }
-  await blobs.delete(deleted.blobKey);
+  if (deleted.blobKey) await blobs.delete(deleted.blobKey);
 }
 
-/** Runs processing again for a file that failed it (the stored copy is still there). */
-export async function retryProcessing(db: DbOrTx, events: EventSender, params: { containerId: string; fileId: string }) {
-  const [file] = await db
-    .update(files)
-    .set({ status: "processing", error: null })
-    .where(and(eq(files.id, params.fileId), eq(files.containerId, params.containerId), eq(files.status, "failed")))
-    .returning({ id: files.id });
-  if (!file) {
-    await findFile(db, params); // NOT_FOUND when it does not exist at all
-    throw new AppError("CONFLICT", "Only files whose processing failed can be retried.");
+/**
+ * Runs processing again for a file that failed it. An uploaded or agent-written file is processed again from
+ * its stored copy; a connector file is read again from its bucket, by a sync of its source started now (or
+ * right after the one running).
+ */
+export async function retryProcessing(db: DbOrTx, events: EventOutbox, params: { containerId: string; fileId: string }) {
+  const file = await findFile(db, params);
+  if (file.status !== "failed") throw new AppError("CONFLICT", "Only files whose processing failed can be retried.");
+  if (file.sourceId) {
+    await db
+      .update(sourceObjects)
+      .set({ needsImport: true, importRunId: null, importBatch: null })
+      .where(and(eq(sourceObjects.sourceId, file.sourceId), eq(sourceObjects.fileId, file.id)));
+    await requestSync(db, events, { containerId: params.containerId, sourceId: file.sourceId });
+    return;
   }
-  await events.send(fileStored.create({ fileId: file.id, containerId: params.containerId }));
+  const retried = await db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(files)
+      .set({ status: "processing", error: null })
+      .where(and(eq(files.id, params.fileId), eq(files.containerId, params.containerId), eq(files.status, "failed")))
+      .returning({ id: files.id });
+    if (row) await events.record(tx, [fileStored.create({ fileId: row.id, containerId: params.containerId })]);
+    return row;
+  });
+  if (!retried) throw new AppError("CONFLICT", "Only files whose processing failed can be retried.");
+  await events.flush();
 }

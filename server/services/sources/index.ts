@@ -1,16 +1,19 @@
 /**
  * Container sources: a connector's bucket + prefix flowing into one container. Attach checks the bucket
  * with a read call first; sync runs are the sync-source function's; detach archives at once and leaves
- * the removal of everything the source pulled to the cleanup-source function.
+ * the removal of everything the source pulled to the cleanup-source function. Every change records the
+ * event it implies in its own transaction (the outbox), so a crash in between loses nothing.
  */
 import { and, desc, eq, inArray, ne, or, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { connectors, files, sources, syncRuns } from "@/db/schema";
-import { sourceDetached, sourceSyncRequested, type EventSender } from "@/inngest/events";
+import { sourceDetached, sourceSyncRequested } from "@/inngest/events";
+import type { EventOutbox } from "@/inngest/outbox";
 import { AppError, notFound } from "@/server/errors";
 import { S3AccessError } from "@/server/s3/errors";
 import { checkBucketAccess } from "@/server/s3/validate";
 import { connectorClient } from "@/server/services/connectors/client";
+import { cancelRuns } from "./runs";
 
 const visibleColumns = {
   id: sources.id,
@@ -22,23 +25,34 @@ const visibleColumns = {
   status: sources.status,
   lastError: sources.lastError,
   lastSyncedAt: sources.lastSyncedAt,
-  progress: sources.progress,
+  queuedAt: sources.queuedAt,
   followUpRequested: sources.followUpRequested,
   createdAt: sources.createdAt,
+  runId: syncRuns.id,
+  runListed: syncRuns.listed,
+  runProcessed: syncRuns.processed,
+  runFailed: syncRuns.failed,
+  lastProgressAt: syncRuns.updatedAt,
 };
 
-export function listSources(db: DbOrTx, containerId: string) {
-  return db
+/** The container's sources, each with the counters of its running run (the Syncing pill's progress). */
+export async function listSources(db: DbOrTx, containerId: string) {
+  const rows = await db
     .select(visibleColumns)
     .from(sources)
     .innerJoin(connectors, eq(connectors.id, sources.connectorId))
+    .leftJoin(syncRuns, and(eq(syncRuns.sourceId, sources.id), eq(syncRuns.status, "running")))
     .where(and(eq(sources.containerId, containerId), ne(sources.status, "archived")))
     .orderBy(sources.createdAt);
+  return rows.map(({ runId, runListed, runProcessed, runFailed, ...source }) => ({
+    ...source,
+    progress: runId ? { listed: runListed!, processed: runProcessed!, failed: runFailed! } : null,
+  }));
 }
 
 export async function attachSource(
   db: DbOrTx,
-  events: EventSender,
+  events: EventOutbox,
   params: { orgId: string; containerId: string; userId: string; connectorId: string; bucket: string; prefix: string },
 ) {
   const [connector] = await db
@@ -81,12 +95,16 @@ export async function attachSource(
     client.destroy();
   }
 
-  const [source] = await db
-    .insert(sources)
-    .values({ containerId: params.containerId, connectorId: params.connectorId, bucket: params.bucket, prefix: params.prefix, createdBy: params.userId, queuedAt: new Date() })
-    .returning({ id: sources.id });
-  await queueRun(db, events, source!.id, "backfill");
-  return source!;
+  const source = await db.transaction(async (tx) => {
+    const [created] = await tx
+      .insert(sources)
+      .values({ containerId: params.containerId, connectorId: params.connectorId, bucket: params.bucket, prefix: params.prefix, createdBy: params.userId, queuedAt: new Date() })
+      .returning({ id: sources.id });
+    await events.record(tx, [sourceSyncRequested.create({ sourceId: created!.id, trigger: "backfill" })]);
+    return created!;
+  });
+  await events.flush();
+  return source;
 }
 
 /** The Add bucket form's field for an S3 failure (validation names the connector form's fields). */
@@ -104,50 +122,59 @@ async function activeSource(db: DbOrTx, params: { containerId: string; sourceId:
   return source;
 }
 
-/** Pending for this long without a run starting: the request was lost (a crash between saving and sending). */
+/** Pending for this long without a run starting: the request was lost (kept as a backstop to the outbox). */
 const lostRequest = sql`${sources.status} = 'pending' and ${sources.queuedAt} < now() - interval '10 minutes'`;
 
-/** Sends the run request; if it cannot be sent, the source shows Error with what to do instead of waiting forever. */
-async function queueRun(db: DbOrTx, events: EventSender, sourceId: string, trigger: "backfill" | "manual") {
-  try {
-    await events.send(sourceSyncRequested.create({ sourceId, trigger }));
-  } catch (error) {
-    await db
-      .update(sources)
-      .set({ status: "error", lastError: "The sync could not be queued. Press Sync now to try again." })
-      .where(and(eq(sources.id, sourceId), eq(sources.status, "pending")));
-    throw error;
-  }
-}
+/** A running run that has not reported progress for this long is taken as dead by "Sync now". */
+export const STALLED_RUN_MINUTES = 10;
+const stalledRun = sql`${syncRuns.status} = 'running' and ${syncRuns.updatedAt} < now() - make_interval(mins => ${STALLED_RUN_MINUTES})`;
 
 /**
  * "Sync now": starts a run when none is queued or running; otherwise asks for exactly one follow-up run
- * after the current one, however often it is pressed.
+ * after the current one, however often it is pressed. A source whose run stalled (no progress for
+ * STALLED_RUN_MINUTES) or whose run ended without telling it gets a fresh run instead of waiting on a ghost.
  */
-export async function requestSync(db: DbOrTx, events: EventSender, params: { containerId: string; sourceId: string }) {
+export async function requestSync(db: DbOrTx, events: EventOutbox, params: { containerId: string; sourceId: string }) {
   await activeSource(db, params);
-  const [started] = await db
-    .update(sources)
-    .set({ status: "pending", lastError: null, queuedAt: new Date() })
-    .where(and(eq(sources.id, params.sourceId), or(inArray(sources.status, ["synced", "error"]), lostRequest)))
-    .returning({ id: sources.id });
-  if (started) {
-    await queueRun(db, events, params.sourceId, "manual");
-    return { queued: "now" as const };
-  }
-  await db.update(sources).set({ followUpRequested: true }).where(and(eq(sources.id, params.sourceId), inArray(sources.status, ["pending", "syncing"])));
-  return { queued: "after-current-run" as const };
+  const outcome = await db.transaction(async (tx) => {
+    const [source] = await tx.select().from(sources).where(eq(sources.id, params.sourceId)).for("no key update");
+    if (!source || source.status === "archived") throw notFound("Source");
+    const [running] = await tx.select().from(syncRuns).where(and(eq(syncRuns.sourceId, params.sourceId), eq(syncRuns.status, "running"))).for("no key update");
+    const [stalled] = running ? await tx.select({ id: syncRuns.id }).from(syncRuns).where(and(eq(syncRuns.id, running.id), stalledRun)) : [];
+    const idle = source.status === "synced" || source.status === "error";
+    const lost = source.status === "pending" ? (await tx.select({ id: sources.id }).from(sources).where(and(eq(sources.id, source.id), lostRequest))).length > 0 : false;
+    const ghost = source.status === "syncing" && (!running || stalled);
+    if (!idle && !lost && !ghost) {
+      await tx.update(sources).set({ followUpRequested: true }).where(eq(sources.id, params.sourceId));
+      return "after-current-run" as const;
+    }
+    if (running) {
+      await tx
+        .update(syncRuns)
+        .set({ status: "cancelled", finishedAt: new Date(), updatedAt: new Date(), error: `No progress for ${STALLED_RUN_MINUTES} minutes; replaced by a new run.` })
+        .where(eq(syncRuns.id, running.id));
+    }
+    await tx.update(sources).set({ status: "pending", lastError: null, queuedAt: new Date(), followUpRequested: false }).where(eq(sources.id, params.sourceId));
+    await events.record(tx, [sourceSyncRequested.create({ sourceId: params.sourceId, trigger: "manual" })]);
+    return "now" as const;
+  });
+  await events.flush();
+  return { queued: outcome };
 }
 
 /** Archives the source at once; its files, entries, embeddings and stored copies are removed in the background. */
-export async function detachSource(db: DbOrTx, events: EventSender, params: { containerId: string; sourceId: string }) {
-  const [archived] = await db
-    .update(sources)
-    .set({ status: "archived", archivedAt: new Date(), followUpRequested: false })
-    .where(and(eq(sources.id, params.sourceId), eq(sources.containerId, params.containerId), ne(sources.status, "archived")))
-    .returning({ id: sources.id });
-  if (!archived) throw notFound("Source");
-  await events.send(sourceDetached.create({ sourceId: archived.id, containerId: params.containerId }));
+export async function detachSource(db: DbOrTx, events: EventOutbox, params: { containerId: string; sourceId: string }) {
+  await db.transaction(async (tx) => {
+    const [archived] = await tx
+      .update(sources)
+      .set({ status: "archived", archivedAt: new Date(), followUpRequested: false })
+      .where(and(eq(sources.id, params.sourceId), eq(sources.containerId, params.containerId), ne(sources.status, "archived")))
+      .returning({ id: sources.id });
+    if (!archived) throw notFound("Source");
+    await cancelRuns(tx, [archived.id], "The source was detached.");
+    await events.record(tx, [sourceDetached.create({ sourceId: archived.id, containerId: params.containerId })]);
+  });
+  await events.flush();
 }
 
 /** Files of the source whose processing failed, with the reason (they can be retried from the Files tab API). */
@@ -171,17 +198,26 @@ export async function listSyncRuns(db: DbOrTx, params: { containerId: string; so
     .limit(params.limit ?? 20);
 }
 
-/** Archives every source of a disconnected connector; returns them for cleanup. */
-export function archiveSourcesOf(db: DbOrTx, connectorId: string) {
-  return db
-    .update(sources)
-    .set({ status: "archived", archivedAt: new Date(), followUpRequested: false })
-    .where(and(eq(sources.connectorId, connectorId), ne(sources.status, "archived")))
-    .returning({ id: sources.id, containerId: sources.containerId });
+/** Archives every source of a disconnected connector (their running runs cancelled); returns them for cleanup. */
+export async function archiveSourcesOf(db: DbOrTx, connectorId: string) {
+  return db.transaction(async (tx) => {
+    const archived = await tx
+      .update(sources)
+      .set({ status: "archived", archivedAt: new Date(), followUpRequested: false })
+      .where(and(eq(sources.connectorId, connectorId), ne(sources.status, "archived")))
+      .returning({ id: sources.id, containerId: sources.containerId });
+    await cancelRuns(
+      tx,
+      archived.map((s) => s.id),
+      "The connector was disconnected.",
+    );
+    return archived;
+  });
 }
 
 /**
- * Marks sources due for a scheduled sync (idle, connector active, last synced longer ago than the cadence),
+ * Marks sources due for a scheduled sync (idle, connector active, last synced longer ago than the cadence,
+ * and no run started within it: a source whose runs keep failing is tried once a cadence, not every minute),
  * and sources whose requested run never started.
  */
 export async function queueDueSources(db: DbOrTx, intervalMinutes: number): Promise<string[]> {
@@ -195,6 +231,7 @@ export async function queueDueSources(db: DbOrTx, intervalMinutes: number): Prom
           and(
             inArray(sources.status, ["synced", "error"]),
             sql`(${sources.lastSyncedAt} is null or ${sources.lastSyncedAt} < now() - make_interval(mins => ${intervalMinutes}))`,
+            sql`not exists (select 1 from ${syncRuns} r where r.source_id = ${sources.id} and r.started_at > now() - make_interval(mins => ${intervalMinutes}))`,
           ),
           lostRequest,
         ),

@@ -1,5 +1,5 @@
 import { getDb } from "@/db/client";
-import { inngest } from "@/inngest/client";
+import { eventOutbox } from "@/inngest/outbox";
 import { getSessionUser } from "@/server/auth";
 import { blobStore } from "@/server/blobs";
 import { env } from "@/server/env";
@@ -28,7 +28,7 @@ export function POST(request: Request, { params }: { params: Promise<{ container
 
     const written = [];
     for (const upload of uploads) {
-      const file = await writeFile(db, { blobs: blobStore(), events: inngest }, {
+      const file = await writeFile(db, { blobs: blobStore(), events: eventOutbox() }, {
         containerId,
         name: upload.name,
         contentType: upload.type,

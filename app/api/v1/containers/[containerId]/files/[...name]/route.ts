@@ -3,7 +3,7 @@
  * API token (`Authorization: Bearer wire_...`); a token only opens its own container.
  */
 import { getDb } from "@/db/client";
-import { inngest } from "@/inngest/client";
+import { eventOutbox } from "@/inngest/outbox";
 import { blobStore } from "@/server/blobs";
 import { env } from "@/server/env";
 import { AppError, notFound } from "@/server/errors";
@@ -42,7 +42,7 @@ export function PUT(request: Request, { params }: Params) {
     if (Number(request.headers.get("content-length") ?? 0) > maxBytes) {
       throw new AppError("PAYLOAD_TOO_LARGE", `Files can be at most ${maxBytes} bytes.`, "file");
     }
-    const file = await writeFile(getDb(), { blobs: blobStore(), events: inngest }, {
+    const file = await writeFile(getDb(), { blobs: blobStore(), events: eventOutbox() }, {
       containerId,
       name,
       contentType: request.headers.get("content-type") ?? "application/octet-stream",

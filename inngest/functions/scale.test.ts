@@ -1,0 +1,210 @@
+/**
+ * Sources at the size the product promises, through the app's functions and the real embedded engine
+ * (Inngest's limits in force: 1,000 steps a run, 4 MB a step result, 32 MB of run state), against a real
+ * S3 server of the test's own: a 100,050-object prefix, objects that cannot be read, an object over the cap.
+ */
+import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { and, eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, startS3rver } from "@/server/test/global-setup";
+import { s3AdminClient } from "@/server/test/s3-admin";
+import { linkObjects } from "@/server/test/s3-bulk";
+import { startFaultProxy } from "@/server/test/s3-fault-proxy";
+
+// The app's Inngest client reads its engine port when first imported: give this file an engine of its own.
+process.env.WIRE_ENGINE_PORT = String(await freePort());
+
+const { getDb } = await import("@/db/client");
+const { connectors, engineRuns, files, sourceObjects, sources, syncRuns } = await import("@/db/schema");
+const { until } = await import("@/inngest/engine/test/harness");
+const { eventOutbox } = await import("@/inngest/outbox");
+const f = await import("@/server/test/factories");
+const { startAppWithEngine } = await import("./test/app-with-engine");
+
+const BUCKET = "scale";
+const PROMISED = 100_000;
+const directory = fs.mkdtempSync(path.join(os.tmpdir(), "wire-scale-s3rver-"));
+let s3: Awaited<ReturnType<typeof startS3rver>>;
+let admin: ReturnType<typeof s3AdminClient>;
+let stopApp: () => Promise<void>;
+
+beforeAll(async () => {
+  s3 = await startS3rver(directory, { buckets: [BUCKET], objects: [{ bucket: BUCKET, key: "template.txt", body: "A page of a large archive. ".repeat(20) }] });
+  admin = s3AdminClient(s3.endpoint);
+  ({ stop: stopApp } = await startAppWithEngine());
+}, 60_000);
+
+afterAll(async () => {
+  await stopApp?.();
+  admin?.destroy();
+  await s3?.stop();
+  fs.rmSync(directory, { recursive: true, force: true });
+});
+
+async function world(endpoint = s3.endpoint) {
+  const org = await f.createOrg();
+  const container = await f.createContainer(org.id);
+  const connector = await f.createConnectorRow(org.id, { endpoint, testBucket: BUCKET });
+  return { org, container, connector, api: f.callerFor(org.owner, { events: eventOutbox() }) };
+}
+
+async function settled(sourceId: string, timeoutMs = 60_000) {
+  await until(
+    async () => {
+      const [row] = await getDb().select({ status: sources.status }).from(sources).where(eq(sources.id, sourceId));
+      const [{ n }] = (await getDb().execute(
+        sql`select count(*)::int as n from engine_runs where status in ('queued','running') and event->'data'->>'sourceId' = ${sourceId}`,
+      )) as unknown as [{ n: number }];
+      return (row?.status === "synced" || row?.status === "error") && n === 0;
+    },
+    timeoutMs,
+    "the source to settle",
+  );
+}
+
+/** Every engine run a source's sync made (the sync itself and its imports), with its step count and state. */
+function runsOf(sourceId: string) {
+  return getDb()
+    .select({ functionId: engineRuns.functionId, status: engineRuns.status, steps: engineRuns.stepCount, stateBytes: engineRuns.stateBytes })
+    .from(engineRuns)
+    .where(sql`${engineRuns.event}->'data'->>'sourceId' = ${sourceId}`);
+}
+
+describe("sources at scale", () => {
+  it("syncs a 100,050-object prefix: stops at 100,000 with the warning, removes nothing, ≤ 300 steps in every run", async () => {
+    const keyOf = (i: number) => `big/${String(Math.floor(i / 1000)).padStart(3, "0")}/${String(i).padStart(6, "0")}.txt`;
+    const total = PROMISED + 50;
+    linkObjects(
+      directory,
+      BUCKET,
+      "template.txt",
+      Array.from({ length: total }, (_, i) => keyOf(i)),
+    );
+    const head = await admin.send(new HeadObjectCommand({ Bucket: BUCKET, Key: keyOf(0) }));
+    const { container, connector, api } = await world();
+    const [source] = await getDb()
+      .insert(sources)
+      .values({ containerId: container.id, connectorId: connector.id, bucket: BUCKET, prefix: "big/", status: "synced", lastSyncedAt: new Date() })
+      .returning();
+    const sourceId = source!.id;
+    // A mirror as a previous sync left it: every key known at its ETag, except 500 that changed since; and
+    // files for keys past the cap and for keys gone from the bucket, which a truncated listing must not remove.
+    await getDb().execute(sql`
+      insert into ${sourceObjects} (source_id, key, etag, size, needs_import)
+      select ${sourceId}, 'big/' || lpad((i / 1000)::text, 3, '0') || '/' || lpad(i::text, 6, '0') || '.txt',
+             case when i % 200 = 7 then '"changed"' else ${head.ETag!} end, 540, false
+      from generate_series(0, ${total - 1}) as i`);
+    const kept = [...Array.from({ length: 50 }, (_, i) => keyOf(PROMISED + i)), ...Array.from({ length: 20 }, (_, i) => `big/zzz/gone-${i}.txt`)];
+    const keptFiles = await getDb()
+      .insert(files)
+      .values(kept.map((name) => ({ containerId: container.id, name, origin: "connector" as const, sourceId, status: "ready" as const, contentType: "text/plain", size: 1, blobKey: null })))
+      .returning({ id: files.id, name: files.name });
+    await getDb().execute(sql`
+      insert into ${sourceObjects} (source_id, key, etag, size, needs_import, file_id)
+      select ${sourceId}, x.name, '"gone"', 1, false, x.id from jsonb_to_recordset(${JSON.stringify(keptFiles.filter((k) => k.name.includes("gone")))}::jsonb) as x(id uuid, name text)`);
+    await getDb()
+      .update(sourceObjects)
+      .set({ fileId: sql`(select id from ${files} where source_id = ${sourceId} and name = ${sourceObjects.key})` })
+      .where(and(eq(sourceObjects.sourceId, sourceId), sql`${sourceObjects.key} >= ${keyOf(PROMISED)}`));
+
+    const started = Date.now();
+    expect((await api.sources.syncNow({ containerId: container.id, sourceId })).queued).toBe("now");
+    await until(async () => (await api.sources.runs({ containerId: container.id, sourceId })).length === 1, 30_000, "the run to start");
+    await settled(sourceId, 600_000);
+    const seconds = (Date.now() - started) / 1000;
+
+    const [run] = await api.sources.runs({ containerId: container.id, sourceId });
+    expect(run).toMatchObject({ status: "succeeded", truncated: true, listed: PROMISED, added: 0, updated: PROMISED / 200, removed: 0, failed: 0 });
+    expect(run!.processed).toBe(PROMISED / 200);
+    const remaining = await getDb().select({ name: files.name }).from(files).where(eq(files.sourceId, sourceId));
+    expect(remaining.map((r) => r.name)).toEqual(expect.arrayContaining(kept));
+    const [{ n: mirrored }] = (await getDb().execute(sql`select count(*)::int as n from ${sourceObjects} where source_id = ${sourceId}`)) as unknown as [{ n: number }];
+    expect(mirrored).toBe(total + 20);
+
+    const engineRunsOfSync = await runsOf(sourceId);
+    const maxSteps = Math.max(...engineRunsOfSync.map((r) => r.steps));
+    const maxState = Math.max(...engineRunsOfSync.map((r) => r.stateBytes));
+    console.info(
+      `100,050-object prefix: ${seconds.toFixed(1)} s, ${engineRunsOfSync.length} engine runs, most steps in one run ${maxSteps}, most run state ${(maxState / 1024).toFixed(1)} KB`,
+    );
+    expect(engineRunsOfSync.every((r) => r.status === "completed")).toBe(true);
+    expect(maxSteps).toBeLessThanOrEqual(300);
+    expect(maxState).toBeLessThanOrEqual(1024 * 1024);
+  }, 900_000);
+
+  it("fails only the objects it may not read; the connector stays active and the rest are Ready", async () => {
+    const prefix = `denied-${randomUUID().slice(0, 6)}/`;
+    for (const name of ["a.txt", "b.txt", "secret.txt", "archived.txt"]) {
+      await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: prefix + name, Body: `content of ${name}`, ContentType: "text/plain" }));
+    }
+    const proxy = await startFaultProxy(s3.endpoint, ({ method, path: requestPath }) => {
+      if (method !== "GET") return null;
+      if (requestPath.endsWith(`${prefix}secret.txt`)) return { status: 403, code: "AccessDenied", message: "Access Denied" };
+      if (requestPath.endsWith(`${prefix}archived.txt`)) return { status: 403, code: "InvalidObjectState", message: "The operation is not valid for the object's storage class" };
+      return null;
+    });
+    try {
+      const { container, connector, api } = await world(proxy.endpoint);
+      const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket: BUCKET, prefix });
+      await settled(sourceId);
+      const mirrored = await getDb().select().from(files).where(eq(files.sourceId, sourceId)).orderBy(files.name);
+      expect(mirrored.map((m) => [m.name.slice(prefix.length), m.status])).toEqual([
+        ["a.txt", "ready"],
+        ["archived.txt", "failed"],
+        ["b.txt", "ready"],
+        ["secret.txt", "failed"],
+      ]);
+      expect(mirrored.find((m) => m.name.endsWith("secret.txt"))!.error).toMatch(/access denied/);
+      expect(mirrored.find((m) => m.name.endsWith("archived.txt"))!.error).toMatch(/archived storage class/);
+      const [after] = await getDb().select({ status: connectors.status }).from(connectors).where(eq(connectors.id, connector.id));
+      expect(after!.status).toBe("active");
+      const [run] = await api.sources.runs({ containerId: container.id, sourceId });
+      expect(run).toMatchObject({ status: "succeeded", processed: 2, failed: 2 });
+      const [row] = await getDb().select({ status: sources.status }).from(sources).where(eq(sources.id, sourceId));
+      expect(row!.status).toBe("synced");
+    } finally {
+      await proxy.close();
+    }
+  }, 120_000);
+
+  it("lists an object over the size cap as too large without downloading it; memory stays flat", async () => {
+    const prefix = `large-${randomUUID().slice(0, 6)}/`;
+    const hugeFile = path.join(directory, "huge-upload.bin");
+    const fd = fs.openSync(hugeFile, "w");
+    const chunk = Buffer.alloc(1024 * 1024, 97);
+    for (let i = 0; i < 60; i++) fs.writeSync(fd, chunk);
+    fs.closeSync(fd);
+    await admin.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}huge.txt`, Body: fs.createReadStream(hugeFile), ContentLength: 60 * 1024 * 1024, ContentType: "text/plain" }),
+    );
+    fs.rmSync(hugeFile);
+    await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}small.txt`, Body: "small", ContentType: "text/plain" }));
+
+    const { container, connector, api } = await world();
+    global.gc?.();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    try {
+      const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket: BUCKET, prefix });
+      await settled(sourceId);
+      const mirrored = await getDb().select().from(files).where(eq(files.sourceId, sourceId)).orderBy(files.name);
+      expect(mirrored.map((m) => [m.name.slice(prefix.length), m.status, m.blobKey === null])).toEqual([
+        ["huge.txt", "failed", true],
+        ["small.txt", "ready", false],
+      ]);
+      expect(mirrored[0]!.error).toMatch(/too large \(60 MB\).*up to 50 MB/);
+      const [run] = await getDb().select().from(syncRuns).where(eq(syncRuns.sourceId, sourceId));
+      expect(run).toMatchObject({ status: "succeeded", processed: 1, failed: 1 });
+    } finally {
+      clearInterval(sampler);
+    }
+    const growthMb = (peak - before) / (1024 * 1024);
+    console.info(`60 MB object over a 50 MB cap: RSS grew ${growthMb.toFixed(1)} MB during the sync`);
+    expect(growthMb).toBeLessThan(30);
+  }, 120_000);
+});

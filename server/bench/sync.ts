@@ -1,0 +1,220 @@
+/**
+ * Wire's sync beside the plain S3 work it stands for, in one run on one local S3 server (s3rver):
+ *   (a) a bare ListObjectsV2 pass over 100,000 objects   vs (b) Wire's no-change sync of them
+ *   (c) a plain 32-way GetObject of 10,000 objects to disk vs (d) Wire's backfill of the same 10,000 to Ready
+ * Wire is a production build (`next start`, its embedded database and engine), driven through its HTTP API
+ * as the browser drives it: sign-up, tRPC (typed by the app's router), polling the sources list.
+ *   npx next build && npm run bench:sync [-- --list 100000 --objects 10000]
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { createTRPCClient, httpLink } from "@trpc/client";
+import pLimit from "p-limit";
+import postgres from "postgres";
+import superjson from "superjson";
+import type { AppRouter } from "@/server/trpc/router";
+import { freePort, startS3rver } from "@/server/test/global-setup";
+import { s3AdminClient } from "@/server/test/s3-admin";
+import { linkObjects } from "@/server/test/s3-bulk";
+
+const { values } = parseArgs({ options: { list: { type: "string", default: "100000" }, objects: { type: "string", default: "10000" } } });
+const LIST = Number(values.list);
+const OBJECTS = Number(values.objects);
+const BUCKET = "bench";
+
+if (!fs.existsSync(".next/BUILD_ID")) {
+  console.error("No production build: run `npx next build` first.");
+  process.exit(1);
+}
+delete process.env.AWS_CA_BUNDLE;
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "wire-bench-sync-"));
+fs.chmodSync(work, 0o755);
+const seconds = (since: number) => (Date.now() - since) / 1000;
+
+// ── The bucket: LIST copies of one object under list/, OBJECTS distinct ones under docs/.
+const s3 = await startS3rver(path.join(work, "s3"), { buckets: [BUCKET], objects: [{ bucket: BUCKET, key: "template.md", body: `# A page\n\n${"Figures and remarks. ".repeat(25)}` }] });
+const admin = s3AdminClient(s3.endpoint);
+const listKey = (i: number) => `list/${String(Math.floor(i / 1000)).padStart(3, "0")}/${String(i).padStart(6, "0")}.md`;
+linkObjects(path.join(work, "s3"), BUCKET, "template.md", Array.from({ length: LIST }, (_, i) => listKey(i)));
+const docKeys = Array.from({ length: OBJECTS }, (_, i) => `docs/${String(Math.floor(i / 100)).padStart(3, "0")}/note-${i}.md`);
+const putLimit = pLimit(32);
+await Promise.all(
+  docKeys.map((key, i) =>
+    putLimit(() => admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: `# Note ${i}\n\n${"Quarterly figures and remarks. ".repeat(20)}`, ContentType: "text/markdown" }))),
+  ),
+);
+console.log(`bucket ready: ${LIST} objects under list/, ${OBJECTS} under docs/`);
+
+// ── (a) and (c): the plain S3 work, before Wire starts.
+async function bareListing(prefix: string) {
+  const started = Date.now();
+  let token: string | undefined;
+  let count = 0;
+  do {
+    const page = await admin.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ContinuationToken: token, MaxKeys: 1000 }));
+    count += page.KeyCount ?? 0;
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return { seconds: seconds(started), count };
+}
+const listing = await bareListing("list/");
+const downloadDir = path.join(work, "download");
+const getLimit = pLimit(32);
+const downloadStarted = Date.now();
+await Promise.all(
+  docKeys.map((key) =>
+    getLimit(async () => {
+      const object = await admin.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+      const target = path.join(downloadDir, key);
+      await fs.promises.mkdir(path.dirname(target), { recursive: true });
+      await fs.promises.writeFile(target, await object.Body!.transformToByteArray());
+    }),
+  ),
+);
+const download = { seconds: seconds(downloadStarted) };
+console.log(`(a) bare listing of ${listing.count}: ${listing.seconds.toFixed(1)} s · (c) 32-way download of ${OBJECTS}: ${download.seconds.toFixed(1)} s`);
+
+// ── Wire: a production build on its embedded defaults.
+const appPort = await freePort();
+const pgPort = await freePort();
+const baseUrl = `http://127.0.0.1:${appPort}`;
+const appDir = path.join(work, "app");
+const app: ChildProcess = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(appPort)], {
+  env: {
+    ...process.env,
+    WIRE_DATA_DIR: appDir,
+    WIRE_EMBEDDED_PG_PORT: String(pgPort),
+    WIRE_ENGINE_PORT: String(await freePort()),
+    WIRE_PUBLIC_URL: baseUrl,
+    WIRE_ALLOW_PRIVATE_ENDPOINTS: "true",
+    WIRE_AUTH_RATE_LIMIT: "off",
+    LOG_LEVEL: "warn",
+    NODE_ENV: "production",
+  },
+  stdio: ["ignore", "inherit", "inherit"],
+});
+let peakRss = 0;
+const rssSampler = setInterval(() => (peakRss = Math.max(peakRss, appRss(app.pid!))), 250);
+try {
+  await until(async () => (await fetch(`${baseUrl}/api/health`).catch(() => null))?.ok === true, 120_000);
+  const signUp = await fetch(`${baseUrl}/api/auth/sign-up/email`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: baseUrl },
+    body: JSON.stringify({ email: "bench@example.test", name: "Bench", password: "correct-horse-battery" }),
+  });
+  if (!signUp.ok) throw new Error(`sign-up failed: ${signUp.status} ${await signUp.text()}`);
+  const cookie = signUp.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  const api = createTRPCClient<AppRouter>({
+    links: [httpLink({ url: `${baseUrl}/api/trpc`, transformer: superjson, headers: { cookie, origin: baseUrl } })],
+  });
+  const org = await api.organizations.create.mutate({ name: "Bench" });
+  const connector = await api.connectors.create.mutate({
+    orgId: org.id,
+    label: "Local S3",
+    provider: "custom",
+    endpoint: s3.endpoint,
+    region: "us-east-1",
+    testBucket: BUCKET,
+    accessKeyId: "S3RVER",
+    secretAccessKey: "S3RVER",
+  });
+
+  /** Attaches (or syncs) and waits, polling the list as the Sources page does, until the source is Synced. */
+  async function timed(containerId: string, start: () => Promise<{ sourceId: string }>) {
+    const started = Date.now();
+    const { sourceId } = await start();
+    let seenSyncing = false;
+    await until(async () => {
+      const source = (await api.sources.list.query({ containerId })).find((s) => s.id === sourceId)!;
+      if (source.status === "error") throw new Error(`sync failed: ${source.lastError}`);
+      seenSyncing ||= source.status !== "synced";
+      return seenSyncing && source.status === "synced";
+    }, 3_600_000);
+    const [run] = await api.sources.runs.query({ containerId, sourceId });
+    return { seconds: seconds(started), run: run!, sourceId };
+  }
+
+  const docs = await api.containers.create.mutate({ orgId: org.id, name: "Docs", description: "" });
+  const backfill = await timed(docs.id, async () => ({
+    sourceId: (await api.sources.attach.mutate({ containerId: docs.id, connectorId: connector.id, bucket: BUCKET, prefix: "docs/" })).id,
+  }));
+  console.log(`(d) Wire's backfill of ${OBJECTS} to Ready: ${backfill.seconds.toFixed(1)} s (${JSON.stringify(pick(backfill.run))})`);
+
+  const big = await api.containers.create.mutate({ orgId: org.id, name: "Archive", description: "" });
+  const bigBackfill = await timed(big.id, async () => ({
+    sourceId: (await api.sources.attach.mutate({ containerId: big.id, connectorId: connector.id, bucket: BUCKET, prefix: "list/" })).id,
+  }));
+  console.log(`    Wire's backfill of ${LIST}: ${bigBackfill.seconds.toFixed(1)} s (${(LIST / bigBackfill.seconds).toFixed(0)} objects/s)`);
+  const noChange = await timed(big.id, async () => {
+    await api.sources.syncNow.mutate({ containerId: big.id, sourceId: bigBackfill.sourceId });
+    return { sourceId: bigBackfill.sourceId };
+  });
+  console.log(`(b) Wire's no-change sync of ${LIST}: ${noChange.seconds.toFixed(1)} s (${JSON.stringify(pick(noChange.run))})`);
+
+  const sql = postgres({ host: "127.0.0.1", port: pgPort, database: "wire", username: "postgres", password: fs.readFileSync(path.join(appDir, "secrets", "postgres-password"), "utf8").trim(), max: 1 });
+  const [steps] = await sql<{ max_steps: number; max_state: number; runs: number }[]>`
+    select max(step_count)::int as max_steps, max(state_bytes)::int as max_state, count(*)::int as runs from engine_runs`;
+  await sql.end();
+
+  const row = (label: string, value: string) => console.log(`  ${label.padEnd(46)} ${value}`);
+  console.log(`\nsync benchmark (${os.cpus().length} cores, s3rver on loopback)`);
+  row(`(a) bare ListObjectsV2 over ${LIST}`, `${listing.seconds.toFixed(1)} s`);
+  row(`(b) Wire no-change sync of ${LIST}`, `${noChange.seconds.toFixed(1)} s   b/a = ${(noChange.seconds / listing.seconds).toFixed(2)} (goal ≤ 1.1)`);
+  row(`(c) 32-way GetObject of ${OBJECTS} to disk`, `${download.seconds.toFixed(1)} s`);
+  row(`(d) Wire backfill of ${OBJECTS} to Ready`, `${backfill.seconds.toFixed(1)} s   d/c = ${(backfill.seconds / download.seconds).toFixed(2)} (goal ≤ 1.25)`);
+  row("peak app RSS (next start, without PostgreSQL)", `${Math.round(peakRss / 1024 / 1024)} MB (goal ≤ 250)`);
+  row("most steps in one engine run", `${steps!.max_steps} of ${steps!.runs} runs (goal ≤ 300)`);
+  row("most run state", `${(steps!.max_state / 1024).toFixed(0)} KB`);
+} finally {
+  clearInterval(rssSampler);
+  app.kill("SIGTERM");
+  await new Promise((resolve) => app.once("exit", resolve));
+  admin.destroy();
+  await s3.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+}
+process.exit(0);
+
+function pick(run: { listed: number; added: number; updated: number; removed: number; processed: number; failed: number }) {
+  return { listed: run.listed, added: run.added, updated: run.updated, removed: run.removed, processed: run.processed, failed: run.failed };
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** RSS of the app process and its children, leaving out the embedded PostgreSQL's processes. */
+function appRss(pid: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  let total = 0;
+  const visit = (p: number) => {
+    try {
+      const status = fs.readFileSync(`/proc/${p}/status`, "utf8");
+      if (/^Name:\s+postgres/m.test(status)) return;
+      total += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0) * 1024;
+    } catch {
+      return;
+    }
+    for (const child of children.get(p) ?? []) visit(child);
+  };
+  visit(pid);
+  return total;
+}

@@ -1,0 +1,281 @@
+/**
+ * The import half of a sync run: one batch of keys, assigned by the run's listing, fetched into the container.
+ *
+ *   download (8 at a time, IfMatch the listed ETag, under one deadline) → text and embeddings in memory
+ *   → stored copies written (noted in the blob ledger first) → one transaction: files, entries and embeddings
+ *     in multi-row statements, the mirror rows, the run's counters, the batch marked done.
+ *
+ * A step that fails or runs out of time aborts its own downloads, so an abandoned attempt never writes beside
+ * its retry; the write lands only while the source is attached and the run still running. Problems of one
+ * object (access denied to it, an archived storage class, too large, unreadable content) fail that file with a
+ * reason and leave the rest of the batch alone; credential failures stop the run.
+ */
+import { randomUUID } from "node:crypto";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { and, eq, inArray, sql } from "drizzle-orm";
+import pLimit from "p-limit";
+import type { Database, DbOrTx } from "@/db/client";
+import { files, sourceObjects, sources, syncBatches } from "@/db/schema";
+import type { BlobStore } from "@/server/blobs";
+import { deleteBlobs, forgetBlobs, noteBlobsToDelete, noteBlobsWriting } from "@/server/blobs/ledger";
+import { embedder } from "@/server/processing/embed";
+import { deleteDerivedData, deriveTexts, embedFiles, insertEntries } from "@/server/processing/pipeline";
+import { isChangedSinceListing, isMissingObject, objectReadProblem, readObject } from "@/server/s3/objects";
+import { containerBlobPrefix } from "@/server/services/containers";
+import { bumpCounters, loadSourceWithConnector, runIsRunning, type SourceWithConnector } from "./runs";
+import { s3Call, withSourceClient } from "./s3-calls";
+
+/** Downloads in flight per batch (the import function's concurrency, keyed by connector, bounds the batches). */
+export const DOWNLOADS_PER_BATCH = 8;
+/** A batch's downloads give up after this long (well inside the engine's request timeout) and are retried. */
+export const IMPORT_DEADLINE_MS = 5 * 60 * 1000;
+
+type MirrorRow = typeof sourceObjects.$inferSelect;
+
+type Fetched =
+  | { kind: "read"; object: MirrorRow; body: Uint8Array; contentType: string }
+  /** Changed or deleted since the listing: the next listing sees its current state. */
+  | { kind: "skipped"; object: MirrorRow }
+  | { kind: "failed"; object: MirrorRow; reason: string };
+
+export interface ImportOutcome {
+  processed: number;
+  failed: number;
+  skipped: number;
+}
+
+const NOTHING: ImportOutcome = { processed: 0, failed: 0, skipped: 0 };
+
+/** Fetches one import batch of a run into the container. Idempotent: a retry finds the objects it already wrote done. */
+export async function importBatch(
+  db: Database,
+  blobs: BlobStore,
+  params: { sourceId: string; runId: string; batch: number; maxFileBytes: number; signal?: AbortSignal },
+): Promise<ImportOutcome> {
+  const row = await loadSourceWithConnector(db, params.sourceId);
+  if (!row || row.source.status === "archived" || !(await runIsRunning(db, params.runId))) return NOTHING;
+  const pending = await db
+    .select()
+    .from(sourceObjects)
+    .where(
+      and(
+        eq(sourceObjects.sourceId, params.sourceId),
+        eq(sourceObjects.importRunId, params.runId),
+        eq(sourceObjects.importBatch, params.batch),
+        eq(sourceObjects.needsImport, true),
+      ),
+    )
+    .orderBy(sourceObjects.key);
+  if (!pending.length) {
+    await markBatchDone(db, params);
+    return NOTHING;
+  }
+
+  const fetched = await downloadAll(db, row, pending, params);
+  const written = await storeAndWrite(db, blobs, row, fetched, params);
+  return written;
+}
+
+async function downloadAll(
+  db: Database,
+  row: SourceWithConnector,
+  pending: MirrorRow[],
+  params: { maxFileBytes: number; signal?: AbortSignal },
+): Promise<Fetched[]> {
+  const aborted = new AbortController();
+  const signals = [aborted.signal, AbortSignal.timeout(IMPORT_DEADLINE_MS), ...(params.signal ? [params.signal] : [])];
+  const signal = AbortSignal.any(signals);
+  const limit = pLimit(DOWNLOADS_PER_BATCH);
+  return withSourceClient(db, row, "download objects", async (client) => {
+    try {
+      return await Promise.all(pending.map((object) => limit(() => fetchObject(client, row, object, params.maxFileBytes, signal))));
+    } catch (error) {
+      // One download failed for good (or the deadline passed): the others stop now, the step retries all.
+      aborted.abort();
+      limit.clearQueue();
+      throw error;
+    }
+  });
+}
+
+async function fetchObject(client: S3Client, row: SourceWithConnector, object: MirrorRow, maxFileBytes: number, signal: AbortSignal): Promise<Fetched> {
+  if (object.size > maxFileBytes) return { kind: "failed", object, reason: tooLargeReason(object.size, maxFileBytes) };
+  signal.throwIfAborted();
+  return s3Call(row, async () => {
+    try {
+      const read = await readObject(client, { bucket: row.source.bucket, key: object.key, etag: object.etag, signal, maxBytes: maxFileBytes });
+      if (read.body === null) return { kind: "failed", object, reason: tooLargeReason(read.size, maxFileBytes) };
+      return { kind: "read", object, body: read.body, contentType: read.contentType };
+    } catch (error) {
+      if (isChangedSinceListing(error) || isMissingObject(error)) return { kind: "skipped", object };
+      const problem = objectReadProblem(error);
+      if (problem) return { kind: "failed", object, reason: problem };
+      throw error;
+    }
+  });
+}
+
+function tooLargeReason(size: number, maxFileBytes: number): string {
+  const mb = (bytes: number) => `${Math.ceil(bytes / (1024 * 1024))} MB`;
+  return `This object is too large (${mb(size)}); Wire imports objects up to ${mb(maxFileBytes)}. An administrator can raise WIRE_MAX_FILE_BYTES.`;
+}
+
+interface Prepared {
+  object: MirrorRow;
+  blobKey: string | null;
+  body: Uint8Array | null;
+  contentType: string;
+  size: number;
+  status: "ready" | "failed";
+  error: string | null;
+  texts: string[];
+  vectors: number[][];
+}
+
+class RunEnded extends Error {}
+
+async function storeAndWrite(
+  db: Database,
+  blobs: BlobStore,
+  row: SourceWithConnector,
+  fetched: Fetched[],
+  params: { sourceId: string; runId: string; batch: number },
+): Promise<ImportOutcome> {
+  const embed = embedder();
+  const prepared: Prepared[] = [];
+  for (const item of fetched) {
+    if (item.kind === "skipped") continue;
+    if (item.kind === "failed") {
+      prepared.push({ object: item.object, blobKey: null, body: null, contentType: "application/octet-stream", size: item.object.size, status: "failed", error: item.reason, texts: [], vectors: [] });
+      continue;
+    }
+    const derived = await deriveTexts({ body: item.body, contentType: item.contentType, name: item.object.key });
+    prepared.push({
+      object: item.object,
+      blobKey: `${containerBlobPrefix(row.source.containerId)}${randomUUID()}`,
+      body: item.body,
+      contentType: item.contentType,
+      size: item.body.byteLength,
+      status: derived.status,
+      error: derived.status === "failed" ? derived.error : null,
+      texts: derived.status === "ready" ? derived.texts : [],
+      vectors: [],
+    });
+  }
+  // One call to the embedder for the whole batch.
+  const embedded = await embedFiles(embed, prepared);
+  prepared.forEach((p, i) => {
+    const result = embedded[i]!;
+    if ("error" in result) Object.assign(p, { status: "failed", error: result.error, texts: [] });
+    else p.vectors = result.vectors;
+  });
+
+  const newKeys = prepared.flatMap((p) => (p.blobKey ? [p.blobKey] : []));
+  await noteBlobsWriting(db, newKeys);
+  const limit = pLimit(DOWNLOADS_PER_BATCH);
+  await Promise.all(
+    prepared.map((p) =>
+      limit(async () => {
+        if (p.blobKey && p.body) await blobs.put(p.blobKey, p.body);
+        p.body = null;
+      }),
+    ),
+  );
+
+  let replaced: string[];
+  try {
+    replaced = await db.transaction((tx) => writeBatch(tx, embed.model, row, fetched, prepared, params));
+  } catch (error) {
+    if (!(error instanceof RunEnded)) throw error;
+    // Detached or cancelled meanwhile: nothing of this batch stays.
+    await deleteBlobs(db, blobs, newKeys);
+    return NOTHING;
+  }
+  await deleteBlobs(db, blobs, replaced);
+  const failed = prepared.filter((p) => p.status === "failed").length;
+  return { processed: prepared.length - failed, failed, skipped: fetched.length - prepared.length };
+}
+
+/** The batch's one write. Returns the stored copies it replaced (noted for deletion). */
+async function writeBatch(
+  tx: DbOrTx,
+  model: string,
+  row: SourceWithConnector,
+  fetched: Fetched[],
+  prepared: Prepared[],
+  params: { sourceId: string; runId: string; batch: number },
+): Promise<string[]> {
+  // The source first (a detach waits for us, or we see it archived), then the run (counters), per the lock order.
+  const [source] = await tx.select({ status: sources.status }).from(sources).where(eq(sources.id, params.sourceId)).for("share");
+  if (!source || source.status === "archived") throw new RunEnded();
+  const failed = prepared.filter((p) => p.status === "failed").length;
+  if (!(await bumpCounters(tx, params.runId, { processed: prepared.length - failed, failed }))) throw new RunEnded();
+
+  const existing = prepared.length
+    ? await tx
+        .select({ id: files.id, name: files.name, blobKey: files.blobKey })
+        .from(files)
+        .where(and(eq(files.sourceId, params.sourceId), inArray(files.name, prepared.map((p) => p.object.key))))
+        .for("update")
+    : [];
+  const byName = new Map(existing.map((f) => [f.name, f]));
+  await deleteDerivedData(tx, existing.map((f) => f.id));
+
+  const columns = (p: Prepared) => ({ content_type: p.contentType, size: p.size, blob_key: p.blobKey, status: p.status, error: p.error });
+  const updates = prepared.filter((p) => byName.has(p.object.key)).map((p) => ({ id: byName.get(p.object.key)!.id, ...columns(p) }));
+  if (updates.length) {
+    await tx.execute(sql`
+      update ${files} f set content_type = x.content_type, size = x.size, blob_key = x.blob_key,
+        status = x.status::file_status, error = x.error, updated_at = now()
+      from jsonb_to_recordset(${JSON.stringify(updates)}::jsonb) as x(id uuid, content_type text, size bigint, blob_key text, status text, error text)
+      where f.id = x.id`);
+  }
+  const additions = prepared.filter((p) => !byName.has(p.object.key));
+  const inserted = additions.length
+    ? await tx
+        .insert(files)
+        .values(
+          additions.map((p) => ({
+            containerId: row.source.containerId,
+            name: p.object.key,
+            origin: "connector" as const,
+            sourceId: params.sourceId,
+            status: p.status,
+            error: p.error,
+            contentType: p.contentType,
+            size: p.size,
+            blobKey: p.blobKey,
+          })),
+        )
+        .returning({ id: files.id, name: files.name })
+    : [];
+  const fileIds = new Map([...existing.map((f) => [f.name, f.id] as const), ...inserted.map((f) => [f.name, f.id] as const)]);
+  await insertEntries(
+    tx,
+    model,
+    prepared.filter((p) => p.texts.length).map((p) => ({ fileId: fileIds.get(p.object.key)!, texts: p.texts, vectors: p.vectors })),
+  );
+
+  // Mirror rows: imported at the listed ETag (skipped ones too: the next listing sees what changed).
+  const mirror = fetched.map((f) => ({ key: f.object.key, etag: f.object.etag, file_id: fileIds.get(f.object.key) ?? f.object.fileId }));
+  await tx.execute(sql`
+    update ${sourceObjects} o set needs_import = false, file_id = x.file_id
+    from jsonb_to_recordset(${JSON.stringify(mirror)}::jsonb) as x(key text, etag text, file_id uuid)
+    where o.source_id = ${params.sourceId} and o.key = x.key and o.etag = x.etag and o.import_run_id = ${params.runId}`);
+  await tx
+    .update(syncBatches)
+    .set({ done: true })
+    .where(and(eq(syncBatches.runId, params.runId), eq(syncBatches.batch, params.batch)));
+
+  const replaced = existing.flatMap((f) => (f.blobKey ? [f.blobKey] : []));
+  await noteBlobsToDelete(tx, replaced);
+  await forgetBlobs(tx, prepared.flatMap((p) => (p.blobKey ? [p.blobKey] : [])));
+  return replaced;
+}
+
+async function markBatchDone(db: Database, params: { runId: string; batch: number }) {
+  await db
+    .update(syncBatches)
+    .set({ done: true })
+    .where(and(eq(syncBatches.runId, params.runId), eq(syncBatches.batch, params.batch)));
+}

@@ -1,0 +1,197 @@
+/**
+ * The listing half of a sync run. Pages of up to 1,000 keys under the prefix (the next page is fetched while
+ * the current one is compared), each compared with the mirror index in SQL: new keys and keys whose ETag
+ * changed are handed out in import batches (one import-objects run each, through the outbox), unchanged keys
+ * cost one row in the run's scratch list of what it saw and nothing else. After a complete listing, keys the
+ * run did not see are removed with their files; a truncated or failed listing removes nothing.
+ * Only ListObjectsV2 under the prefix reaches the bucket here.
+ */
+import { and, eq, inArray, sql } from "drizzle-orm";
+import type { Database, DbOrTx } from "@/db/client";
+import { files, sourceObjects, syncBatches, syncListed, syncRuns } from "@/db/schema";
+import { sourceImportRequested } from "@/inngest/events";
+import type { EventOutbox } from "@/inngest/outbox";
+import type { BlobStore } from "@/server/blobs";
+import { deleteDerivedData } from "@/server/processing/pipeline";
+import { listPage, type ListedObject, type ListedPage } from "@/server/s3/objects";
+import { deleteBlobs, noteBlobsToDelete } from "@/server/blobs/ledger";
+import { bumpCounters, loadSourceWithConnector, runIsRunning, SyncStop, type SourceWithConnector } from "./runs";
+import { s3Call, withSourceClient } from "./s3-calls";
+
+/** Pages listed per durable step: a 100,000-object run lists in 10 steps. */
+export const PAGES_PER_STEP = 10;
+/** An import batch: at most this many objects, and this many listed bytes (big objects get batches of their own). */
+export const IMPORT_BATCH_OBJECTS = 100;
+export const IMPORT_BATCH_BYTES = 32 * 1024 * 1024;
+
+export interface ListingProgress {
+  nextToken: string | null;
+  listed: number;
+  truncated: boolean;
+}
+
+/**
+ * Lists up to PAGES_PER_STEP pages from `token`, stopping at the run's object cap. Idempotent: a retry of
+ * the same pages finds the same keys already recorded and hands out nothing twice.
+ */
+export async function listPages(
+  db: Database,
+  events: EventOutbox,
+  params: { sourceId: string; runId: string; token: string | null; listedSoFar: number; maxObjects: number; pages?: number },
+): Promise<ListingProgress> {
+  const row = await loadSourceWithConnector(db, params.sourceId);
+  if (!row || row.source.status === "archived" || !(await runIsRunning(db, params.runId))) return { nextToken: null, listed: 0, truncated: false };
+  return withSourceClient(db, row, "list objects", async (client) => {
+    const fetchPage = (token: string | null, room: number) => {
+      const page = s3Call(row, () => listPage(client, { bucket: row.source.bucket, prefix: row.source.prefix, token, maxKeys: Math.min(1000, room + 1) }));
+      page.catch(() => {}); // awaited below; a prefetch that fails must not go unhandled meanwhile
+      return page;
+    };
+    let token = params.token;
+    let listed = 0;
+    let truncated = false;
+    let next: Promise<ListedPage> | null = fetchPage(token, params.maxObjects - params.listedSoFar);
+    for (let n = 0; next && n < (params.pages ?? PAGES_PER_STEP); n++) {
+      const page: ListedPage = await next;
+      const room = params.maxObjects - params.listedSoFar - listed;
+      truncated = page.objects.length > room || (page.objects.length === room && page.nextToken !== null);
+      const objects = page.objects.slice(0, room);
+      token = truncated ? null : page.nextToken;
+      // The next page travels while this one is compared.
+      next = token && n + 1 < (params.pages ?? PAGES_PER_STEP) ? fetchPage(token, room - objects.length) : null;
+      if (objects.length) await recordPage(db, events, row, params.runId, objects);
+      listed += objects.length;
+    }
+    return { nextToken: token, listed, truncated };
+  });
+}
+
+/** Records one listed page: what it saw, what it must import (in batches, each announced through the outbox). */
+async function recordPage(db: Database, events: EventOutbox, row: SourceWithConnector, runId: string, objects: ListedObject[]) {
+  const sourceId = row.source.id;
+  await db.transaction(async (tx) => {
+    const changed = await tx.execute<{ key: string; etag: string; size: string; last_modified: string | null; is_new: boolean }>(sql`
+      with incoming as (
+        select * from jsonb_to_recordset(${JSON.stringify(objects)}::jsonb) as x(key text, etag text, size bigint, "lastModified" timestamptz)
+      ),
+      seen as (
+        insert into ${syncListed} (run_id, key) select ${runId}, key from incoming on conflict do nothing
+      )
+      select i.key, i.etag, i.size, i."lastModified" as last_modified, o.key is null as is_new
+      from incoming i left join ${sourceObjects} o on o.source_id = ${sourceId} and o.key = i.key
+      where o.key is null or o.etag <> i.etag or (o.needs_import and o.import_run_id is distinct from ${runId})
+      order by i.key`);
+    const batches = splitIntoBatches(changed.map((c) => ({ ...c, size: Number(c.size) })));
+    const [run] = await tx
+      .update(syncRuns)
+      .set({ batches: sql`${syncRuns.batches} + ${batches.length}` })
+      .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, "running")))
+      .returning({ batches: syncRuns.batches });
+    if (!run) return; // cancelled meanwhile: nothing to hand out
+    const first = run.batches - batches.length;
+    const assigned = batches.flatMap((batch, i) => batch.map((o) => ({ ...o, batch: first + i })));
+    if (assigned.length) {
+      await tx.execute(sql`
+        insert into ${sourceObjects} (source_id, key, etag, size, last_modified, needs_import, import_run_id, import_batch)
+        select ${sourceId}, key, etag, size, last_modified, true, ${runId}, batch
+        from jsonb_to_recordset(${JSON.stringify(assigned)}::jsonb) as x(key text, etag text, size bigint, last_modified timestamptz, batch int)
+        on conflict (source_id, key) do update set
+          etag = excluded.etag, size = excluded.size, last_modified = excluded.last_modified,
+          needs_import = true, import_run_id = excluded.import_run_id, import_batch = excluded.import_batch`);
+      await tx.insert(syncBatches).values(batches.map((batch, i) => ({ runId, batch: first + i, objects: batch.length })));
+      await events.record(
+        tx,
+        batches.map((_, i) =>
+          sourceImportRequested.create(
+            { sourceId, connectorId: row.connector.id, runId, batch: first + i },
+            { id: `import-${runId}-${first + i}` },
+          ),
+        ),
+      );
+    }
+    await bumpCounters(tx, runId, {
+      listed: objects.length,
+      added: changed.filter((c) => c.is_new).length,
+      updated: changed.filter((c) => !c.is_new).length,
+    });
+  });
+  void events.flush(); // the imports start as soon as the engine has them; the relay retries what fails
+}
+
+/** Consecutive keys, at most IMPORT_BATCH_OBJECTS and IMPORT_BATCH_BYTES of listed size a batch. */
+export function splitIntoBatches<T extends { size: number }>(objects: T[]): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const object of objects) {
+    if (current.length && (current.length >= IMPORT_BATCH_OBJECTS || bytes + object.size > IMPORT_BATCH_BYTES)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(object);
+    bytes += object.size;
+  }
+  if (current.length) batches.push(current);
+  return batches;
+}
+
+/**
+ * After a complete listing: removes up to `limit` keys the run did not see, with their files, entries,
+ * embeddings and stored copies. Refuses (nothing removed) a listing that came back empty for a source that
+ * has files, and a listing whose record of what it saw is not whole (the scratch list lost in a crash).
+ */
+export async function removeMissing(
+  db: Database,
+  blobs: BlobStore,
+  params: { sourceId: string; runId: string; listedTotal: number; limit?: number },
+): Promise<{ removed: number; remaining: boolean }> {
+  if (!(await runIsRunning(db, params.runId))) return { removed: 0, remaining: false };
+  const [{ staged } = { staged: 0 }] = await db.execute<{ staged: number }>(sql`select count(*)::int as staged from ${syncListed} where run_id = ${params.runId}`);
+  if (staged !== params.listedTotal) {
+    throw new SyncStop(`This sync lost track of part of its listing (${staged} of ${params.listedTotal} keys). Nothing was removed; the next sync will try again.`);
+  }
+  if (params.listedTotal === 0) {
+    const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(sourceObjects).where(eq(sourceObjects.sourceId, params.sourceId));
+    if (row!.n > 0) {
+      throw new SyncStop(
+        `The bucket listing came back empty, but this source has ${row!.n} files. Nothing was removed. If the prefix really is empty now, detach the source.`,
+      );
+    }
+  }
+  const limit = params.limit ?? 5000;
+  let removed = 0;
+  while (removed < limit) {
+    const gone = await db.execute<{ key: string; file_id: string | null }>(sql`
+      select o.key, o.file_id from ${sourceObjects} o
+      where o.source_id = ${params.sourceId}
+        and not exists (select 1 from ${syncListed} l where l.run_id = ${params.runId} and l.key = o.key)
+      limit ${Math.min(1000, limit - removed)}`);
+    if (!gone.length) return { removed, remaining: false };
+    const blobKeys = await db.transaction(async (tx) => {
+      if (!(await bumpCounters(tx, params.runId, { removed: gone.length }))) return null; // cancelled meanwhile
+      const fileIds = gone.map((g) => g.file_id).filter((id): id is string => id !== null);
+      await deleteDerivedData(tx, fileIds);
+      const deleted = fileIds.length
+        ? await tx.delete(files).where(and(inArray(files.id, fileIds), eq(files.sourceId, params.sourceId))).returning({ blobKey: files.blobKey })
+        : [];
+      await tx.delete(sourceObjects).where(and(eq(sourceObjects.sourceId, params.sourceId), inArray(sourceObjects.key, gone.map((g) => g.key))));
+      const keys = deleted.map((d) => d.blobKey).filter((k): k is string => k !== null);
+      await noteBlobsToDelete(tx, keys);
+      return keys;
+    });
+    if (!blobKeys) return { removed, remaining: false };
+    await deleteBlobs(db, blobs, blobKeys);
+    removed += gone.length;
+  }
+  return { removed, remaining: true };
+}
+
+/** The listing is over: its scratch list goes, and the run ends here if its imports are done already. */
+export async function completeListing(db: Database, params: { runId: string; truncated: boolean }) {
+  await db.delete(syncListed).where(eq(syncListed.runId, params.runId));
+  await db
+    .update(syncRuns)
+    .set({ listingDone: true, truncated: params.truncated, updatedAt: new Date() })
+    .where(and(eq(syncRuns.id, params.runId), eq(syncRuns.status, "running")));
+}

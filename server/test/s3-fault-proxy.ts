@@ -1,0 +1,40 @@
+/**
+ * An HTTP proxy in front of a real S3 server that answers chosen requests with an S3 error instead of
+ * forwarding them (an object-level deny, an archived object, a credential failure), for tests of how Wire
+ * sorts S3 failures. Everything else reaches the server untouched, signature and all.
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface S3Fault {
+  status: number;
+  code: string;
+  message: string;
+}
+
+export async function startFaultProxy(target: string, faultFor: (request: { method: string; path: string }) => S3Fault | null) {
+  const upstream = new URL(target);
+  const server = http.createServer((req, res) => {
+    const fault = faultFor({ method: req.method ?? "GET", path: decodeURIComponent((req.url ?? "/").split("?")[0]!) });
+    if (fault) {
+      req.resume();
+      res.writeHead(fault.status, { "content-type": "application/xml" });
+      res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>${fault.message}</Message><RequestId>fault-proxy</RequestId></Error>`);
+      return;
+    }
+    const forwarded = http.request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forwarded.on("error", () => res.destroy());
+    req.pipe(forwarded);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
