@@ -14,6 +14,7 @@ import { S3AccessError } from "@/server/s3/errors";
 import { checkBucketAccess } from "@/server/s3/validate";
 import { connectorClient } from "@/server/services/connectors/client";
 import { cancelRuns } from "./runs";
+import { moveSource, sourceIs } from "./states";
 
 const visibleColumns = {
   id: sources.id,
@@ -154,7 +155,7 @@ export async function requestSync(db: DbOrTx, events: EventOutbox, params: { con
         .set({ status: "cancelled", finishedAt: new Date(), updatedAt: new Date(), error: `No progress for ${STALLED_RUN_MINUTES} minutes; replaced by a new run.` })
         .where(eq(syncRuns.id, running.id));
     }
-    await tx.update(sources).set({ status: "pending", lastError: null, queuedAt: new Date(), followUpRequested: false }).where(eq(sources.id, params.sourceId));
+    await moveSource(tx, sourceIs(params.sourceId), "pending", { fields: { lastError: null, queuedAt: new Date(), followUpRequested: false } });
     await events.record(tx, [sourceSyncRequested.create({ sourceId: params.sourceId, trigger: "manual" })]);
     return "now" as const;
   });
@@ -165,11 +166,9 @@ export async function requestSync(db: DbOrTx, events: EventOutbox, params: { con
 /** Archives the source at once; its files, entries, embeddings and stored copies are removed in the background. */
 export async function detachSource(db: DbOrTx, events: EventOutbox, params: { containerId: string; sourceId: string }) {
   await db.transaction(async (tx) => {
-    const [archived] = await tx
-      .update(sources)
-      .set({ status: "archived", archivedAt: new Date(), followUpRequested: false })
-      .where(and(eq(sources.id, params.sourceId), eq(sources.containerId, params.containerId), ne(sources.status, "archived")))
-      .returning({ id: sources.id });
+    const [archived] = await moveSource(tx, and(eq(sources.id, params.sourceId), eq(sources.containerId, params.containerId)), "archived", {
+      fields: { archivedAt: new Date(), followUpRequested: false },
+    });
     if (!archived) throw notFound("Source");
     await cancelRuns(tx, [archived.id], "The source was detached.");
     await events.record(tx, [sourceDetached.create({ sourceId: archived.id, containerId: params.containerId })]);
@@ -201,11 +200,7 @@ export async function listSyncRuns(db: DbOrTx, params: { containerId: string; so
 /** Archives every source of a disconnected connector (their running runs cancelled); returns them for cleanup. */
 export async function archiveSourcesOf(db: DbOrTx, connectorId: string) {
   return db.transaction(async (tx) => {
-    const archived = await tx
-      .update(sources)
-      .set({ status: "archived", archivedAt: new Date(), followUpRequested: false })
-      .where(and(eq(sources.connectorId, connectorId), ne(sources.status, "archived")))
-      .returning({ id: sources.id, containerId: sources.containerId });
+    const archived = await moveSource(tx, eq(sources.connectorId, connectorId), "archived", { fields: { archivedAt: new Date(), followUpRequested: false } });
     await cancelRuns(
       tx,
       archived.map((s) => s.id),
@@ -221,22 +216,17 @@ export async function archiveSourcesOf(db: DbOrTx, connectorId: string) {
  * and sources whose requested run never started.
  */
 export async function queueDueSources(db: DbOrTx, intervalMinutes: number): Promise<string[]> {
-  const rows = await db
-    .update(sources)
-    .set({ status: "pending", queuedAt: new Date() })
-    .where(
+  const due = and(
+    sql`${sources.connectorId} in (select id from connectors where status = 'active')`,
+    or(
       and(
-        sql`${sources.connectorId} in (select id from connectors where status = 'active')`,
-        or(
-          and(
-            inArray(sources.status, ["synced", "error"]),
-            sql`(${sources.lastSyncedAt} is null or ${sources.lastSyncedAt} < now() - make_interval(mins => ${intervalMinutes}))`,
-            sql`not exists (select 1 from ${syncRuns} r where r.source_id = ${sources.id} and r.started_at > now() - make_interval(mins => ${intervalMinutes}))`,
-          ),
-          lostRequest,
-        ),
+        inArray(sources.status, ["synced", "error"]),
+        sql`(${sources.lastSyncedAt} is null or ${sources.lastSyncedAt} < now() - make_interval(mins => ${intervalMinutes}))`,
+        sql`not exists (select 1 from ${syncRuns} r where r.source_id = ${sources.id} and r.started_at > now() - make_interval(mins => ${intervalMinutes}))`,
       ),
-    )
-    .returning({ id: sources.id });
+      lostRequest,
+    ),
+  );
+  const rows = await moveSource(db, due, "pending", { fields: { queuedAt: new Date() } });
   return rows.map((r) => r.id);
 }

@@ -3,7 +3,7 @@
  * `moveSource`, which lands only from a status the table allows (so a late writer cannot, say, bring back
  * an archived source or mark a source Synced that was never Syncing).
  *
- *   pending ──start──▶ syncing ──finish──▶ synced ──request──▶ pending
+ *   pending ──start──▶ syncing ──finish──▶ synced ──request──▶ pending (──lost, re-queued──▶ pending)
  *      │                  │  └──finish with a follow-up asked──▶ pending
  *      └─cannot start─▶ error ◀──fail──┘        error ──request──▶ pending
  *   any but archived ──detach / disconnect──▶ archived (final)
@@ -16,7 +16,7 @@ export type SourceStatus = (typeof sources.$inferSelect)["status"];
 
 /** For each status, the statuses a source may move to from it. */
 export const SOURCE_TRANSITIONS: Record<SourceStatus, readonly SourceStatus[]> = {
-  pending: ["syncing", "error", "archived"],
+  pending: ["pending", "syncing", "error", "archived"],
   syncing: ["synced", "error", "pending", "archived"],
   synced: ["pending", "archived"],
   error: ["pending", "archived"],
