@@ -1,5 +1,5 @@
 /** An editor creates an API token; an agent writes and reads files with it, and only in that container. */
-import { expect, seedContainer, seedOrg, test } from "./fixtures";
+import { Api, expect, seedContainer, seedOrg, test } from "./fixtures";
 
 test("an agent writes a file with a container API token", async ({ createPerson, request }) => {
   const owner = await createPerson("owner");
@@ -35,4 +35,33 @@ test("an agent writes a file with a container API token", async ({ createPerson,
   await page.getByRole("alertdialog").getByRole("button", { name: "Revoke token" }).click();
   await expect(page.getByText("No API tokens")).toBeVisible();
   expect((await request.get(path, { headers: auth })).status()).toBe(401);
+});
+
+test("500 agent writes, 20 at a time, are all Ready within a minute while the app stays healthy", async ({ createPerson, request }) => {
+  const owner = await createPerson("burst");
+  const org = await seedOrg(owner);
+  const container = await seedContainer(owner, org, "Burst");
+  const api = new Api(owner.api);
+  const { token } = await api.mutation<{ token: string }>("apiTokens.create", { containerId: container.id, name: "bulk-writer" });
+  const auth = { Authorization: `Bearer ${token}`, "content-type": "text/markdown" };
+
+  const started = Date.now();
+  const names = Array.from({ length: 500 }, (_, i) => `burst/note-${String(i).padStart(3, "0")}.md`);
+  for (let i = 0; i < names.length; i += 20) {
+    const statuses = await Promise.all(
+      names.slice(i, i + 20).map(async (name) => (await request.put(`/api/v1/containers/${container.id}/files/${name}`, { headers: auth, data: `# ${name}\n\nA note written by an agent in a burst.` })).status()),
+    );
+    expect(statuses.every((s) => s === 200)).toBe(true);
+  }
+
+  const ready = async () => {
+    let count = 0;
+    for (let page = 1; page <= 5; page++) {
+      const { items } = await api.query<{ items: { status: string }[] }>("files.list", { containerId: container.id, search: "burst/", page, pageSize: 100 });
+      count += items.filter((f) => f.status === "ready").length;
+    }
+    return count;
+  };
+  await expect.poll(ready, { timeout: 60_000 - (Date.now() - started), intervals: [1000] }).toBe(500);
+  expect((await request.get("/api/health")).status()).toBe(200);
 });

@@ -22,7 +22,8 @@ export async function withSourceClient<T>(db: DbOrTx, row: SourceWithConnector, 
 /**
  * Runs an S3 call of the sync. Credential failures stop the run and flip the connector to invalid
  * credentials; a missing bucket, a wrong region or a refused endpoint stop it too; anything else (5xx,
- * timeouts, the network) is thrown as it is, for the step to retry.
+ * timeouts, the network) is thrown for the step to retry, in words (the message the source shows if the
+ * retries run out, e.g. an unreachable endpoint and what to check) with the SDK's error as its cause.
  */
 export async function s3Call<T>(row: SourceWithConnector, call: () => Promise<T>): Promise<T> {
   try {
@@ -31,6 +32,6 @@ export async function s3Call<T>(row: SourceWithConnector, call: () => Promise<T>
     const mapped = mapS3Error(error, { bucket: row.source.bucket, region: row.connector.region, endpoint: row.connector.endpoint, prefix: row.source.prefix });
     if (mapped.kind === "invalid_credentials" || mapped.kind === "access_denied") throw new SyncStop(mapped.message, true);
     if (mapped.kind === "bucket_not_found" || mapped.kind === "wrong_region" || mapped.kind === "endpoint_not_allowed") throw new SyncStop(mapped.message);
-    throw error;
+    throw new Error(mapped.message, { cause: error });
   }
 }
