@@ -10,3 +10,9 @@ export const roleSchema = z.enum(ORG_ROLES);
 export const grantLevelSchema = z.enum(["view", "edit"]);
 export const tokenNameSchema = z.string().trim().min(1, "A name is required.").max(80, "Use at most 80 characters.");
 export const FILES_PAGE_SIZES = [10, 25, 50, 100] as const;
+/** Files list orderings (the Files table's sortable headers); "updated" is the default, newest first. */
+export const FILE_SORT_KEYS = ["name", "size", "origin", "updated"] as const;
+export type FileSortKey = (typeof FILE_SORT_KEYS)[number];
+export const fileSortSchema = z
+  .object({ by: z.enum(FILE_SORT_KEYS), dir: z.enum(["asc", "desc"]) })
+  .default({ by: "updated", dir: "desc" });

@@ -1,6 +1,6 @@
 "use client";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { FileText, Search, Trash2, Upload } from "lucide-react";
+import { ArrowDown, ArrowUp, ArrowUpDown, FileText, Search, Trash2, Upload } from "lucide-react";
 import { useEffect, useRef, useState, type DragEvent } from "react";
 import { describeError, useTRPC } from "@/components/providers/trpc";
 import { Alert } from "@/components/ui/alert";
@@ -10,7 +10,8 @@ import { ConfirmDialog } from "@/components/ui/dialog";
 import { controlClass } from "@/components/ui/field";
 import { formatBytes, formatDateTime, formatRelative } from "@/components/ui/format";
 import { Badge, EmptyState, Loading } from "@/components/ui/states";
-import { DataTable } from "@/components/ui/table";
+import { DataTable, type Column } from "@/components/ui/table";
+import type { FileSortKey } from "@/server/schemas";
 import { useUpload } from "./use-upload";
 
 const PAGE_SIZE = 25;
@@ -39,11 +40,20 @@ export function FilesPage({ containerId }: { containerId: string }) {
 
   const container = useQuery(trpc.containers.get.queryOptions({ containerId }));
   const canEdit = container.data?.level === "edit" || container.data?.level === "manage";
+  const [sort, setSort] = useState<{ by: FileSortKey; dir: "asc" | "desc" }>({ by: "updated", dir: "desc" });
+  // The sources query is the one the Sources tab's pills poll: while any source is queued or syncing, new
+  // files keep arriving, so this list polls too (the same cache entry, so one request serves both tabs).
+  const sources = useQuery({
+    ...trpc.sources.list.queryOptions({ containerId }),
+    refetchInterval: (q) => (q.state.data?.some((s) => s.status === "pending" || s.status === "syncing") ? 1000 : 15_000),
+  });
+  const sourceSyncing = sources.data?.some((s) => s.status === "pending" || s.status === "syncing") ?? false;
   const list = useQuery({
-    ...trpc.files.list.queryOptions({ containerId, search: query || undefined, page, pageSize: PAGE_SIZE }),
+    ...trpc.files.list.queryOptions({ containerId, search: query || undefined, page, pageSize: PAGE_SIZE, sort }),
     placeholderData: keepPreviousData,
-    // Files being processed change state on their own: keep the list live until they settle.
-    refetchInterval: (query) => (query.state.data?.items.some((f) => f.status === "processing") ? 1500 : false),
+    // Files being processed change state on their own, and a syncing source adds files: keep the list live
+    // until both settle.
+    refetchInterval: (query) => (sourceSyncing ? 1000 : query.state.data?.items.some((f) => f.status === "processing") ? 1500 : false),
   });
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.files.list.queryKey() });
   const uploader = useUpload(containerId, () => void refresh());
@@ -57,7 +67,29 @@ export function FilesPage({ containerId }: { containerId: string }) {
     }),
   );
 
-  useEffect(() => setPage(1), [query]);
+  useEffect(() => setPage(1), [query, sort]);
+
+  function sortColumn(by: FileSortKey, label: string, className?: string): Column {
+    const active = sort.by === by;
+    const Icon = active ? (sort.dir === "asc" ? ArrowUp : ArrowDown) : ArrowUpDown;
+    return {
+      label,
+      className,
+      ariaSort: active ? (sort.dir === "asc" ? "ascending" : "descending") : "none",
+      content: (
+        <button
+          type="button"
+          className="inline-flex items-center gap-1 uppercase hover:text-zinc-800"
+          // Pressing the active column flips its direction; a new column starts A→Z / smallest / oldest, except
+          // dates, which start newest first.
+          onClick={() => setSort(active ? { by, dir: sort.dir === "asc" ? "desc" : "asc" } : { by, dir: by === "updated" ? "desc" : "asc" })}
+        >
+          {label}
+          <Icon className="size-3.5" aria-hidden />
+        </button>
+      ),
+    };
+  }
 
   function onDrop(event: DragEvent) {
     event.preventDefault();
@@ -136,7 +168,16 @@ export function FilesPage({ containerId }: { containerId: string }) {
       {data && data.total > 0 && (
         <DataTable
           label="Files"
-          columns={["Name", "Size", "Type", "Origin", "Status", "Updated", ...(canEdit ? [{ label: "Actions", hidden: true as const }] : [])]}
+          stickyLastColumn={canEdit}
+          columns={[
+            sortColumn("name", "Name"),
+            sortColumn("size", "Size"),
+            { label: "Type", className: "hidden 2xl:table-cell" },
+            sortColumn("origin", "Origin"),
+            "Status",
+            sortColumn("updated", "Updated"),
+            ...(canEdit ? [{ label: "Actions", hidden: true as const }] : []),
+          ]}
           footer={
             <div className="flex items-center justify-between border-t border-zinc-200 px-4 py-2.5 text-sm text-zinc-600">
               <span aria-live="polite">
@@ -155,23 +196,30 @@ export function FilesPage({ containerId }: { containerId: string }) {
         >
               {data.items.map((file) => (
                 <tr key={file.id}>
-                  <td className="max-w-md truncate px-4 py-2.5 font-medium">
-                    <a href={`/api/containers/${containerId}/files/${file.id}`} className="text-zinc-900 hover:text-brand-700 hover:underline">
+                  <td className="px-4 py-2.5 font-medium">
+                    {/* Long names wrap at any character instead of widening the table past the screen. */}
+                    <a
+                      href={`/api/containers/${containerId}/files/${file.id}`}
+                      className="block max-w-[14rem] break-all text-zinc-900 hover:text-brand-700 hover:underline lg:max-w-[16rem] 2xl:max-w-sm"
+                    >
                       {file.name}
                     </a>
+                    <div className="max-w-[14rem] truncate text-xs font-normal text-zinc-500 2xl:hidden">{file.contentType}</div>
                   </td>
                   <td className="px-4 py-2.5 whitespace-nowrap text-zinc-600">{formatBytes(file.size)}</td>
-                  <td className="px-4 py-2.5 text-zinc-600">{file.contentType}</td>
+                  <td className="hidden px-4 py-2.5 text-zinc-600 2xl:table-cell">
+                    <div className="max-w-[12rem] truncate" title={file.contentType}>{file.contentType}</div>
+                  </td>
                   <td className="px-4 py-2.5">
                     <Badge>{ORIGIN_LABEL[file.origin]}</Badge>
-                    {file.source && <div className="mt-0.5 max-w-48 truncate font-mono text-xs text-zinc-500" title={file.source}>{file.source}</div>}
+                    {file.source && <div className="mt-0.5 max-w-40 truncate font-mono text-xs text-zinc-500" title={file.source}>{file.source}</div>}
                   </td>
                   <td className="px-4 py-2.5">
                     <span title={file.error ?? undefined}>
                       <Badge tone={STATUS_TONE[file.status]}>{STATUS_LABEL[file.status]}</Badge>
                     </span>
                     {file.status === "failed" && (
-                      <div className="mt-1 max-w-56 text-xs text-red-700">
+                      <div className="mt-1 max-w-48 text-xs break-words text-red-700">
                         {file.error}
                         {canEdit && (
                           <button type="button" className="ml-1 font-medium underline" onClick={() => retry.mutate({ containerId, fileId: file.id })}>

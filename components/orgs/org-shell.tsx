@@ -1,9 +1,9 @@
 "use client";
-import { Boxes, ChevronsUpDown, LogOut, Plug, Plus, Users } from "lucide-react";
+import { Boxes, ChevronsUpDown, LogOut, Menu, Plug, Plus, Users, X } from "lucide-react";
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
-import { DropdownMenu } from "radix-ui";
-import type { ReactNode } from "react";
+import { Dialog, DropdownMenu } from "radix-ui";
+import { useState, type ReactNode } from "react";
 import { authClient } from "@/components/auth/auth-client";
 import { cn } from "@/components/ui/cn";
 import type { CurrentOrg } from "./org-context";
@@ -16,6 +16,11 @@ const NAV = [
 
 const ROLE_LABEL = { owner: "Owner", admin: "Admin", member: "Member" } as const;
 
+/**
+ * The org's frame: a sidebar from the md breakpoint up; below it, a top bar whose Menu button opens the same
+ * navigation in a drawer (a Radix dialog: focus moves in and is trapped, Escape and the close button return it
+ * to the Menu button), so a phone gets the full width for the page.
+ */
 export function OrgShell({
   org,
   orgs,
@@ -27,6 +32,50 @@ export function OrgShell({
   user: { name: string; email: string };
   children: ReactNode;
 }) {
+  const [menuOpen, setMenuOpen] = useState(false);
+  const sidebar = <Sidebar org={org} orgs={orgs} user={user} onNavigate={() => setMenuOpen(false)} />;
+  return (
+    <div className="min-h-screen md:flex">
+      <aside className="hidden w-60 shrink-0 flex-col border-r border-zinc-200 bg-white md:flex">{sidebar}</aside>
+      <Dialog.Root open={menuOpen} onOpenChange={setMenuOpen}>
+        <header className="sticky top-0 z-30 flex items-center gap-2 border-b border-zinc-200 bg-white px-3 py-2 md:hidden">
+          <Dialog.Trigger className="rounded-md p-2 text-zinc-700 hover:bg-zinc-100" aria-label="Open navigation menu">
+            <Menu className="size-5" aria-hidden />
+          </Dialog.Trigger>
+          <span className="truncate text-sm font-semibold text-zinc-900">{org.name}</span>
+        </header>
+        <Dialog.Portal>
+          <Dialog.Overlay className="fixed inset-0 z-40 bg-zinc-900/40 md:hidden" />
+          <Dialog.Content
+            className="fixed inset-y-0 left-0 z-50 flex w-72 max-w-[85vw] flex-col bg-white shadow-xl focus:outline-none md:hidden"
+            aria-describedby={undefined}
+          >
+            <div className="flex items-center justify-between border-b border-zinc-200 px-3 py-2">
+              <Dialog.Title className="text-sm font-semibold text-zinc-900">Navigation</Dialog.Title>
+              <Dialog.Close className="rounded-md p-2 text-zinc-500 hover:bg-zinc-100" aria-label="Close navigation menu">
+                <X className="size-5" aria-hidden />
+              </Dialog.Close>
+            </div>
+            {sidebar}
+          </Dialog.Content>
+        </Dialog.Portal>
+      </Dialog.Root>
+      <main className="min-w-0 flex-1 px-4 py-6 sm:px-8 sm:py-8">{children}</main>
+    </div>
+  );
+}
+
+function Sidebar({
+  org,
+  orgs,
+  user,
+  onNavigate,
+}: {
+  org: CurrentOrg;
+  orgs: { slug: string; name: string }[];
+  user: { name: string; email: string };
+  onNavigate: () => void;
+}) {
   const pathname = usePathname();
   const router = useRouter();
 
@@ -37,8 +86,7 @@ export function OrgShell({
   }
 
   return (
-    <div className="flex min-h-screen">
-      <aside className="flex w-60 shrink-0 flex-col border-r border-zinc-200 bg-white">
+    <>
         <div className="p-3">
           <DropdownMenu.Root>
             <DropdownMenu.Trigger
@@ -78,6 +126,7 @@ export function OrgShell({
               <Link
                 key={href}
                 href={target}
+                onClick={onNavigate}
                 aria-current={active ? "page" : undefined}
                 className={cn(
                   "flex items-center gap-2 rounded-md px-2 py-2 text-sm font-medium",
@@ -101,8 +150,6 @@ export function OrgShell({
             <LogOut className="size-4" aria-hidden /> Sign out
           </button>
         </div>
-      </aside>
-      <main className="min-w-0 flex-1 px-8 py-8">{children}</main>
-    </div>
+    </>
   );
 }

@@ -219,6 +219,21 @@ describe("listing files", () => {
     expect(filtered.total).toBe(3); // file-1, file-10, file-11
   });
 
+  it("sorts by name, size, origin and date, both ways", async () => {
+    const { container, store } = await setup();
+    await uploadFile(container.id, { name: "b.txt", blobs: store, body: "12345" });
+    await uploadFile(container.id, { name: "a.txt", blobs: store, body: "1" });
+    await uploadFile(container.id, { name: "c.txt", blobs: store, body: "123" });
+    const names = async (by: "name" | "size" | "origin" | "updated", dir: "asc" | "desc") =>
+      (await listFiles(db(), { containerId: container.id, page: 1, pageSize: 10, sort: { by, dir } })).items.map((f) => f.name);
+    expect(await names("name", "asc")).toEqual(["a.txt", "b.txt", "c.txt"]);
+    expect(await names("name", "desc")).toEqual(["c.txt", "b.txt", "a.txt"]);
+    expect(await names("size", "asc")).toEqual(["a.txt", "c.txt", "b.txt"]);
+    expect(await names("size", "desc")).toEqual(["b.txt", "c.txt", "a.txt"]);
+    expect(await names("updated", "asc")).toEqual(["b.txt", "a.txt", "c.txt"]);
+    expect(await names("origin", "asc")).toHaveLength(3);
+  });
+
   it("lists through the API with defaults", async () => {
     const { container, org, store } = await setup();
     await uploadFile(container.id, { name: "a.txt", blobs: store });

@@ -4,7 +4,7 @@
  * source and cannot be written or deleted here.
  */
 import { randomUUID } from "node:crypto";
-import { and, count, desc, eq, ilike, isNull, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, ilike, isNull, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { files, sourceObjects, sources } from "@/db/schema";
 import { fileStored } from "@/inngest/events";
@@ -14,6 +14,7 @@ import { requestSync } from "@/server/services/sources";
 import type { BlobStore } from "@/server/blobs";
 import { AppError, notFound } from "@/server/errors";
 import { containerBlobPrefix } from "@/server/services/containers";
+import type { FileSortKey } from "@/server/schemas";
 
 export const FILE_NAME_MAX = 512;
 
@@ -36,8 +37,12 @@ function escapeLike(text: string): string {
 
 export async function listFiles(
   db: DbOrTx,
-  params: { containerId: string; search?: string; page: number; pageSize: number },
+  params: { containerId: string; search?: string; page: number; pageSize: number; sort?: { by: FileSortKey; dir: "asc" | "desc" } },
 ) {
+  const sort = params.sort ?? { by: "updated", dir: "desc" };
+  const direction = sort.dir === "asc" ? asc : desc;
+  // Origin sorts by its name (agent, connector, upload), not the enum's declaration order.
+  const sortColumn = { name: files.name, size: files.size, origin: sql`${files.origin}::text`, updated: files.updatedAt }[sort.by];
   const where = and(
     eq(files.containerId, params.containerId),
     params.search?.trim() ? ilike(files.name, `%${escapeLike(params.search.trim())}%`) : undefined,
@@ -58,7 +63,8 @@ export async function listFiles(
       .from(files)
       .leftJoin(sources, eq(sources.id, files.sourceId))
       .where(where)
-      .orderBy(desc(files.updatedAt), desc(files.id))
+      // Ties (same size, same origin) are broken by id, so pages never overlap or skip.
+      .orderBy(direction(sortColumn), direction(files.id))
       .limit(params.pageSize)
       .offset((params.page - 1) * params.pageSize),
     db.select({ n: count() }).from(files).where(where),
