@@ -1,7 +1,9 @@
 "use client";
-import { Tooltip } from "radix-ui";
+import { ChevronDown } from "lucide-react";
+import { useId } from "react";
 import { formatDateTime, formatRelative } from "@/components/ui/format";
 import { cn } from "@/components/ui/cn";
+import { errorAdvice } from "./error-advice";
 
 type Status = "pending" | "syncing" | "synced" | "error" | "archived";
 
@@ -13,25 +15,57 @@ const STYLE: Record<Exclude<Status, "archived">, string> = {
 };
 const LABEL = { pending: "Pending", syncing: "Syncing", synced: "Synced", error: "Error" } as const;
 
-/** The source's state; the Error pill is focusable and shows what went wrong and what to do. */
+/**
+ * The source's state. Every pill takes keyboard focus and carries its details as its description
+ * (aria-describedby). An Error pill is a button with the reason beside it, truncated; pressing it opens the
+ * full reason and what to do in the row itself (ErrorDetails), in the page flow, never over another row.
+ */
 export function SourcePill({
   status,
   lastError,
   lastSyncedAt,
   progress,
+  errorDetailsId,
+  errorExpanded = false,
+  onToggleError,
 }: {
   status: Status;
   lastError: string | null;
   lastSyncedAt: Date | null;
   progress: { listed: number; processed: number; failed: number } | null;
+  /** The id of the row's ErrorDetails, which the Error button controls. */
+  errorDetailsId?: string;
+  errorExpanded?: boolean;
+  onToggleError?: () => void;
 }) {
+  const detailId = useId();
   if (status === "archived") return null;
   const pill = (
-    <span className={cn("inline-flex items-center gap-1 rounded-full px-2 py-0.5 text-xs font-medium", STYLE[status])} data-testid="source-pill">
+    <span className={cn("inline-flex shrink-0 items-center gap-1 rounded-full px-2 py-0.5 text-xs font-medium", STYLE[status])} data-testid="source-pill">
       {status === "syncing" && <span className="size-1.5 animate-pulse rounded-full bg-brand-600" aria-hidden />}
       {LABEL[status]}
     </span>
   );
+  if (status === "error") {
+    const reason = lastError ?? "The last sync failed.";
+    return (
+      <button
+        type="button"
+        className="flex max-w-full min-w-0 items-center gap-2 rounded-md text-left"
+        aria-expanded={errorExpanded}
+        aria-controls={errorDetailsId}
+        aria-describedby={errorDetailsId}
+        onClick={onToggleError}
+        title={reason}
+      >
+        {pill}
+        <span className="max-w-[14rem] truncate text-xs text-red-700 sm:max-w-xs" data-testid="source-error-reason">
+          {reason}
+        </span>
+        <ChevronDown className={cn("size-3.5 shrink-0 text-red-700 transition-transform", errorExpanded && "rotate-180")} aria-hidden />
+      </button>
+    );
+  }
   const detail =
     status === "syncing" && progress
       ? `${progress.listed} listed · ${progress.processed} processed${progress.failed ? ` · ${progress.failed} failed` : ""}`
@@ -42,30 +76,25 @@ export function SourcePill({
           : null;
   return (
     <span className="inline-flex items-center gap-2">
-      {status === "error" ? (
-        <Tooltip.Provider delayDuration={100}>
-          <Tooltip.Root>
-            <Tooltip.Trigger asChild>
-              <button type="button" className="rounded-full" aria-label={`Error: ${lastError ?? "the last sync failed"}`}>
-                {pill}
-              </button>
-            </Tooltip.Trigger>
-            <Tooltip.Portal>
-              <Tooltip.Content sideOffset={6} className="z-50 max-w-sm rounded-md bg-zinc-900 px-3 py-2 text-xs text-white shadow-lg" role="tooltip">
-                {lastError ?? "The last sync failed."} Fix the cause, then press Sync now. If the credentials stopped working, an Owner or Admin can re-test them under Organization → Connectors.
-                <Tooltip.Arrow className="fill-zinc-900" />
-              </Tooltip.Content>
-            </Tooltip.Portal>
-          </Tooltip.Root>
-        </Tooltip.Provider>
-      ) : (
-        pill
-      )}
+      {/* Focusable so keyboard and screen-reader users reach the state and hear its details. */}
+      <span tabIndex={0} className="rounded-full" aria-describedby={detail ? detailId : undefined}>
+        {pill}
+      </span>
       {detail && (
-        <span className="text-xs text-zinc-500" title={lastSyncedAt ? formatDateTime(lastSyncedAt) : undefined}>
+        <span id={detailId} className="text-xs text-zinc-500" title={lastSyncedAt ? formatDateTime(lastSyncedAt) : undefined}>
           {detail}
         </span>
       )}
     </span>
+  );
+}
+
+/** The Error pill's full reason and the advice for its cause, shown in the row under it. */
+export function ErrorDetails({ id, lastError, hidden }: { id: string; lastError: string | null; hidden: boolean }) {
+  return (
+    <div id={id} hidden={hidden} className="mt-2 rounded-md bg-red-50 px-3 py-2 text-sm text-red-800" data-testid="source-error-details">
+      <p className="break-words">{lastError ?? "The last sync failed."}</p>
+      <p className="mt-1 text-red-700">{errorAdvice(lastError)}</p>
+    </div>
   );
 }

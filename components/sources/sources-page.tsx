@@ -2,7 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Database, History, RefreshCw, Trash2 } from "lucide-react";
 import Link from "next/link";
-import { useState, type FormEvent } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { formErrors } from "@/components/ui/form-errors";
 import { useOrg } from "@/components/orgs/org-context";
 import { describeError, useTRPC } from "@/components/providers/trpc";
@@ -13,7 +13,7 @@ import { SelectField, TextField } from "@/components/ui/field";
 import { formatDateTime } from "@/components/ui/format";
 import { Loading } from "@/components/ui/states";
 import { DataTable } from "@/components/ui/table";
-import { SourcePill } from "./source-pill";
+import { ErrorDetails, SourcePill } from "./source-pill";
 
 export function SourcesPage({ containerId }: { containerId: string }) {
   const trpc = useTRPC();
@@ -69,13 +69,39 @@ type SourceItem = {
   followUpRequested: boolean;
 };
 
+/** How long a freshly queued run keeps Sync now disabled when it does not start (then a press may recover it). */
+const JUST_QUEUED_MS = 60_000;
+
 function SourceRow({ containerId, source, canEdit, editing }: { containerId: string; source: SourceItem; canEdit: boolean; editing: boolean }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.sources.pathKey() });
-  const syncNow = useMutation(trpc.sources.syncNow.mutationOptions({ onSettled: refresh }));
+  // Sync now stays disabled until the server has answered and the list shows the answer; a run it just
+  // queued keeps it disabled while that run is still Pending (another press would only ask for a redundant
+  // follow-up). `inFlight` closes the gap before React re-renders with isPending, so rapid clicks send one request.
+  const inFlight = useRef(false);
+  const [justQueued, setJustQueued] = useState(false);
+  const syncNow = useMutation(
+    trpc.sources.syncNow.mutationOptions({
+      // Set after the refetch, so the row already shows the Pending the answer produced.
+      onSettled: async (result) => {
+        await refresh();
+        setJustQueued(result?.queued === "now");
+        inFlight.current = false;
+      },
+    }),
+  );
+  useEffect(() => {
+    if (!justQueued) return;
+    if (source.status !== "pending") return setJustQueued(false);
+    const timer = setTimeout(() => setJustQueued(false), JUST_QUEUED_MS);
+    return () => clearTimeout(timer);
+  }, [justQueued, source.status]);
   const [confirming, setConfirming] = useState(false);
   const [showHistory, setShowHistory] = useState(false);
+  const [showError, setShowError] = useState(false);
+  const errorDetailsId = useId();
+  const historyId = useId();
   const detach = useMutation(
     trpc.sources.detach.mutationOptions({
       onSuccess: () => setConfirming(false),
@@ -87,22 +113,51 @@ function SourceRow({ containerId, source, canEdit, editing }: { containerId: str
   );
   const busy = source.status === "pending" || source.status === "syncing";
   const where = `${source.bucket}/${source.prefix}`;
+  // Each row's buttons say which source they act on (screen readers list buttons out of their rows).
+  const named = `${source.prefix || "the whole bucket"} from bucket ${source.bucket}`;
   return (
     <li className="px-4 py-3" aria-label={where}>
       <div className="flex flex-wrap items-center justify-between gap-3">
         <div className="min-w-0">
-          <div className="truncate font-mono text-sm text-zinc-900">{where}</div>
+          <div className="font-mono text-sm break-all text-zinc-900">{where}</div>
           <div className="text-xs text-zinc-500">via {source.connectorLabel}</div>
         </div>
-        <div className="flex items-center gap-3">
-          <SourcePill status={source.status} lastError={source.lastError} lastSyncedAt={source.lastSyncedAt} progress={source.progress} />
+        <div className="flex min-w-0 flex-wrap items-center gap-3">
+          <SourcePill
+            status={source.status}
+            lastError={source.lastError}
+            lastSyncedAt={source.lastSyncedAt}
+            progress={source.progress}
+            errorDetailsId={errorDetailsId}
+            errorExpanded={showError}
+            onToggleError={() => setShowError((s) => !s)}
+          />
           {canEdit && (
-            <Button variant="secondary" size="sm" pending={syncNow.isPending} onClick={() => syncNow.mutate({ containerId, sourceId: source.id })} title={busy ? "A sync is in flight; one more runs after it." : undefined}>
+            <Button
+              variant="secondary"
+              size="sm"
+              pending={syncNow.isPending}
+              disabled={justQueued}
+              aria-label={`Sync now ${named}`}
+              onClick={() => {
+                if (inFlight.current) return;
+                inFlight.current = true;
+                syncNow.mutate({ containerId, sourceId: source.id });
+              }}
+              title={busy ? "A sync is in flight; one more runs after it." : undefined}
+            >
               {!syncNow.isPending && <RefreshCw className="size-3.5" aria-hidden />}
               {busy && source.followUpRequested ? "Queued after current sync" : "Sync now"}
             </Button>
           )}
-          <Button variant="ghost" size="sm" onClick={() => setShowHistory((s) => !s)} aria-expanded={showHistory}>
+          <Button
+            variant="ghost"
+            size="sm"
+            onClick={() => setShowHistory((s) => !s)}
+            aria-expanded={showHistory}
+            aria-controls={historyId}
+            aria-label={`History of ${named}`}
+          >
             <History className="size-3.5" aria-hidden /> History
           </Button>
           {canEdit && editing && (
@@ -112,9 +167,12 @@ function SourceRow({ containerId, source, canEdit, editing }: { containerId: str
           )}
         </div>
       </div>
+      {source.status === "error" && <ErrorDetails id={errorDetailsId} lastError={source.lastError} hidden={!showError} />}
       {syncNow.error && <div className="mt-2"><Alert>{describeError(syncNow.error).message}</Alert></div>}
-      {showHistory && <RunHistory containerId={containerId} sourceId={source.id} />}
-      {showHistory && <FailedFiles containerId={containerId} sourceId={source.id} canEdit={canEdit} />}
+      <div id={historyId}>
+        {showHistory && <RunHistory containerId={containerId} sourceId={source.id} />}
+        {showHistory && <FailedFiles containerId={containerId} sourceId={source.id} canEdit={canEdit} />}
+      </div>
       <ConfirmDialog
         open={confirming}
         onOpenChange={setConfirming}
