@@ -109,6 +109,7 @@ const inputFor: Record<string, (world: World, me: Me) => unknown> = {
   "sources.runs": (w) => ({ containerId: w.container.id, sourceId: w.source.id }),
   "sources.failedFiles": (w) => ({ containerId: w.container.id, sourceId: w.source.id }),
   "sources.attach": (w) => ({ containerId: w.container.id, connectorId: w.connector.id, bucket: w.connector.testBucket, prefix: "other/" }),
+  "sources.previewPrefix": (w) => ({ containerId: w.container.id, connectorId: w.connector.id, bucket: w.connector.testBucket, prefix: "reports/2026" }),
   "sources.syncNow": (w) => ({ containerId: w.container.id, sourceId: w.source.id }),
   "sources.detach": (w) => ({ containerId: w.container.id, sourceId: w.source.id }),
 };

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { bucketNameSchema, prefixSchema } from "@/server/s3/inputs";
 import { attachSource, detachSource, listFailedFiles, listSources, listSyncRuns, requestSync } from "@/server/services/sources";
+import { previewPrefix } from "@/server/services/sources/preview";
 import { containerProcedure, createTRPCRouter } from "../init";
 
 const sourceId = z.object({ sourceId: z.uuid() });
@@ -19,6 +20,18 @@ export const sourcesRouter = createTRPCRouter({
       attachSource(ctx.db, ctx.events, {
         orgId: ctx.container.orgId,
         containerId: ctx.container.containerId,
+        userId: ctx.user.id,
+        connectorId: input.connectorId,
+        bucket: input.bucket,
+        prefix: input.prefix ?? "",
+      }),
+    ),
+  /** What a prefix would pull, before Add: object count (capped) and what an open-ended prefix also matches. */
+  previewPrefix: containerProcedure("edit")
+    .input(z.object({ connectorId: z.uuid(), bucket: bucketNameSchema, prefix: prefixSchema }))
+    .query(({ ctx, input }) =>
+      previewPrefix(ctx.db, {
+        orgId: ctx.container.orgId,
         userId: ctx.user.id,
         connectorId: input.connectorId,
         bucket: input.bucket,
