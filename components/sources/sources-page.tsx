@@ -272,6 +272,10 @@ function AddBucketForm({ containerId, onAdded }: { containerId: string; onAdded:
     }),
   );
   const errors = formErrors(attach.error, ADD_FIELDS);
+  const [connectorId, setConnectorId] = useState("");
+  const [bucket, setBucket] = useState("");
+  const [prefix, setPrefix] = useState("");
+  const chosenConnector = connectorId || usable[0]?.id || "";
 
   function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -303,21 +307,114 @@ function AddBucketForm({ containerId, onAdded }: { containerId: string; onAdded:
       <h3 className="text-sm font-semibold text-zinc-900">Add bucket</h3>
       {errors.form && <Alert>{errors.form}</Alert>}
       <div className="grid gap-3 sm:grid-cols-3">
-        <SelectField label="Connector" name="connectorId" error={errors.field("connectorId")}>
+        <SelectField label="Connector" name="connectorId" value={chosenConnector} onChange={(e) => setConnectorId(e.target.value)} error={errors.field("connectorId")}>
           {usable.map((c) => (
             <option key={c.id} value={c.id}>
               {c.label}
             </option>
           ))}
         </SelectField>
-        <TextField label="Bucket" name="bucket" required spellCheck={false} error={errors.field("bucket")} />
-        <TextField label="Prefix (optional)" name="prefix" spellCheck={false} placeholder="reports/2026/" hint="Leave empty to sync the whole bucket." error={errors.field("prefix")} />
+        <TextField label="Bucket" name="bucket" required spellCheck={false} value={bucket} onChange={(e) => setBucket(e.target.value)} error={errors.field("bucket")} />
+        <TextField
+          label="Prefix (optional)"
+          name="prefix"
+          spellCheck={false}
+          placeholder="reports/2026/"
+          hint="Leave empty to sync the whole bucket."
+          value={prefix}
+          onChange={(e) => setPrefix(e.target.value)}
+          error={errors.field("prefix")}
+        />
       </div>
+      <PrefixPreview containerId={containerId} connectorId={chosenConnector} bucket={bucket.trim()} prefix={prefix} onUsePrefix={setPrefix} />
       <div className="flex justify-end">
         <Button type="submit" pending={attach.isPending}>
           {attach.isPending ? "Checking bucket…" : "Add"}
         </Button>
       </div>
     </form>
+  );
+}
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [debounced, setDebounced] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setDebounced(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return debounced;
+}
+
+const count = new Intl.NumberFormat("en-US");
+
+/**
+ * Before Add: how many objects the bucket/prefix holds (one listing page, so "1,000+" beyond that), a warning
+ * for zero (a typo, or a prefix not filled yet: not an error, it can still be added), and for a prefix without
+ * a trailing "/" what else it matches, with a one-click fix to the folder it probably means.
+ */
+function PrefixPreview({
+  containerId,
+  connectorId,
+  bucket,
+  prefix,
+  onUsePrefix,
+}: {
+  containerId: string;
+  connectorId: string;
+  bucket: string;
+  prefix: string;
+  onUsePrefix: (prefix: string) => void;
+}) {
+  const trpc = useTRPC();
+  const input = useDebounced({ containerId, connectorId, bucket, prefix }, 400);
+  // Only well-formed input is sent (the Add button reports the rest on its fields).
+  const ready = input.connectorId !== "" && input.bucket.length >= 3 && !input.prefix.startsWith("/");
+  const preview = useQuery({ ...trpc.sources.previewPrefix.queryOptions(input), enabled: ready, retry: false, staleTime: 10_000 });
+  const where = input.prefix ? `"${input.prefix}"` : "The whole bucket";
+  return (
+    <div aria-live="polite" className="space-y-2 text-sm" data-testid="prefix-preview">
+      {ready && preview.isFetching && !preview.data && <p className="text-zinc-500">Looking at {input.prefix ? `"${input.prefix}"` : "the bucket"}…</p>}
+      {ready && preview.error && <p className="text-zinc-500">Could not look inside yet: {describeError(preview.error).message}</p>}
+      {ready && preview.data && (
+        <>
+          {preview.data.objectCount === 0 ? (
+            <Alert tone="warning">
+              {where} holds no objects yet. Check the {input.prefix ? "prefix" : "bucket"} for a typo; you can still add it, and files appear once objects do.
+            </Alert>
+          ) : (
+            <p className="text-zinc-600" data-testid="prefix-object-count">
+              {where} holds {preview.data.capped ? `${count.format(preview.data.objectCount)}+` : count.format(preview.data.objectCount)}{" "}
+              {preview.data.objectCount === 1 && !preview.data.capped ? "object" : "objects"}.
+            </p>
+          )}
+          {preview.data.openEnded && (
+            <Alert tone="warning">
+              <p>
+                &quot;{input.prefix}&quot; does not end in &quot;/&quot;, so it matches every key that starts with it
+                {preview.data.openEnded.alsoMatches.length > 0 ? (
+                  <>
+                    , including{" "}
+                    {preview.data.openEnded.alsoMatches.map((m, i) => (
+                      <span key={m}>
+                        {i > 0 && ", "}
+                        <code className="font-mono">{m}</code>
+                      </span>
+                    ))}
+                    {preview.data.openEnded.more && " and more"}.
+                  </>
+                ) : (
+                  ", including folders added later."
+                )}
+              </p>
+              {preview.data.openEnded.folder && (
+                <Button variant="secondary" size="sm" className="mt-2" onClick={() => onUsePrefix(preview.data.openEnded!.folder!)}>
+                  Use {preview.data.openEnded.folder}
+                </Button>
+              )}
+            </Alert>
+          )}
+        </>
+      )}
+    </div>
   );
 }
