@@ -1,10 +1,13 @@
 "use client";
-import { useQuery } from "@tanstack/react-query";
-import { Plug, Plus } from "lucide-react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Plug, Plus, Trash2 } from "lucide-react";
 import Link from "next/link";
+import { useState } from "react";
 import { useOrg } from "@/components/orgs/org-context";
 import { describeError, useTRPC } from "@/components/providers/trpc";
 import { Alert } from "@/components/ui/alert";
+import { Button } from "@/components/ui/button";
+import { ConfirmDialog } from "@/components/ui/dialog";
 import { formatDateTime, formatRelative } from "@/components/ui/format";
 import { Badge, EmptyState, Loading, PageHeader } from "@/components/ui/states";
 import { DataTable } from "@/components/ui/table";
@@ -16,6 +19,17 @@ export function ConnectorsPage() {
   const trpc = useTRPC();
   const list = useQuery(trpc.connectors.list.queryOptions({ orgId: org.id }));
   const canManage = roleCan(org.role, "connectors.manage");
+  const queryClient = useQueryClient();
+  const [toRemove, setToRemove] = useState<{ id: string; label: string } | null>(null);
+  const remove = useMutation(
+    trpc.connectors.remove.mutationOptions({
+      onSuccess: async () => {
+        setToRemove(null);
+        await queryClient.invalidateQueries({ queryKey: trpc.connectors.list.queryKey() });
+      },
+    }),
+  );
+  const anyDisconnected = canManage && (list.data?.some((c) => c.status === "disconnected") ?? false);
   return (
     <>
       <PageHeader
@@ -39,7 +53,21 @@ export function ConnectorsPage() {
         </EmptyState>
       )}
       {list.data && list.data.length > 0 && (
-        <DataTable label="Connectors" columns={["Label", "Provider", "Endpoint", "Region", "Test bucket", "Status", "Last checked", "Feeds"]}>
+        <DataTable
+          label="Connectors"
+          stickyLastColumn={anyDisconnected}
+          columns={[
+            "Label",
+            "Provider",
+            { label: "Endpoint", className: "hidden xl:table-cell" },
+            { label: "Region", className: "hidden lg:table-cell" },
+            "Test bucket",
+            "Status",
+            { label: "Last checked", className: "hidden lg:table-cell" },
+            "Feeds",
+            ...(anyDisconnected ? [{ label: "Actions", hidden: true as const }] : []),
+          ]}
+        >
               {list.data.map((c) => (
                 <tr key={c.id}>
                   <td className="px-4 py-2.5 font-medium">
@@ -48,15 +76,15 @@ export function ConnectorsPage() {
                     </Link>
                   </td>
                   <td className="px-4 py-2.5 text-zinc-600">{providerLabel(c.provider)}</td>
-                  <td className="max-w-56 truncate px-4 py-2.5 text-zinc-600">{endpointLabel(c.endpoint)}</td>
-                  <td className="px-4 py-2.5 text-zinc-600">{c.region}</td>
-                  <td className="px-4 py-2.5 font-mono text-xs text-zinc-600">{c.testBucket}/{c.testPrefix}</td>
+                  <td className="hidden max-w-56 truncate px-4 py-2.5 text-zinc-600 xl:table-cell">{endpointLabel(c.endpoint)}</td>
+                  <td className="hidden px-4 py-2.5 text-zinc-600 lg:table-cell">{c.region}</td>
+                  <td className="px-4 py-2.5 font-mono text-xs break-all text-zinc-600">{c.testBucket}/{c.testPrefix}</td>
                   <td className="px-4 py-2.5">
                     <span title={c.lastError ?? undefined}>
                       <Badge tone={STATUS_TONE[c.status]}>{STATUS_LABEL[c.status]}</Badge>
                     </span>
                   </td>
-                  <td className="px-4 py-2.5 whitespace-nowrap text-zinc-600">
+                  <td className="hidden px-4 py-2.5 whitespace-nowrap text-zinc-600 lg:table-cell">
                     {c.lastCheckedAt ? (
                       <time dateTime={c.lastCheckedAt.toISOString()} title={formatDateTime(c.lastCheckedAt)}>
                         {formatRelative(c.lastCheckedAt)}
@@ -76,10 +104,34 @@ export function ConnectorsPage() {
                       </ul>
                     )}
                   </td>
+                  {anyDisconnected && (
+                    <td className="px-4 py-2.5 text-right">
+                      {c.status === "disconnected" && (
+                        <Button variant="ghost" size="sm" aria-label={`Remove ${c.label} from the list`} onClick={() => setToRemove(c)}>
+                          <Trash2 className="size-4" aria-hidden />
+                        </Button>
+                      )}
+                    </td>
+                  )}
                 </tr>
               ))}
         </DataTable>
       )}
+      <ConfirmDialog
+        open={toRemove !== null}
+        onOpenChange={(open) => !open && setToRemove(null)}
+        title={`Remove ${toRemove?.label ?? "connector"} from the list?`}
+        description={
+          <>
+            It is already disconnected: its credentials are gone and its sources were cleaned up. Removing it only takes it off this list; its
+            credential access log is kept for the audit trail.
+            {remove.error && <span className="mt-2 block text-red-600">{describeError(remove.error).message}</span>}
+          </>
+        }
+        confirmLabel="Remove"
+        pending={remove.isPending}
+        onConfirm={() => toRemove && remove.mutate({ orgId: org.id, connectorId: toRemove.id })}
+      />
     </>
   );
 }

@@ -36,6 +36,11 @@ export const connectors = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
     disconnectedAt: timestamp("disconnected_at", { withTimezone: true }),
+    /**
+     * A disconnected connector an Owner or Admin removed from the list. The row stays (its credential_reads
+     * are the audit trail, and cascade from it); only the list leaves it out.
+     */
+    removedAt: timestamp("removed_at", { withTimezone: true }),
   },
   (t) => [index("connectors_org_id_idx").on(t.orgId)],
 );

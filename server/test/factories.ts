@@ -186,9 +186,10 @@ export async function seedWorld() {
       { orgId: org.id, userId: admin!.id, role: "admin" as const },
       ...[editor, viewer, noAccess, target].map((u) => ({ orgId: org.id, userId: u!.id, role: "member" as const })),
     ]);
-  const [container, connector] = await Promise.all([
+  const [container, connector, disconnectedConnector] = await Promise.all([
     createContainer(org.id, { name: unique("Box"), createdBy: owner!.id }),
     createConnectorRow(org.id, { createdBy: owner!.id }),
+    createConnectorRow(org.id, { createdBy: owner!.id, status: "disconnected", sealedCredentials: null, disconnectedAt: new Date() }),
   ]);
   const [source] = await db()
     .insert(sources)
@@ -211,6 +212,7 @@ export async function seedWorld() {
     users: { owner: owner!, admin: admin!, editor: editor!, viewer: viewer!, noAccess: noAccess!, target: target!, outsider: outsider! },
     container,
     connector,
+    disconnectedConnector,
     source: source!,
     file,
     failedFile: await createFailedFile(container.id, owner!.id),

@@ -104,6 +104,7 @@ const inputFor: Record<string, (world: World, me: Me) => unknown> = {
   "connectors.update": (w) => ({ orgId: w.org.id, connectorId: w.connector.id, label: "Renamed", region: w.connector.region, testBucket: w.connector.testBucket, credentials: null }),
   "connectors.retest": (w) => ({ orgId: w.org.id, connectorId: w.connector.id }),
   "connectors.disconnect": (w) => ({ orgId: w.org.id, connectorId: w.connector.id }),
+  "connectors.remove": (w) => ({ orgId: w.org.id, connectorId: w.disconnectedConnector.id }),
   "connectors.accessLog": (w) => ({ orgId: w.org.id, connectorId: w.connector.id }),
   "sources.list": (w) => ({ containerId: w.container.id }),
   "sources.runs": (w) => ({ containerId: w.container.id, sourceId: w.source.id }),

@@ -172,6 +172,22 @@ describe("connectors", () => {
     expect(await readsOf(connector.id)).toEqual([]);
   });
 
+  it("removes only a disconnected connector from the list, keeping the row and its access log", async () => {
+    const org = await createOrg();
+    const connector = await createConnectorRow(org.id);
+    const api = callerFor(org.owner, { events: recordingEvents() });
+    await readCredentials(db(), connector, { type: "job", name: "test" }, "a read before removal");
+    await expectTRPCError(api.connectors.remove({ orgId: org.id, connectorId: connector.id }), "CONFLICT");
+    await api.connectors.disconnect({ orgId: org.id, connectorId: connector.id });
+    await api.connectors.remove({ orgId: org.id, connectorId: connector.id });
+    expect(await api.connectors.list({ orgId: org.id })).toEqual([]);
+    const [row] = await rowsOf(org.id);
+    expect(row!.removedAt).toBeInstanceOf(Date);
+    expect(await readsOf(connector.id)).toHaveLength(1);
+    expect((await api.connectors.accessLog({ orgId: org.id, connectorId: connector.id })).map((r) => r.purpose)).toEqual(["a read before removal"]);
+    await expectTRPCError(api.connectors.remove({ orgId: org.id, connectorId: connector.id }), "CONFLICT");
+  });
+
   it("lists the sources a connector feeds, naming only containers the viewer can see", async () => {
     const org = await createOrg();
     const member = await addMember(org.id, "member");

@@ -3,7 +3,7 @@
  * sealed at rest and never returned, re-tested on demand, disconnected with a cascade event.
  */
 import { randomUUID } from "node:crypto";
-import { and, desc, eq, inArray, ne } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, ne } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { connectors, containerAccess, containers, credentialReads, sources, users } from "@/db/schema";
 import { connectorDisconnected } from "@/inngest/events";
@@ -29,6 +29,7 @@ const publicColumns = {
   lastError: connectors.lastError,
   createdAt: connectors.createdAt,
   disconnectedAt: connectors.disconnectedAt,
+  removedAt: connectors.removedAt,
 };
 
 export type ConnectorView = { [K in keyof typeof publicColumns]: (typeof connectors.$inferSelect)[K] };
@@ -75,7 +76,11 @@ async function feeds(db: DbOrTx, connectorIds: string[], viewer: Viewer): Promis
 }
 
 export async function listConnectors(db: DbOrTx, params: { orgId: string; viewer: Viewer }) {
-  const rows = await db.select(publicColumns).from(connectors).where(eq(connectors.orgId, params.orgId)).orderBy(desc(connectors.createdAt));
+  const rows = await db
+    .select(publicColumns)
+    .from(connectors)
+    .where(and(eq(connectors.orgId, params.orgId), isNull(connectors.removedAt)))
+    .orderBy(desc(connectors.createdAt));
   const fed = await feeds(db, rows.map((r) => r.id), params.viewer);
   return rows.map((row) => ({ ...row, feeds: fed.get(row.id)! }));
 }
@@ -232,6 +237,24 @@ export async function disconnectConnector(db: DbOrTx, events: EventOutbox, param
     throw new AppError("CONFLICT", "This connector is already disconnected.");
   }
   await events.flush();
+}
+
+/**
+ * Takes a disconnected connector off the list. Only disconnected ones: an active connector still feeds
+ * sources. The row and its credential access log stay, for the audit trail.
+ */
+export async function removeConnector(db: DbOrTx, params: { orgId: string; connectorId: string }) {
+  const [row] = await db
+    .update(connectors)
+    .set({ removedAt: new Date(), updatedAt: new Date() })
+    .where(and(eq(connectors.id, params.connectorId), eq(connectors.orgId, params.orgId), eq(connectors.status, "disconnected"), isNull(connectors.removedAt)))
+    .returning({ id: connectors.id });
+  if (row) return;
+  const current = await loadSealed(db, params); // NOT_FOUND when it is not this org's
+  throw new AppError(
+    "CONFLICT",
+    current.removedAt ? "This connector was already removed from the list." : "Disconnect this connector before removing it from the list.",
+  );
 }
 
 export async function listCredentialReads(db: DbOrTx, params: { orgId: string; connectorId: string; limit?: number }) {

@@ -14,6 +14,7 @@ import {
   getConnector,
   listConnectors,
   listCredentialReads,
+  removeConnector,
   retestConnector,
   updateConnector,
 } from "@/server/services/connectors";
@@ -87,6 +88,9 @@ export const connectorsRouter = createTRPCRouter({
   disconnect: orgProcedure("connectors.manage")
     .input(connectorId)
     .mutation(({ ctx, input }) => disconnectConnector(ctx.db, ctx.events, { orgId: ctx.org.id, connectorId: input.connectorId })),
+  remove: orgProcedure("connectors.manage")
+    .input(connectorId)
+    .mutation(({ ctx, input }) => removeConnector(ctx.db, { orgId: ctx.org.id, connectorId: input.connectorId })),
   accessLog: orgProcedure("connectors.manage")
     .input(connectorId)
     .query(({ ctx, input }) => listCredentialReads(ctx.db, { orgId: ctx.org.id, connectorId: input.connectorId })),
