@@ -70,7 +70,7 @@ export function ConnectorDetail({ connectorId }: { connectorId: string }) {
       {c.status === "active" && c.lastError && <Alert>The last check failed: {c.lastError}</Alert>}
       {retest.isSuccess && c.status === "active" && !c.lastError && <Alert tone="success">The credentials work.</Alert>}
 
-      <dl className="grid gap-x-8 gap-y-3 rounded-lg bg-white p-5 text-sm ring-1 ring-zinc-200 sm:grid-cols-2">
+      <dl className="grid grid-cols-1 gap-x-8 gap-y-3 rounded-lg bg-white p-5 text-sm ring-1 ring-zinc-200 sm:grid-cols-2">
         {[
           ["Provider", providerLabel(c.provider)],
           ["Endpoint", endpointLabel(c.endpoint)],
@@ -166,7 +166,7 @@ function EditForm({
       <h2 className="text-base font-semibold text-zinc-900">Edit</h2>
       {errors.form && <Alert>{errors.form}</Alert>}
       {update.isSuccess && <Alert tone="success">Saved.</Alert>}
-      <div className="grid gap-4 sm:grid-cols-2">
+      <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
         <TextField label="Label" name="label" defaultValue={connector.label} required maxLength={80} error={errors.field("label")} />
         <TextField label="Region" name="region" defaultValue={connector.region} error={errors.field("region")} />
         <TextField label="Test bucket" name="testBucket" defaultValue={connector.testBucket} error={errors.field("testBucket")} />
@@ -180,7 +180,7 @@ function EditForm({
         />
       </div>
       {replacing ? (
-        <fieldset className="grid gap-4 sm:grid-cols-3">
+        <fieldset className="grid grid-cols-1 gap-4 sm:grid-cols-3">
           <legend className="mb-2 text-sm font-medium text-zinc-700">New credentials (the current ones are never shown)</legend>
           <TextField label="Access key ID" name="accessKeyId" autoComplete="off" error={errors.field("accessKeyId")} />
           <TextField label="Secret access key" name="secretAccessKey" type="password" autoComplete="new-password" error={errors.field("secretAccessKey")} />

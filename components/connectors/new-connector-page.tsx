@@ -57,7 +57,7 @@ export function NewConnectorPage() {
   return (
     <>
       <PageHeader title="Add connector" description="Amazon S3 or any S3-compatible storage. Wire checks the credentials against the test bucket before storing anything." />
-      <div className="grid gap-6 lg:grid-cols-[minmax(0,1fr)_minmax(0,26rem)]">
+      <div className="grid grid-cols-1 gap-6 lg:grid-cols-[minmax(0,1fr)_minmax(0,26rem)]">
         <form onSubmit={onSubmit} className="space-y-4 rounded-lg bg-white p-5 ring-1 ring-zinc-200" aria-label="Add connector" noValidate>
           {errors.form && <Alert>{errors.form}</Alert>}
           <SelectField

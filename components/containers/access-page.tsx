@@ -55,10 +55,10 @@ function PeopleSection({ containerId }: { containerId: string }) {
       {people.data && (
         <ul className="divide-y divide-zinc-200 rounded-lg bg-white ring-1 ring-zinc-200">
           {people.data.map((p) => (
-            <li key={p.userId} className="flex items-center justify-between gap-4 px-4 py-3">
-              <div>
+            <li key={p.userId} className="flex flex-wrap items-center justify-between gap-x-4 gap-y-2 px-4 py-3">
+              <div className="min-w-0">
                 <div className="text-sm font-medium text-zinc-900">{p.name}</div>
-                <div className="text-xs text-zinc-500">
+                <div className="text-xs break-all text-zinc-500">
                   {p.email} · {ROLE_LABEL[p.role]}
                 </div>
               </div>
@@ -126,7 +126,7 @@ function TokensSection({ containerId }: { containerId: string }) {
 
   return (
     <section aria-labelledby="tokens-heading">
-      <div className="mb-3 flex items-end justify-between gap-4">
+      <div className="mb-3 flex flex-wrap items-end justify-between gap-4">
         <div>
           <h2 id="tokens-heading" className="text-base font-semibold text-zinc-900">
             Agent API tokens
@@ -146,8 +146,8 @@ function TokensSection({ containerId }: { containerId: string }) {
       {tokens.data && tokens.data.length > 0 && (
         <ul className="divide-y divide-zinc-200 rounded-lg bg-white ring-1 ring-zinc-200">
           {tokens.data.map((t) => (
-            <li key={t.id} className="flex items-center justify-between gap-4 px-4 py-3">
-              <div>
+            <li key={t.id} className="flex flex-wrap items-center justify-between gap-x-4 gap-y-2 px-4 py-3">
+              <div className="min-w-0">
                 <div className="text-sm font-medium text-zinc-900">{t.name}</div>
                 <div className="text-xs text-zinc-500">
                   <code>{t.displayPrefix}…</code> · created {formatRelative(t.createdAt)} ·{" "}
@@ -262,7 +262,7 @@ function CreatedToken({ token, containerId, onDone }: { token: string; container
       </div>
       <div>
         <p className="mb-1 text-xs font-medium text-zinc-600">Write a file:</p>
-        <pre className="overflow-x-auto rounded bg-zinc-900 p-3 text-xs text-zinc-100">
+        <pre tabIndex={0} className="overflow-x-auto rounded bg-zinc-900 p-3 text-xs text-zinc-100">
           {`curl -X PUT --data-binary @notes.md \\
   -H "Authorization: Bearer $WIRE_TOKEN" \\
   -H "Content-Type: text/markdown" \\

@@ -41,7 +41,7 @@ export function ContainersPage() {
         </EmptyState>
       )}
       {list.data && list.data.length > 0 && (
-        <ul className="grid gap-3 sm:grid-cols-2 xl:grid-cols-3">
+        <ul className="grid grid-cols-1 gap-3 sm:grid-cols-2 xl:grid-cols-3">
           {list.data.map((c) => (
             <li key={c.id}>
               <Link

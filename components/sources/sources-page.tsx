@@ -306,7 +306,7 @@ function AddBucketForm({ containerId, onAdded }: { containerId: string; onAdded:
     <form onSubmit={onSubmit} className="space-y-3 border-t border-zinc-200 px-4 py-4" aria-label="Add bucket" noValidate>
       <h3 className="text-sm font-semibold text-zinc-900">Add bucket</h3>
       {errors.form && <Alert>{errors.form}</Alert>}
-      <div className="grid gap-3 sm:grid-cols-3">
+      <div className="grid grid-cols-1 gap-3 sm:grid-cols-3">
         <SelectField label="Connector" name="connectorId" value={chosenConnector} onChange={(e) => setConnectorId(e.target.value)} error={errors.field("connectorId")}>
           {usable.map((c) => (
             <option key={c.id} value={c.id}>
