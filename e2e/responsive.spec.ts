@@ -3,8 +3,8 @@
  * the navigation behind a Menu button on the phone, every action on screen, the Files table whole at 1280 px,
  * and no serious or critical axe-core violations. Screenshots of each page at each size go to test-results/.
  */
-import AxeBuilder from "@axe-core/playwright";
 import type { Locator, Page, TestInfo } from "@playwright/test";
+import { seriousViolations } from "./a11y";
 import { Api, expect, seedContainer, seedOrg, test, upload, type Org, type Person } from "./fixtures";
 import { E2E_S3, e2eS3Endpoint } from "./s3";
 
@@ -12,14 +12,6 @@ async function screenshot(page: Page, testInfo: TestInfo, name: string) {
   const path = testInfo.outputPath(`${name}.png`);
   await page.screenshot({ path, fullPage: true });
   await testInfo.attach(name, { path, contentType: "image/png" });
-}
-
-/** Serious and critical axe-core findings (WCAG 2.x A/AA rules), described well enough to act on. */
-async function seriousViolations(page: Page) {
-  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  return results.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => ({ rule: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
 }
 
 /** The page itself never scrolls sideways (tables scroll inside their own box). */

@@ -6,6 +6,7 @@
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Page } from "@playwright/test";
 import { randomUUID } from "node:crypto";
+import { seriousViolations } from "./a11y";
 import { Api, expect, seedContainer, seedOrg, test, upload, type Person } from "./fixtures";
 import { E2E_S3, e2eS3Endpoint } from "./s3";
 import { s3AdminClient } from "../server/test/s3-admin";
@@ -71,6 +72,9 @@ test("Add bucket flags an open-ended prefix with what else it matches, fixes it 
   await expect(form.getByLabel("Prefix (optional)")).toHaveValue("reports/2026/");
   await expect(preview).toContainText('"reports/2026/" holds 2 objects.');
   await expect(preview).not.toContainText("does not end in");
+  await form.getByLabel("Prefix (optional)").fill("reports/2026");
+  await expect(form.getByRole("button", { name: "Use reports/2026/" })).toBeVisible();
+  expect(await seriousViolations(page)).toEqual([]);
 
   // More than one listing page: a capped count.
   await form.getByLabel("Prefix (optional)").fill("many/");
@@ -139,6 +143,7 @@ test("an Error pill shows its reason beside it and advice for its cause in the r
   await synced.focus();
   await expect(synced).toBeFocused();
   await expect(synced).toHaveAccessibleDescription(/last synced/);
+  expect(await seriousViolations(page)).toEqual([]);
 });
 
 test("fifteen rapid presses of Sync now send one request", async ({ createPerson }) => {

@@ -37,7 +37,7 @@ export function DataTable({
         className="overflow-x-auto"
         tabIndex={0}
         role="group"
-        aria-label={label ? `${label} (scrolls sideways when wider than the screen)` : undefined}
+        aria-label={label ? `${label} (scrollable)` : undefined}
         data-testid="table-scroll"
       >
         <table
