@@ -115,6 +115,7 @@ function SourceRow({ containerId, source, canEdit, editing }: { containerId: str
   const where = `${source.bucket}/${source.prefix}`;
   // Each row's buttons say which source they act on (screen readers list buttons out of their rows).
   const named = `${source.prefix || "the whole bucket"} from bucket ${source.bucket}`;
+  const syncLabel = busy && source.followUpRequested ? "Queued after current sync" : "Sync now";
   return (
     <li className="px-4 py-3" aria-label={where}>
       <div className="flex flex-wrap items-center justify-between gap-3">
@@ -138,7 +139,8 @@ function SourceRow({ containerId, source, canEdit, editing }: { containerId: str
               size="sm"
               pending={syncNow.isPending}
               disabled={justQueued}
-              aria-label={`Sync now ${named}`}
+              // The visible label stays at the start of the name (what speech-input users say to press it).
+              aria-label={source.followUpRequested && busy ? `${syncLabel}: ${named}` : `Sync now ${named}`}
               onClick={() => {
                 if (inFlight.current) return;
                 inFlight.current = true;
@@ -147,7 +149,7 @@ function SourceRow({ containerId, source, canEdit, editing }: { containerId: str
               title={busy ? "A sync is in flight; one more runs after it." : undefined}
             >
               {!syncNow.isPending && <RefreshCw className="size-3.5" aria-hidden />}
-              {busy && source.followUpRequested ? "Queued after current sync" : "Sync now"}
+              {syncLabel}
             </Button>
           )}
           <Button
