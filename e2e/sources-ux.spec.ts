@@ -87,7 +87,7 @@ test("Add bucket flags an open-ended prefix with what else it matches, fixes it 
   await expect(page.getByRole("listitem", { name: `${bucket}/nothing-here/` })).toBeVisible();
 });
 
-test("Files fills in during a backfill without a reload", async ({ createPerson }) => {
+test("Files fills in from a backfill without a reload", async ({ createPerson }) => {
   test.setTimeout(180_000);
   const { owner, api, connector, container } = await setup(createPerson);
   const page = await owner.page();
@@ -161,14 +161,16 @@ test("fifteen rapid presses of Sync now send one request", async ({ createPerson
   });
   const box = (await button.boundingBox())!;
   await pressRapidly(page, box.x + box.width / 2, box.y + box.height / 2, 15);
-  // The manual run happens and ends, and the button is usable again: only then is the count final.
+  // The manual run happens and ends, and the button takes presses again: only then is the count final.
   const sourceId = (await api.query<{ id: string }[]>("sources.list", { containerId: container.id }))[0]!.id;
   await expect
     .poll(async () => (await api.query<{ trigger: string }[]>("sources.runs", { containerId: container.id, sourceId })).filter((r) => r.trigger === "manual").length, { timeout: 60_000 })
-    .toBe(1);
+    .toBeGreaterThan(0);
   await waitForStatus(api, container.id, `${E2E_S3.bucket}/reports/`, "synced");
   await expect(button).toBeEnabled();
   expect(requests).toHaveLength(1);
+  const runs = await api.query<{ trigger: string }[]>("sources.runs", { containerId: container.id, sourceId });
+  expect(runs.filter((r) => r.trigger === "manual")).toHaveLength(1);
 });
 
 async function pressRapidly(page: Page, x: number, y: number, times: number) {

@@ -48,6 +48,17 @@ export function FilesPage({ containerId }: { containerId: string }) {
     refetchInterval: (q) => (q.state.data?.some((s) => s.status === "pending" || s.status === "syncing") ? 1000 : 15_000),
   });
   const sourceSyncing = sources.data?.some((s) => s.status === "pending" || s.status === "syncing") ?? false;
+  // A sync can start and finish between two polls of an idle container: whenever a source's state moves
+  // (attached, synced again, failed, detached), the files list is fetched again too.
+  const sourcesState = sources.data?.map((s) => `${s.id}:${s.status}:${s.lastSyncedAt?.getTime() ?? ""}`).join(",");
+  const seenSourcesState = useRef<string | undefined>(undefined);
+  useEffect(() => {
+    if (sourcesState === undefined) return;
+    if (seenSourcesState.current !== undefined && seenSourcesState.current !== sourcesState) {
+      void queryClient.invalidateQueries({ queryKey: trpc.files.list.queryKey() });
+    }
+    seenSourcesState.current = sourcesState;
+  }, [sourcesState, queryClient, trpc]);
   const list = useQuery({
     ...trpc.files.list.queryOptions({ containerId, search: query || undefined, page, pageSize: PAGE_SIZE, sort }),
     placeholderData: keepPreviousData,

@@ -69,34 +69,32 @@ type SourceItem = {
   followUpRequested: boolean;
 };
 
-/** How long a freshly queued run keeps Sync now disabled when it does not start (then a press may recover it). */
-const JUST_QUEUED_MS = 60_000;
+/** After the server answered Sync now, the button rests this long showing "Sync requested" before it takes another press. */
+const SYNC_REQUESTED_MS = 3000;
 
 function SourceRow({ containerId, source, canEdit, editing }: { containerId: string; source: SourceItem; canEdit: boolean; editing: boolean }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.sources.pathKey() });
-  // Sync now stays disabled until the server has answered and the list shows the answer; a run it just
-  // queued keeps it disabled while that run is still Pending (another press would only ask for a redundant
-  // follow-up). `inFlight` closes the gap before React re-renders with isPending, so rapid clicks send one request.
+  // Sync now is disabled until the server has answered and the list shows the answer, then rests a moment
+  // saying so: a run can start and even finish within that time, and a burst of presses is one request, not
+  // a request and a follow-up run. `inFlight` closes the gap before React re-renders with isPending.
   const inFlight = useRef(false);
-  const [justQueued, setJustQueued] = useState(false);
+  const [requested, setRequested] = useState(false);
   const syncNow = useMutation(
     trpc.sources.syncNow.mutationOptions({
-      // Set after the refetch, so the row already shows the Pending the answer produced.
-      onSettled: async (result) => {
+      onSuccess: () => setRequested(true),
+      onSettled: async () => {
         await refresh();
-        setJustQueued(result?.queued === "now");
         inFlight.current = false;
       },
     }),
   );
   useEffect(() => {
-    if (!justQueued) return;
-    if (source.status !== "pending") return setJustQueued(false);
-    const timer = setTimeout(() => setJustQueued(false), JUST_QUEUED_MS);
+    if (!requested) return;
+    const timer = setTimeout(() => setRequested(false), SYNC_REQUESTED_MS);
     return () => clearTimeout(timer);
-  }, [justQueued, source.status]);
+  }, [requested]);
   const [confirming, setConfirming] = useState(false);
   const [showHistory, setShowHistory] = useState(false);
   const [showError, setShowError] = useState(false);
@@ -115,7 +113,7 @@ function SourceRow({ containerId, source, canEdit, editing }: { containerId: str
   const where = `${source.bucket}/${source.prefix}`;
   // Each row's buttons say which source they act on (screen readers list buttons out of their rows).
   const named = `${source.prefix || "the whole bucket"} from bucket ${source.bucket}`;
-  const syncLabel = busy && source.followUpRequested ? "Queued after current sync" : "Sync now";
+  const syncLabel = requested ? "Sync requested" : busy && source.followUpRequested ? "Queued after current sync" : "Sync now";
   return (
     <li className="px-4 py-3" aria-label={where}>
       <div className="flex flex-wrap items-center justify-between gap-3">
@@ -138,9 +136,9 @@ function SourceRow({ containerId, source, canEdit, editing }: { containerId: str
               variant="secondary"
               size="sm"
               pending={syncNow.isPending}
-              disabled={justQueued}
+              disabled={requested}
               // The visible label stays at the start of the name (what speech-input users say to press it).
-              aria-label={source.followUpRequested && busy ? `${syncLabel}: ${named}` : `Sync now ${named}`}
+              aria-label={syncLabel === "Sync now" ? `Sync now ${named}` : `${syncLabel}: ${named}`}
               onClick={() => {
                 if (inFlight.current) return;
                 inFlight.current = true;
