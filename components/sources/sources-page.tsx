@@ -1,5 +1,5 @@
 "use client";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { Database, History, RefreshCw, Trash2 } from "lucide-react";
 import Link from "next/link";
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
@@ -14,6 +14,16 @@ import { formatDateTime } from "@/components/ui/format";
 import { Loading } from "@/components/ui/states";
 import { DataTable } from "@/components/ui/table";
 import { ErrorDetails, SourcePill } from "./source-pill";
+
+/**
+ * Refetches what a sync or an attach changes (list, runs, failed files), not the Add bucket form's prefix
+ * preview, which would list the bucket again and log another credential read for nothing.
+ */
+function invalidateSourceState(queryClient: QueryClient, trpc: ReturnType<typeof useTRPC>) {
+  return Promise.all(
+    [trpc.sources.list, trpc.sources.runs, trpc.sources.failedFiles].map((procedure) => queryClient.invalidateQueries({ queryKey: procedure.queryKey() })),
+  );
+}
 
 export function SourcesPage({ containerId }: { containerId: string }) {
   const trpc = useTRPC();
@@ -75,7 +85,7 @@ const SYNC_REQUESTED_MS = 3000;
 function SourceRow({ containerId, source, canEdit, editing }: { containerId: string; source: SourceItem; canEdit: boolean; editing: boolean }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.sources.pathKey() });
+  const refresh = () => invalidateSourceState(queryClient, trpc);
   // Sync now is disabled until the server has answered and the list shows the answer, then rests a moment
   // saying so: a run can start and even finish within that time, and a burst of presses is one request, not
   // a request and a follow-up run. `inFlight` closes the gap before React re-renders with isPending.
@@ -266,8 +276,9 @@ function AddBucketForm({ containerId, onAdded }: { containerId: string; onAdded:
   const attach = useMutation(
     trpc.sources.attach.mutationOptions({
       onSuccess: async () => {
-        await queryClient.invalidateQueries({ queryKey: trpc.sources.pathKey() });
+        // Close first: a press of Edit while the list refetches must open a fresh form, not close this one.
         onAdded();
+        await invalidateSourceState(queryClient, trpc);
       },
     }),
   );
