@@ -136,6 +136,37 @@ describe("sources at scale", () => {
     expect(maxState).toBeLessThanOrEqual(1024 * 1024);
   }, 900_000);
 
+  it("removes what a complete 100,000-object listing did not see, and nothing else", async () => {
+    // The 100,000 keys under big/0 (made by the test before), all known at their ETag, and 30 keys gone from the bucket.
+    const head = await admin.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "big/000/000000.txt" }));
+    const { container, connector, api } = await world();
+    const [source] = await getDb()
+      .insert(sources)
+      .values({ containerId: container.id, connectorId: connector.id, bucket: BUCKET, prefix: "big/0", status: "synced", lastSyncedAt: new Date() })
+      .returning();
+    const sourceId = source!.id;
+    await getDb().execute(sql`
+      insert into ${sourceObjects} (source_id, key, etag, size, needs_import)
+      select ${sourceId}, 'big/' || lpad((i / 1000)::text, 3, '0') || '/' || lpad(i::text, 6, '0') || '.txt', ${head.ETag!}, 540, false
+      from generate_series(0, ${PROMISED - 1}) as i`);
+    const gone = await getDb()
+      .insert(files)
+      .values(Array.from({ length: 30 }, (_, i) => ({ containerId: container.id, name: `big/0zz/gone-${i}.txt`, origin: "connector" as const, sourceId, status: "ready" as const, contentType: "text/plain", size: 1, blobKey: null })))
+      .returning({ id: files.id, name: files.name });
+    await getDb().insert(sourceObjects).values(gone.map((g) => ({ sourceId, key: g.name, etag: '"gone"', size: 1, needsImport: false, fileId: g.id })));
+
+    const started = Date.now();
+    expect((await api.sources.syncNow({ containerId: container.id, sourceId })).queued).toBe("now");
+    await until(async () => (await api.sources.runs({ containerId: container.id, sourceId })).length === 1, 30_000, "the run to start");
+    await settled(sourceId, 600_000);
+    console.info(`no-change sync of 100,000 keys with 30 removals: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const [run] = await api.sources.runs({ containerId: container.id, sourceId });
+    expect(run).toMatchObject({ status: "succeeded", truncated: false, listed: PROMISED, added: 0, updated: 0, removed: 30, processed: 0 });
+    expect(await getDb().select().from(files).where(eq(files.sourceId, sourceId))).toEqual([]);
+    const [{ n }] = (await getDb().execute(sql`select count(*)::int as n from ${sourceObjects} where source_id = ${sourceId}`)) as unknown as [{ n: number }];
+    expect(n).toBe(PROMISED);
+  }, 900_000);
+
   it("fails only the objects it may not read; the connector stays active and the rest are Ready", async () => {
     const prefix = `denied-${randomUUID().slice(0, 6)}/`;
     for (const name of ["a.txt", "b.txt", "secret.txt", "archived.txt"]) {

@@ -31,6 +31,7 @@ if (!fs.existsSync(".next/BUILD_ID")) {
   process.exit(1);
 }
 delete process.env.AWS_CA_BUNDLE;
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "wire-bench-sync-"));
 fs.chmodSync(work, 0o755);
 const seconds = (since: number) => (Date.now() - since) / 1000;

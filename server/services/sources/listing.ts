@@ -159,6 +159,9 @@ export async function removeMissing(
       );
     }
   }
+  // The scratch list was just filled: without fresh statistics the planner takes it for empty and probes it
+  // with a sequential scan per mirror row (100,000 × 100,000). Analyzing it costs a sample of 30,000 rows.
+  await db.execute(sql`analyze ${syncListed}`);
   const limit = params.limit ?? 5000;
   let removed = 0;
   while (removed < limit) {
