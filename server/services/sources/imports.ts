@@ -1,9 +1,9 @@
 /**
  * The import half of a sync run: one batch of keys, assigned by the run's listing, fetched into the container.
  *
- *   download (8 at a time, IfMatch the listed ETag, under one deadline) → text and embeddings in memory
- *   → stored copies written (noted in the blob ledger first) → one transaction: files, entries and embeddings
- *     in multi-row statements, the mirror rows, the run's counters, the batch marked done.
+ *   8 lanes, each: download (IfMatch the listed ETag, under the batch's deadline) → text → stored copy
+ *   (its key noted in the blob ledger first) → then one embedder call for the batch → one transaction: files,
+ *   entries and embeddings in multi-row statements, the mirror rows, the run's counters, the batch marked done.
  *
  * A step that fails or runs out of time aborts its own downloads, so an abandoned attempt never writes beside
  * its retry; the write lands only while the source is attached and the run still running. Problems of one
@@ -32,8 +32,9 @@ export const IMPORT_DEADLINE_MS = 5 * 60 * 1000;
 
 type MirrorRow = typeof sourceObjects.$inferSelect;
 
+/** One object of the batch after its lane: read, derived and stored; skipped; or failed with a reason. */
 type Fetched =
-  | { kind: "read"; object: MirrorRow; body: Uint8Array; contentType: string }
+  | { kind: "read"; object: MirrorRow; blobKey: string; contentType: string; size: number; texts: string[] | null; error: string | null }
   /** Changed or deleted since the listing: the next listing sees its current state. */
   | { kind: "skipped"; object: MirrorRow }
   | { kind: "failed"; object: MirrorRow; reason: string };
@@ -71,15 +72,23 @@ export async function importBatch(
     return NOTHING;
   }
 
-  const fetched = await downloadAll(db, row, pending, params);
-  const written = await storeAndWrite(db, blobs, row, fetched, params);
-  return written;
+  // Each copy's key is noted before anything is written: a copy an attempt leaves behind is found by reconcile.
+  const blobKeys = new Map(pending.map((object) => [object.key, `${containerBlobPrefix(row.source.containerId)}${randomUUID()}`]));
+  await noteBlobsWriting(db, [...blobKeys.values()]);
+  const fetched = await readAll(db, blobs, row, pending, blobKeys, params);
+  return writeAll(db, blobs, row, fetched, [...blobKeys.values()], params);
 }
 
-async function downloadAll(
+/**
+ * Each object in its own lane, 8 at a time: download, derive its text, store the copy, let the body go. The
+ * lanes overlap downloading with processing, and memory holds at most 8 bodies.
+ */
+async function readAll(
   db: Database,
+  blobs: BlobStore,
   row: SourceWithConnector,
   pending: MirrorRow[],
+  blobKeys: Map<string, string>,
   params: { maxFileBytes: number; signal?: AbortSignal },
 ): Promise<Fetched[]> {
   const aborted = new AbortController();
@@ -87,10 +96,27 @@ async function downloadAll(
   const signal = AbortSignal.any(signals);
   const limit = pLimit(DOWNLOADS_PER_BATCH);
   return withSourceClient(db, row, "download objects", async (client) => {
+    const lane = async (object: MirrorRow): Promise<Fetched> => {
+      const read = await fetchObject(client, row, object, params.maxFileBytes, signal);
+      if (read.kind !== "body") return read;
+      const derived = await deriveTexts({ body: read.body, contentType: read.contentType, name: object.key });
+      signal.throwIfAborted();
+      const blobKey = blobKeys.get(object.key)!;
+      await blobs.put(blobKey, read.body);
+      return {
+        kind: "read",
+        object,
+        blobKey,
+        contentType: read.contentType,
+        size: read.body.byteLength,
+        texts: derived.status === "ready" ? derived.texts : null,
+        error: derived.status === "failed" ? derived.error : null,
+      };
+    };
     try {
-      return await Promise.all(pending.map((object) => limit(() => fetchObject(client, row, object, params.maxFileBytes, signal))));
+      return await Promise.all(pending.map((object) => limit(() => lane(object))));
     } catch (error) {
-      // One download failed for good (or the deadline passed): the others stop now, the step retries all.
+      // One lane failed for good (or the deadline passed): the others stop now, the step retries them all.
       aborted.abort();
       limit.clearQueue();
       throw error;
@@ -98,14 +124,20 @@ async function downloadAll(
   });
 }
 
-async function fetchObject(client: S3Client, row: SourceWithConnector, object: MirrorRow, maxFileBytes: number, signal: AbortSignal): Promise<Fetched> {
+async function fetchObject(
+  client: S3Client,
+  row: SourceWithConnector,
+  object: MirrorRow,
+  maxFileBytes: number,
+  signal: AbortSignal,
+): Promise<Exclude<Fetched, { kind: "read" }> | { kind: "body"; body: Uint8Array; contentType: string }> {
   if (object.size > maxFileBytes) return { kind: "failed", object, reason: tooLargeReason(object.size, maxFileBytes) };
   signal.throwIfAborted();
   return s3Call(row, async () => {
     try {
       const read = await readObject(client, { bucket: row.source.bucket, key: object.key, etag: object.etag, signal, maxBytes: maxFileBytes });
       if (read.body === null) return { kind: "failed", object, reason: tooLargeReason(read.size, maxFileBytes) };
-      return { kind: "read", object, body: read.body, contentType: read.contentType };
+      return { kind: "body", body: read.body, contentType: read.contentType };
     } catch (error) {
       if (isChangedSinceListing(error) || isMissingObject(error)) return { kind: "skipped", object };
       const problem = objectReadProblem(error);
@@ -123,7 +155,6 @@ function tooLargeReason(size: number, maxFileBytes: number): string {
 interface Prepared {
   object: MirrorRow;
   blobKey: string | null;
-  body: Uint8Array | null;
   contentType: string;
   size: number;
   status: "ready" | "failed";
@@ -134,35 +165,24 @@ interface Prepared {
 
 class RunEnded extends Error {}
 
-async function storeAndWrite(
+/** Embeds the batch in one call to the embedder, then lands it in one transaction. */
+async function writeAll(
   db: Database,
   blobs: BlobStore,
   row: SourceWithConnector,
   fetched: Fetched[],
+  noted: string[],
   params: { sourceId: string; runId: string; batch: number },
 ): Promise<ImportOutcome> {
   const embed = embedder();
-  const prepared: Prepared[] = [];
-  for (const item of fetched) {
-    if (item.kind === "skipped") continue;
+  const prepared: Prepared[] = fetched.flatMap((item): Prepared[] => {
+    if (item.kind === "skipped") return [];
     if (item.kind === "failed") {
-      prepared.push({ object: item.object, blobKey: null, body: null, contentType: "application/octet-stream", size: item.object.size, status: "failed", error: item.reason, texts: [], vectors: [] });
-      continue;
+      return [{ object: item.object, blobKey: null, contentType: "application/octet-stream", size: item.object.size, status: "failed", error: item.reason, texts: [], vectors: [] }];
     }
-    const derived = await deriveTexts({ body: item.body, contentType: item.contentType, name: item.object.key });
-    prepared.push({
-      object: item.object,
-      blobKey: `${containerBlobPrefix(row.source.containerId)}${randomUUID()}`,
-      body: item.body,
-      contentType: item.contentType,
-      size: item.body.byteLength,
-      status: derived.status,
-      error: derived.status === "failed" ? derived.error : null,
-      texts: derived.status === "ready" ? derived.texts : [],
-      vectors: [],
-    });
-  }
-  // One call to the embedder for the whole batch.
+    const status = item.texts ? "ready" : "failed";
+    return [{ object: item.object, blobKey: item.blobKey, contentType: item.contentType, size: item.size, status, error: item.error, texts: item.texts ?? [], vectors: [] }];
+  });
   const embedded = await embedFiles(embed, prepared);
   prepared.forEach((p, i) => {
     const result = embedded[i]!;
@@ -170,25 +190,13 @@ async function storeAndWrite(
     else p.vectors = result.vectors;
   });
 
-  const newKeys = prepared.flatMap((p) => (p.blobKey ? [p.blobKey] : []));
-  await noteBlobsWriting(db, newKeys);
-  const limit = pLimit(DOWNLOADS_PER_BATCH);
-  await Promise.all(
-    prepared.map((p) =>
-      limit(async () => {
-        if (p.blobKey && p.body) await blobs.put(p.blobKey, p.body);
-        p.body = null;
-      }),
-    ),
-  );
-
   let replaced: string[];
   try {
-    replaced = await db.transaction((tx) => writeBatch(tx, embed.model, row, fetched, prepared, params));
+    replaced = await db.transaction((tx) => writeBatch(tx, embed.model, row, fetched, prepared, noted, params));
   } catch (error) {
     if (!(error instanceof RunEnded)) throw error;
     // Detached or cancelled meanwhile: nothing of this batch stays.
-    await deleteBlobs(db, blobs, newKeys);
+    await deleteBlobs(db, blobs, noted);
     return NOTHING;
   }
   await deleteBlobs(db, blobs, replaced);
@@ -203,6 +211,7 @@ async function writeBatch(
   row: SourceWithConnector,
   fetched: Fetched[],
   prepared: Prepared[],
+  noted: string[],
   params: { sourceId: string; runId: string; batch: number },
 ): Promise<string[]> {
   // The source first (a detach waits for us, or we see it archived), then the run (counters), per the lock order.
@@ -269,7 +278,8 @@ async function writeBatch(
 
   const replaced = existing.flatMap((f) => (f.blobKey ? [f.blobKey] : []));
   await noteBlobsToDelete(tx, replaced);
-  await forgetBlobs(tx, prepared.flatMap((p) => (p.blobKey ? [p.blobKey] : [])));
+  // Copies now referenced by files, and keys of objects that were never stored (skipped, failed): nothing to keep noting.
+  await forgetBlobs(tx, noted);
   return replaced;
 }
 
