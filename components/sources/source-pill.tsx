@@ -24,6 +24,8 @@ export function SourcePill({
   status,
   lastError,
   lastSyncedAt,
+  queuedAt = null,
+  lastProgressAt = null,
   progress,
   errorDetailsId,
   errorExpanded = false,
@@ -32,6 +34,9 @@ export function SourcePill({
   status: Status;
   lastError: string | null;
   lastSyncedAt: Date | null;
+  /** When the source became Pending, and when its running run last made progress: how long it has waited. */
+  queuedAt?: Date | null;
+  lastProgressAt?: Date | null;
   progress: { listed: number; processed: number; failed: number } | null;
   /** The id of the row's ErrorDetails, which the Error button controls. */
   errorDetailsId?: string;
@@ -68,11 +73,15 @@ export function SourcePill({
   }
   const detail =
     status === "syncing" && progress
-      ? `${progress.listed} listed · ${progress.processed} processed${progress.failed ? ` · ${progress.failed} failed` : ""}`
+      ? `${progress.listed} listed · ${progress.processed} processed${progress.failed ? ` · ${progress.failed} failed` : ""}${
+          lastProgressAt ? ` · last progress ${formatRelative(lastProgressAt)}` : ""
+        }`
       : status === "synced" && lastSyncedAt
         ? `last synced ${formatRelative(lastSyncedAt)}`
         : status === "pending"
-          ? "queued"
+          ? queuedAt
+            ? `queued ${formatRelative(queuedAt)}`
+            : "queued"
           : null;
   return (
     <span className="inline-flex items-center gap-2">

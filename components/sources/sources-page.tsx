@@ -1,4 +1,6 @@
 "use client";
+import type { inferRouterOutputs } from "@trpc/server";
+import type { AppRouter } from "@/server/trpc/router";
 import { useMutation, useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { Database, History, RefreshCw, Trash2 } from "lucide-react";
 import Link from "next/link";
@@ -67,17 +69,8 @@ export function SourcesPage({ containerId }: { containerId: string }) {
   );
 }
 
-type SourceItem = {
-  id: string;
-  bucket: string;
-  prefix: string;
-  connectorLabel: string;
-  status: "pending" | "syncing" | "synced" | "error" | "archived";
-  lastError: string | null;
-  lastSyncedAt: Date | null;
-  progress: { listed: number; processed: number; failed: number } | null;
-  followUpRequested: boolean;
-};
+/** A row of the sources list, typed by the router (what the server sends, never a copy of it). */
+type SourceItem = inferRouterOutputs<AppRouter>["sources"]["list"][number];
 
 /** After the server answered Sync now, the button rests this long showing "Sync requested" before it takes another press. */
 const SYNC_REQUESTED_MS = 3000;
@@ -136,6 +129,8 @@ function SourceRow({ containerId, source, canEdit, editing }: { containerId: str
             status={source.status}
             lastError={source.lastError}
             lastSyncedAt={source.lastSyncedAt}
+            queuedAt={source.queuedAt}
+            lastProgressAt={source.lastProgressAt}
             progress={source.progress}
             errorDetailsId={errorDetailsId}
             errorExpanded={showError}

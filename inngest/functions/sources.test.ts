@@ -244,6 +244,30 @@ describe("sources", () => {
     expect(objects!.n).toBe(0);
   }, 60_000);
 
+  it("Sync now brings a source whose run was lost (no engine run behind it, no progress) back to Synced", async () => {
+    const prefix = `ghost-${randomUUID().slice(0, 6)}/`;
+    await put(`${prefix}a.txt`, "a");
+    const { container, connector, api } = await world();
+    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
+    await settled(sourceId);
+    // A run that will never progress: the source says Syncing, the run row says running, no engine run exists.
+    const [ghost] = await getDb()
+      .insert(schema.syncRuns)
+      .values({ sourceId, trigger: "manual", updatedAt: new Date(Date.now() - 11 * 60_000) })
+      .returning();
+    await getDb().update(sources).set({ status: "syncing" }).where(eq(sources.id, sourceId));
+    await put(`${prefix}b.txt`, "b");
+
+    expect((await api.sources.syncNow({ containerId: container.id, sourceId })).queued).toBe("now");
+    await settled(sourceId);
+    const [row] = await getDb().select({ status: sources.status }).from(sources).where(eq(sources.id, sourceId));
+    expect(row!.status).toBe("synced");
+    const runs = await api.sources.runs({ containerId: container.id, sourceId });
+    expect(runs.find((r) => r.id === ghost!.id)).toMatchObject({ status: "cancelled" });
+    expect(runs[0]).toMatchObject({ status: "succeeded", trigger: "manual", added: 1 });
+    expect((await filesOf(container.id)).filter((x) => x.sourceId === sourceId)).toHaveLength(2);
+  }, 60_000);
+
   it("treats an empty listing for a source that had files as an error, not a purge", async () => {
     const prefix = `empty-${randomUUID().slice(0, 6)}/`;
     await put(`${prefix}one.txt`, "1");
