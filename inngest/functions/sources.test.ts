@@ -125,12 +125,16 @@ describe("sources", () => {
     void org;
   }, 60_000);
 
-  it("keeps two overlapping sources in one container apart, and detach removes only its own files", async () => {
+  it("refuses an overlapping source of the same bucket, keeps two side by side apart, and detach removes only its own files", async () => {
     const prefix = `overlap-${randomUUID().slice(0, 6)}/`;
-    for (const key of ["x.txt", "sub/y.txt"]) await put(prefix + key, `body ${key}`);
+    for (const key of ["top/x.txt", "top/z.txt", "sub/y.txt"]) await put(prefix + key, `body ${key}`);
     const { container, connector, api } = await world();
-    const wide = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
+    const wide = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix: `${prefix}top/` });
     const narrow = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix: `${prefix}sub/` });
+    // One name, one file: a source whose prefix contains (or is contained in) another's of the same bucket is refused.
+    await expect(api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix })).rejects.toThrow(
+      new RegExp(`overlaps the source ${bucket}/${prefix}top/`),
+    );
     await settled(wide.id);
     await settled(narrow.id);
     const all = await filesOf(container.id);
@@ -307,6 +311,18 @@ describe("sources", () => {
     expect((await filesOf(container.id)).map((x) => `${x.origin}:${x.name}`).sort()).toEqual(
       [`agent:${prefix}same-name.txt`, `connector:${prefix}same-name.txt`, "upload:by-hand.txt"],
     );
+    // Now that a source mirrors the name, writing it again is refused, naming the source.
+    await expect(
+      writeFile(getDb(), { blobs: blobStore(), events: recordingEvents() }, {
+        containerId: container.id,
+        name: `${prefix}same-name.txt`,
+        contentType: "text/plain",
+        body: new TextEncoder().encode("again"),
+        origin: "agent",
+        createdBy: null,
+        maxBytes: 1024,
+      }),
+    ).rejects.toThrow(new RegExp(`mirrored from the source ${bucket}/${prefix}`));
     await api.sources.detach({ containerId: container.id, sourceId });
     await until(async () => (await filesOf(container.id)).every((x) => x.sourceId !== sourceId), 20_000, "the source's files to go");
     const left = await filesOf(container.id);

@@ -176,7 +176,8 @@ try {
   await new Promise((resolve) => app.once("exit", resolve));
   admin.destroy();
   await s3.stop();
-  fs.rmSync(work, { recursive: true, force: true });
+  // The app's embedded PostgreSQL may still be writing its last files as it stops.
+  fs.rmSync(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 500 });
 }
 process.exit(0);
 

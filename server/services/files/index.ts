@@ -103,6 +103,20 @@ export async function writeFile(db: DbOrTx, deps: { blobs: BlobStore; events: Ev
       // One writer per name at a time: without it, two first writes of a name both see no previous
       // version and the loser's stored copy is never removed.
       await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`${params.containerId}/${params.name}`}, 0))`);
+      // One name, one file: a name a connector source mirrors belongs to that source.
+      const [mirrored] = await tx
+        .select({ bucket: sources.bucket, prefix: sources.prefix })
+        .from(files)
+        .innerJoin(sources, eq(sources.id, files.sourceId))
+        .where(and(eq(files.containerId, params.containerId), eq(files.name, params.name)))
+        .limit(1);
+      if (mirrored) {
+        throw new AppError(
+          "CONFLICT",
+          `${params.name} is mirrored from the source ${mirrored.bucket}/${mirrored.prefix}; it changes only in the bucket. Write it under another name.`,
+          "name",
+        );
+      }
       const [previous] = await tx
         .select({ blobKey: files.blobKey })
         .from(files)

@@ -70,19 +70,29 @@ export async function attachSource(
       "connectorId",
     );
   }
-  const [duplicate] = await db
-    .select({ id: sources.id })
+  // One name, one file: two sources of one bucket whose prefixes nest would mirror the same keys twice.
+  const [overlapping] = await db
+    .select({ bucket: sources.bucket, prefix: sources.prefix })
     .from(sources)
     .where(
       and(
         eq(sources.containerId, params.containerId),
-        eq(sources.connectorId, params.connectorId),
         eq(sources.bucket, params.bucket),
-        eq(sources.prefix, params.prefix),
         ne(sources.status, "archived"),
+        sql`(starts_with(${params.prefix}, ${sources.prefix}) or starts_with(${sources.prefix}, ${params.prefix}))`,
       ),
+    )
+    .limit(1);
+  if (overlapping) {
+    const other = `${overlapping.bucket}/${overlapping.prefix}`;
+    throw new AppError(
+      "CONFLICT",
+      overlapping.prefix === params.prefix
+        ? "This bucket and prefix are already a source of this container."
+        : `This prefix overlaps the source ${other} already in this container: both would bring in the same files. Pick a prefix outside it, or detach that source first.`,
+      "prefix",
     );
-  if (duplicate) throw new AppError("CONFLICT", "This bucket and prefix are already a source of this container.", "prefix");
+  }
 
   const client = await connectorClient(db, connector, { type: "user", userId: params.userId }, "check a source's bucket");
   try {
