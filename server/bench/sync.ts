@@ -99,7 +99,18 @@ const app: ChildProcess = spawn(process.execPath, ["node_modules/next/dist/bin/n
   stdio: ["ignore", "inherit", "inherit"],
 });
 let peakRss = 0;
-const rssSampler = setInterval(() => (peakRss = Math.max(peakRss, appRss(app.pid!))), 250);
+let phasePeak = 0;
+const rssSampler = setInterval(() => {
+  const rss = appRss(app.pid!);
+  peakRss = Math.max(peakRss, rss);
+  phasePeak = Math.max(phasePeak, rss);
+}, 250);
+/** The app's peak RSS since the last call, in MB. */
+const phaseRss = () => {
+  const peak = phasePeak;
+  phasePeak = appRss(app.pid!);
+  return Math.round(peak / 1024 / 1024);
+};
 try {
   await until(async () => (await fetch(`${baseUrl}/api/health`).catch(() => null))?.ok === true, 120_000);
   const signUp = await fetch(`${baseUrl}/api/auth/sign-up/email`, {
@@ -112,6 +123,7 @@ try {
   const api = createTRPCClient<AppRouter>({
     links: [httpLink({ url: `${baseUrl}/api/trpc`, transformer: superjson, headers: { cookie, origin: baseUrl } })],
   });
+  console.log(`    app RSS once ready: ${phaseRss()} MB`);
   const org = await api.organizations.create.mutate({ name: "Bench" });
   const connector = await api.connectors.create.mutate({
     orgId: org.id,
@@ -143,18 +155,18 @@ try {
   const backfill = await timed(docs.id, async () => ({
     sourceId: (await api.sources.attach.mutate({ containerId: docs.id, connectorId: connector.id, bucket: BUCKET, prefix: "docs/" })).id,
   }));
-  console.log(`(d) Wire's backfill of ${OBJECTS} to Ready: ${backfill.seconds.toFixed(1)} s (${JSON.stringify(pick(backfill.run))})`);
+  console.log(`(d) Wire's backfill of ${OBJECTS} to Ready: ${backfill.seconds.toFixed(1)} s (${JSON.stringify(pick(backfill.run))}), peak RSS ${phaseRss()} MB`);
 
   const big = await api.containers.create.mutate({ orgId: org.id, name: "Archive", description: "" });
   const bigBackfill = await timed(big.id, async () => ({
     sourceId: (await api.sources.attach.mutate({ containerId: big.id, connectorId: connector.id, bucket: BUCKET, prefix: "list/" })).id,
   }));
-  console.log(`    Wire's backfill of ${LIST}: ${bigBackfill.seconds.toFixed(1)} s (${(LIST / bigBackfill.seconds).toFixed(0)} objects/s)`);
+  console.log(`    Wire's backfill of ${LIST}: ${bigBackfill.seconds.toFixed(1)} s (${(LIST / bigBackfill.seconds).toFixed(0)} objects/s), peak RSS ${phaseRss()} MB`);
   const noChange = await timed(big.id, async () => {
     await api.sources.syncNow.mutate({ containerId: big.id, sourceId: bigBackfill.sourceId });
     return { sourceId: bigBackfill.sourceId };
   });
-  console.log(`(b) Wire's no-change sync of ${LIST}: ${noChange.seconds.toFixed(1)} s (${JSON.stringify(pick(noChange.run))})`);
+  console.log(`(b) Wire's no-change sync of ${LIST}: ${noChange.seconds.toFixed(1)} s (${JSON.stringify(pick(noChange.run))}), peak RSS ${phaseRss()} MB`);
 
   const sql = postgres({ host: "127.0.0.1", port: pgPort, database: "wire", username: "postgres", password: fs.readFileSync(path.join(appDir, "secrets", "postgres-password"), "utf8").trim(), max: 1 });
   const [steps] = await sql<{ max_steps: number; max_state: number; runs: number }[]>`
