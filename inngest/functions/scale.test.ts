@@ -167,6 +167,28 @@ describe("sources at scale", () => {
     expect(n).toBe(PROMISED);
   }, 900_000);
 
+  it("mirrors 150 changed objects the way it mirrors 300 new ones (figures printed, not timed)", async () => {
+    const prefix = `churn-${randomUUID().slice(0, 6)}/`;
+    const keys = Array.from({ length: 300 }, (_, i) => `${prefix}doc-${String(i).padStart(3, "0")}.md`);
+    for (const key of keys) await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: `# ${key}\n\n${"first version ".repeat(40)}`, ContentType: "text/markdown" }));
+    const { container, connector, api } = await world();
+    let started = Date.now();
+    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket: BUCKET, prefix });
+    await settled(sourceId);
+    const addSeconds = (Date.now() - started) / 1000;
+    for (const key of keys.slice(0, 150)) await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: `# ${key}\n\n${"second version ".repeat(40)}`, ContentType: "text/markdown" }));
+    started = Date.now();
+    await api.sources.syncNow({ containerId: container.id, sourceId });
+    await until(async () => (await api.sources.runs({ containerId: container.id, sourceId })).length === 2, 30_000, "the sync to start");
+    await settled(sourceId);
+    const updateSeconds = (Date.now() - started) / 1000;
+    console.info(`300 new objects: ${addSeconds.toFixed(1)} s; 150 changed objects: ${updateSeconds.toFixed(1)} s`);
+    const [run] = await api.sources.runs({ containerId: container.id, sourceId });
+    expect(run).toMatchObject({ status: "succeeded", added: 0, updated: 150, processed: 150 });
+    const changed = await getDb().select({ id: files.id }).from(files).where(and(eq(files.sourceId, sourceId), sql`${files.name} < ${keys[150]!}`));
+    expect(changed).toHaveLength(150);
+  }, 300_000);
+
   it("fails only the objects it may not read; the connector stays active and the rest are Ready", async () => {
     const prefix = `denied-${randomUUID().slice(0, 6)}/`;
     for (const name of ["a.txt", "b.txt", "secret.txt", "archived.txt"]) {
