@@ -44,7 +44,8 @@ const schema = z.object({
   WIRE_KMS_AWS_REGION: optionalString,
   /**
    * S3 endpoints that resolve to loopback, private, link-local or CGNAT addresses are refused (SSRF guard)
-   * unless this is true: needed for a local MinIO/s3rver and for tests. Cloud metadata addresses stay refused.
+   * unless this is true: needed for a local MinIO/s3rver and for tests. Metadata and container-credential
+   * addresses (METADATA_ADDRESSES in server/s3/endpoint-guard.ts) stay refused.
    */
   WIRE_ALLOW_PRIVATE_ENDPOINTS: z.stringbool({ error: 'must be "true" or "false"' }).default(false),
   /**

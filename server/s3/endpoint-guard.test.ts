@@ -7,6 +7,7 @@ import {
   createPinnedAgent,
   EndpointNotAllowedError,
   guardEndpoint,
+  METADATA_ADDRESSES,
   pinnedLookup,
   type ResolvedAddress,
   type Resolver,
@@ -127,6 +128,32 @@ describe("guardEndpoint", () => {
     await expect(
       guardEndpoint("metadata.example.com", { ...allow, resolve: answers("169.254.169.254") }),
     ).rejects.toThrow("is a cloud metadata address");
+  });
+
+  it.each([
+    "169.254.170.2", // ECS task credentials
+    "169.254.170.23", // EKS Pod Identity
+    "fd00:ec2::23", // EKS Pod Identity, IPv6
+    "168.63.129.16", // Azure WireServer: public, so no other rule refuses it
+    "::ffff:169.254.170.2",
+    "64:ff9b::a83f:8110", // NAT64 form of 168.63.129.16
+  ])("refuses the container-credential address %s whatever the private-endpoint setting", async (address) => {
+    expect(addressProblem(address)).toBe("cloud metadata");
+    const endpoint = address.includes(":") ? `http://[${address}]` : `http://${address}`;
+    for (const setting of [allow, deny]) {
+      await expect(guardEndpoint(endpoint, setting), endpoint).rejects.toMatchObject({ problem: "cloud metadata" });
+    }
+    await expect(
+      guardEndpoint("creds.example.com", { ...allow, resolve: answers(address) }),
+    ).rejects.toMatchObject({ reason: "forbidden_address", problem: "cloud metadata" });
+  });
+
+  it("refuses every address of the metadata list with private endpoints allowed", async () => {
+    for (const range of METADATA_ADDRESSES) {
+      const address = range.split("/")[0]!;
+      const endpoint = address.includes(":") ? `http://[${address}]` : `http://${address}`;
+      await expect(guardEndpoint(endpoint, allow), endpoint).rejects.toMatchObject({ problem: "cloud metadata" });
+    }
   });
 
   it("allows private addresses when allowed", async () => {

@@ -119,11 +119,27 @@ function inRange(bytes: number[], range: Range): boolean {
   return true;
 }
 
+/**
+ * Metadata and container-credential endpoints: they hand out the host's or workload's cloud credentials.
+ * Refused whatever WIRE_ALLOW_PRIVATE_ENDPOINTS says (some are public addresses no other rule covers).
+ */
+export const METADATA_ADDRESSES = [
+  "169.254.169.254/32", // instance metadata: AWS IMDS, GCP, Azure IMDS, OpenStack, DigitalOcean, Oracle
+  "169.254.170.2/32", // AWS ECS task metadata and task-role credentials
+  "169.254.170.23/32", // AWS EKS Pod Identity agent
+  "168.63.129.16/32", // Azure WireServer (a public address)
+  "100.100.100.200/32", // Alibaba Cloud
+  "192.0.0.192/32", // Oracle Cloud
+  "fd00:ec2::254/128", // AWS IMDS over IPv6
+  "fd00:ec2::23/128", // AWS EKS Pod Identity agent over IPv6
+] as const;
+
+const metadataRanges = (family: "v4" | "v6") =>
+  METADATA_ADDRESSES.filter((a) => (family === "v6") === a.includes(":")).map((a) => cidr(a, "cloud metadata"));
+
 // Order matters: the first match names the problem (metadata before link-local / private).
 const IPV4_RANGES: Range[] = [
-  cidr("169.254.169.254/32", "cloud metadata"), // AWS, GCP, Azure, OpenStack
-  cidr("100.100.100.200/32", "cloud metadata"), // Alibaba Cloud
-  cidr("192.0.0.192/32", "cloud metadata"), // Oracle Cloud
+  ...metadataRanges("v4"),
   cidr("0.0.0.0/8", "unspecified"),
   cidr("10.0.0.0/8", "private"),
   cidr("100.64.0.0/10", "shared (CGNAT)"),
@@ -141,7 +157,7 @@ const IPV4_RANGES: Range[] = [
 ];
 
 const IPV6_RANGES: Range[] = [
-  cidr("fd00:ec2::254/128", "cloud metadata"), // AWS IMDS over IPv6
+  ...metadataRanges("v6"),
   cidr("::/128", "unspecified"),
   cidr("::1/128", "loopback"),
   cidr("64:ff9b:1::/48", "private"), // local-use NAT64
