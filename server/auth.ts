@@ -1,12 +1,14 @@
 import "server-only";
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
+import { APIError } from "better-auth/api";
 import { nextCookies } from "better-auth/next-js";
 import { getDb } from "@/db/client";
 import { accounts, sessions, users, verifications } from "@/db/schema";
 import { env } from "./env";
 import { readOrCreateSecret } from "./local-secrets";
 import { logger } from "./logger";
+import { textProblem } from "./schemas";
 import { acceptInvitations } from "./services/members";
 
 function createAuth() {
@@ -24,6 +26,11 @@ function createAuth() {
     databaseHooks: {
       user: {
         create: {
+          // The free-text rule of every other input (server/schemas.ts) applies to people's names too.
+          before: async (user) => {
+            const problem = textProblem(user.name, "name");
+            if (problem) throw new APIError("BAD_REQUEST", { message: `Name: ${problem}` });
+          },
           // Invitations sent before this person had an account become memberships now.
           after: async (user) => acceptInvitations(getDb(), { userId: user.id, email: user.email }),
         },

@@ -1,6 +1,6 @@
 /** Helpers for the few plain route handlers (uploads, downloads, the agent API). */
-import { randomUUID } from "node:crypto";
-import { AppError, HTTP_STATUS } from "./errors";
+import { AppError, errorForLog, HTTP_STATUS } from "./errors";
+import { requestIdFrom } from "./ids";
 import { logger } from "./logger";
 
 export function errorResponse(error: AppError): Response {
@@ -12,15 +12,18 @@ export function errorResponse(error: AppError): Response {
 
 /** Runs a handler, turning service errors into JSON errors and anything else into a logged 500. */
 export async function handle(request: Request, handler: (requestId: string) => Promise<Response>): Promise<Response> {
-  const requestId = request.headers.get("x-request-id") ?? randomUUID();
+  const requestId = requestIdFrom(request.headers);
   try {
     const response = await handler(requestId);
     response.headers.set("x-request-id", requestId);
     return response;
   } catch (error) {
     if (error instanceof AppError) return errorResponse(error);
-    logger.error({ requestId, method: request.method, url: new URL(request.url).pathname, err: error }, "request failed");
-    return Response.json({ error: { code: "INTERNAL_SERVER_ERROR", message: "Something went wrong on our side." } }, { status: 500 });
+    logger.error({ requestId, method: request.method, url: new URL(request.url).pathname, err: errorForLog(error) }, "request failed");
+    return Response.json(
+      { error: { code: "INTERNAL_SERVER_ERROR", message: `Something went wrong on our side (request ${requestId}).`, requestId } },
+      { status: 500, headers: { "x-request-id": requestId } },
+    );
   }
 }
 

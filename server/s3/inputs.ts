@@ -3,6 +3,7 @@
  * shown next to the form field that failed.
  */
 import { z } from "zod";
+import { textProblem } from "@/server/schemas";
 
 export const DEFAULT_REGION = "us-east-1";
 
@@ -111,6 +112,8 @@ export function normalizeEndpoint(input: string): { origin: string } | { problem
  */
 export const endpointSchema = z
   .string({ error: "The endpoint must be text." })
+  // Checked before URL parsing, which silently drops tabs and line breaks inside a host name.
+  .refine((e) => !textProblem(e, "line"), { message: "The endpoint contains a control character (a line break or tab?). Remove it.", abort: true })
   .trim()
   .max(2048, "The endpoint is too long.")
   .transform((value, ctx) => {
@@ -145,14 +148,14 @@ export const secretAccessKeySchema = z
   .trim()
   .min(1, "Enter the secret access key.")
   .max(256, "The secret access key is longer than 256 characters: check what was pasted.")
-  .refine((s) => !/\s/.test(s), { message: "The secret access key must not contain spaces or line breaks." });
+  .refine((s) => !/[\s\u0000-\u001f\u007f-\u009f]/.test(s), { message: "The secret access key must not contain spaces, line breaks or control characters." });
 
 /** STS session token for temporary credentials. Empty or missing means none. */
 export const sessionTokenSchema = z
   .string({ error: "The session token must be text." })
   .trim()
   .max(4096, "The session token is longer than 4,096 characters: check what was pasted.")
-  .refine((s) => !/\s/.test(s), { message: "The session token must not contain spaces or line breaks." })
+  .refine((s) => !/[\s\u0000-\u001f\u007f-\u009f]/.test(s), { message: "The session token must not contain spaces, line breaks or control characters." })
   .nullish()
   .transform((t) => t || undefined);
 

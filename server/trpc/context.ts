@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { requestIdFrom } from "@/server/ids";
 import type { Database } from "@/db/client";
 import { getDb } from "@/db/client";
 import { getSessionUser, type SessionUser } from "@/server/auth";
@@ -16,7 +16,7 @@ export interface Context {
 }
 
 export async function createContext({ headers }: { headers: Headers }): Promise<Context> {
-  const requestId = headers.get("x-request-id") ?? randomUUID();
+  const requestId = requestIdFrom(headers);
   const user = await getSessionUser(headers);
   return { db: getDb(), blobs: blobStore(), events: eventOutbox(), user, requestId, log: logger.child({ requestId, userId: user?.id }) };
 }

@@ -5,7 +5,7 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { z, ZodError } from "zod";
-import { AppError } from "@/server/errors";
+import { AppError, errorForLog } from "@/server/errors";
 import type { ContainerLevel, OrgPermission } from "@/server/permissions";
 import { requireContainerLevel, requireOrgPermission } from "@/server/services/authorization";
 import type { Context } from "./context";
@@ -25,8 +25,17 @@ const t = initTRPC
   .meta<Meta>()
   .create({
     transformer: superjson,
-    errorFormatter({ shape, error }) {
+    errorFormatter({ shape, error, ctx }) {
       const cause = error.cause;
+      if (error.code === "INTERNAL_SERVER_ERROR") {
+        // The detail (which may quote SQL and its parameters) stays in the logs under this request id.
+        const requestId = ctx?.requestId ?? null;
+        return {
+          ...shape,
+          message: requestId ? `Something went wrong on our side (request ${requestId}).` : "Something went wrong on our side.",
+          data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path, requestId, field: null, fieldErrors: null },
+        };
+      }
       return {
         ...shape,
         data: {
@@ -51,7 +60,7 @@ const observed = t.middleware(async ({ ctx, path, type, next }) => {
       result.error = new TRPCError({ code: cause.code, message: cause.message, cause });
     }
     const level = result.error.code === "INTERNAL_SERVER_ERROR" ? "error" : "info";
-    ctx.log[level]({ path, type, ms: Date.now() - started, code: result.error.code, err: level === "error" ? result.error.cause : undefined }, "trpc call failed");
+    ctx.log[level]({ path, type, ms: Date.now() - started, code: result.error.code, err: level === "error" ? errorForLog(result.error.cause ?? result.error) : undefined }, "trpc call failed");
   } else {
     ctx.log.debug({ path, type, ms: Date.now() - started }, "trpc call");
   }

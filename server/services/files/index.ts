@@ -13,6 +13,7 @@ import { deleteBlobs, forgetBlobs, noteBlobsToDelete, noteBlobsWriting } from "@
 import { requestSync } from "@/server/services/sources";
 import type { BlobStore } from "@/server/blobs";
 import { AppError, notFound } from "@/server/errors";
+import { textProblem } from "@/server/schemas";
 import { containerBlobPrefix } from "@/server/services/containers";
 import type { FileSortKey } from "@/server/schemas";
 
@@ -23,7 +24,7 @@ export function fileNameProblem(name: string): string | null {
   if (!name.trim()) return "A file name is required.";
   if (name.length > FILE_NAME_MAX) return `File names can be at most ${FILE_NAME_MAX} characters.`;
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(name)) return "File names cannot contain control characters.";
+  if (textProblem(name, "name")) return "File names cannot contain control or text-direction characters.";
   if (name.startsWith("/") || name.endsWith("/")) return "File names cannot start or end with '/'.";
   if (name.split("/").some((part) => part === "" || part === "." || part === "..")) {
     return "File names cannot contain empty, '.' or '..' folders.";

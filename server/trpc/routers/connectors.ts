@@ -18,10 +18,10 @@ import {
   retestConnector,
   updateConnector,
 } from "@/server/services/connectors";
+import { connectorLabelSchema } from "@/server/schemas";
 import { PROVIDER_IDS } from "@/server/services/connectors/providers";
 import { createTRPCRouter, orgProcedure } from "../init";
 
-const labelSchema = z.string().trim().min(1, "A label is required.").max(80, "Use at most 80 characters.");
 const connectorId = z.object({ connectorId: z.uuid() });
 const credentials = z.object({
   accessKeyId: accessKeyIdSchema,
@@ -42,7 +42,7 @@ export const connectorsRouter = createTRPCRouter({
     .input(
       z
         .object({
-          label: labelSchema,
+          label: connectorLabelSchema,
           provider: z.enum(PROVIDER_IDS),
           endpoint: endpointSchema,
           region: regionSchema.default("us-east-1"),
@@ -64,7 +64,7 @@ export const connectorsRouter = createTRPCRouter({
   update: orgProcedure("connectors.manage")
     .input(
       connectorId.extend({
-        label: labelSchema,
+        label: connectorLabelSchema,
         region: regionSchema,
         testBucket: bucketNameSchema,
         testPrefix: prefixSchema,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { containerDescriptionSchema, containerNameSchema, grantLevelSchema } from "@/server/schemas";
+import { containerDescriptionSchema, containerNameSchema, grantLevelSchema, userIdSchema } from "@/server/schemas";
 import { createContainer, deleteContainer, getContainer, listContainers, updateContainer } from "@/server/services/containers";
 import { listContainerAccess, setContainerAccess } from "@/server/services/containers/access";
 import { containerProcedure, createTRPCRouter, orgProcedure } from "../init";
@@ -34,7 +34,7 @@ export const containersRouter = createTRPCRouter({
       listContainerAccess(ctx.db, { orgId: ctx.container.orgId, containerId: ctx.container.containerId }),
     ),
     set: containerProcedure("manage")
-      .input(z.object({ userId: z.string().min(1), level: grantLevelSchema.nullable() }))
+      .input(z.object({ userId: userIdSchema, level: grantLevelSchema.nullable() }))
       .mutation(({ ctx, input }) =>
         setContainerAccess(ctx.db, { ...input, orgId: ctx.container.orgId, containerId: ctx.container.containerId }),
       ),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { FILES_PAGE_SIZES, fileSortSchema } from "@/server/schemas";
+import { fileSearchSchema, FILES_PAGE_SIZES, fileSortSchema } from "@/server/schemas";
 import { deleteFile, listFiles, retryProcessing } from "@/server/services/files";
 import { containerProcedure, createTRPCRouter } from "../init";
 
@@ -7,7 +7,7 @@ export const filesRouter = createTRPCRouter({
   list: containerProcedure("view")
     .input(
       z.object({
-        search: z.string().max(200).optional(),
+        search: fileSearchSchema.optional(),
         page: z.number().int().min(1).default(1),
         pageSize: z.union(FILES_PAGE_SIZES.map((n) => z.literal(n))).default(25),
         sort: fileSortSchema,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { emailSchema, roleSchema } from "@/server/schemas";
+import { emailSchema, roleSchema, userIdSchema } from "@/server/schemas";
 import { changeRole, inviteMember, listMembers, removeMember, revokeInvitation } from "@/server/services/members";
 import { createTRPCRouter, orgProcedure } from "../init";
 
@@ -14,9 +14,9 @@ export const membersRouter = createTRPCRouter({
     .input(z.object({ invitationId: z.uuid() }))
     .mutation(({ ctx, input }) => revokeInvitation(ctx.db, { orgId: ctx.org.id, invitationId: input.invitationId })),
   changeRole: orgProcedure("members.changeRole")
-    .input(z.object({ userId: z.string().min(1), role: roleSchema }))
+    .input(z.object({ userId: userIdSchema, role: roleSchema }))
     .mutation(({ ctx, input }) => changeRole(ctx.db, { orgId: ctx.org.id, userId: input.userId, role: input.role })),
   remove: orgProcedure("members.remove")
-    .input(z.object({ userId: z.string().min(1) }))
+    .input(z.object({ userId: userIdSchema }))
     .mutation(({ ctx, input }) => removeMember(ctx.db, { orgId: ctx.org.id, userId: input.userId })),
 });

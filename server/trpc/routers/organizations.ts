@@ -1,12 +1,12 @@
 import { z } from "zod";
-import { orgNameSchema } from "@/server/schemas";
+import { orgNameSchema, slugSchema } from "@/server/schemas";
 import { createOrganization, getOrganizationBySlug, listOrganizationsOf } from "@/server/services/organizations";
 import { authedProcedure, createTRPCRouter } from "../init";
 
 export const organizationsRouter = createTRPCRouter({
   list: authedProcedure.query(({ ctx }) => listOrganizationsOf(ctx.db, ctx.user.id)),
   bySlug: authedProcedure
-    .input(z.object({ slug: z.string().min(1).max(64) }))
+    .input(z.object({ slug: slugSchema }))
     .query(({ ctx, input }) => getOrganizationBySlug(ctx.db, { slug: input.slug, userId: ctx.user.id })),
   create: authedProcedure
     .input(z.object({ name: orgNameSchema }))
