@@ -1,6 +1,9 @@
 export async function register() {
   if (process.env.NEXT_RUNTIME === "nodejs") {
     try {
+      // First: the socket address must be recorded on every request the server will hand to Next.
+      const { recordPeerAddresses } = await import("./server/client-address");
+      recordPeerAddresses();
       const { boot } = await import("./server/boot");
       await boot();
     } catch (error) {

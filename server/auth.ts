@@ -5,6 +5,7 @@ import { APIError } from "better-auth/api";
 import { nextCookies } from "better-auth/next-js";
 import { getDb } from "@/db/client";
 import { accounts, sessions, users, verifications } from "@/db/schema";
+import { CLIENT_HEADER } from "./client-address";
 import { env } from "./env";
 import { readOrCreateSecret } from "./local-secrets";
 import { logger } from "./logger";
@@ -23,6 +24,9 @@ function createAuth() {
     }),
     emailAndPassword: { enabled: true, minPasswordLength: 8, maxPasswordLength: 128, autoSignIn: true },
     rateLimit: { enabled: config.WIRE_AUTH_RATE_LIMIT === "on" },
+    // The auth route puts the address it resolved (socket peer, or X-Forwarded-For from trusted proxies only)
+    // in this header; better-auth keys rate limits on it and stores it on sessions.
+    advanced: { ipAddress: { ipAddressHeaders: [CLIENT_HEADER] } },
     databaseHooks: {
       user: {
         create: {

@@ -4,6 +4,7 @@
  */
 import path from "node:path";
 import { z } from "zod";
+import { parseTrustedProxies } from "./client-address";
 
 const port = z.coerce.number().int().min(1).max(65535);
 const optionalString = z.string().trim().min(1).optional();
@@ -21,6 +22,20 @@ const schema = z.object({
   BETTER_AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   /** Brute-force protection on sign-in/sign-up; only test suites that sign up many users turn it off. */
   WIRE_AUTH_RATE_LIMIT: z.enum(["on", "off"]).default("on"),
+  /**
+   * Reverse proxies (comma-separated IPs and CIDR ranges) whose X-Forwarded-For is believed when finding a
+   * client's address; with none, the socket's peer address is the client (server/client-address.ts).
+   */
+  WIRE_TRUSTED_PROXIES: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      try {
+        parseTrustedProxies(value);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message });
+      }
+    }),
   WIRE_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(50 * 1024 * 1024),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Embedded engine (used when no INNGEST_* variable is set): loopback port, workers, retry backoff. */
