@@ -131,7 +131,10 @@ function TokensSection({ containerId }: { containerId: string }) {
           <h2 id="tokens-heading" className="text-base font-semibold text-zinc-900">
             Agent API tokens
           </h2>
-          <p className="text-sm text-zinc-500">Agents use a token to read and write files in this container, and only this container.</p>
+          <p className="text-sm text-zinc-500">
+            Agents use a token to read and write files in this container, and only this container. A token acts with
+            its creator&apos;s rights: it stops working while its creator is not a member with edit access here.
+          </p>
         </div>
         <Button variant="secondary" onClick={() => setCreating(true)}>
           <Plus className="size-4" aria-hidden /> New token

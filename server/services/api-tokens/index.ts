@@ -1,12 +1,13 @@
 /**
  * Container-scoped API tokens for agents. A token is shown once; only its SHA-256 is stored, so a
- * database leak does not leak usable tokens.
+ * database leak does not leak usable tokens. A token never does more than its creator may do now.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
-import { apiTokens } from "@/db/schema";
-import { notFound } from "@/server/errors";
+import { apiTokens, containerAccess, containers, members } from "@/db/schema";
+import { AppError, notFound } from "@/server/errors";
+import { containerLevel, levelAllows } from "@/server/permissions";
 
 const TOKEN_PREFIX = "wire_";
 
@@ -52,13 +53,25 @@ export async function revokeApiToken(db: DbOrTx, params: { containerId: string; 
   if (!revoked.length) throw notFound("API token");
 }
 
-/** The container a live token grants, or null for an unknown or revoked token. */
+/**
+ * The container a live token opens, or null for an unknown or revoked token. A token acts with its creator's
+ * rights as they are now, checked on every use: when the creator has left the organization, or no longer has
+ * edit access to the container, the token is refused (FORBIDDEN) until those rights come back.
+ */
 export async function authenticateApiToken(db: DbOrTx, token: string): Promise<{ tokenId: string; containerId: string } | null> {
   if (!token.startsWith(TOKEN_PREFIX)) return null;
   const [row] = await db
-    .update(apiTokens)
-    .set({ lastUsedAt: new Date() })
-    .where(and(eq(apiTokens.tokenHash, hashToken(token)), isNull(apiTokens.revokedAt)))
-    .returning({ tokenId: apiTokens.id, containerId: apiTokens.containerId });
-  return row ?? null;
+    .select({ tokenId: apiTokens.id, containerId: apiTokens.containerId, role: members.role, grant: containerAccess.level })
+    .from(apiTokens)
+    .innerJoin(containers, eq(containers.id, apiTokens.containerId))
+    .leftJoin(members, and(eq(members.orgId, containers.orgId), eq(members.userId, apiTokens.createdBy)))
+    .leftJoin(containerAccess, and(eq(containerAccess.containerId, apiTokens.containerId), eq(containerAccess.userId, apiTokens.createdBy)))
+    .where(and(eq(apiTokens.tokenHash, hashToken(token)), isNull(apiTokens.revokedAt)));
+  if (!row) return null;
+  const level = row.role ? containerLevel(row.role, row.grant) : null;
+  if (!level || !levelAllows(level, "edit")) {
+    throw new AppError("FORBIDDEN", "This token's creator no longer has edit access to this container, so the token no longer works.");
+  }
+  await db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, row.tokenId));
+  return { tokenId: row.tokenId, containerId: row.containerId };
 }
