@@ -2,8 +2,22 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { listBlobKeys, tempBlobStore } from "@/server/test/factories";
+import { SpooledFile } from "./spooled";
 
 describe("LocalBlobStore", () => {
+  it("keeps stored copies private to the app's user: files 0600, folders 0700, from memory or spooled", async () => {
+    const { store, root } = tempBlobStore();
+    await store.put("containers/c2/b1", new TextEncoder().encode("hello"));
+    const spooledPath = path.join(root, "..", `spooled-${Date.now()}`);
+    fs.writeFileSync(spooledPath, "spooled body", { mode: 0o644 });
+    await store.put("containers/c2/b2", new SpooledFile(spooledPath, 12));
+    fs.rmSync(spooledPath);
+    expect((await store.get("containers/c2/b2")).toString()).toBe("spooled body");
+    const mode = (p: string) => fs.statSync(path.join(root, p)).mode & 0o777;
+    expect([mode("containers/c2/b1"), mode("containers/c2/b2")]).toEqual([0o600, 0o600]);
+    expect([mode("containers"), mode("containers/c2")]).toEqual([0o700, 0o700]);
+  });
+
   it("stores, reads, checks and deletes blobs; deleting twice is fine", async () => {
     const { store, root } = tempBlobStore();
     await store.put("containers/c1/b1", new TextEncoder().encode("hello"));

@@ -8,9 +8,12 @@ import path from "node:path";
 import { env } from "@/server/env";
 import { assertBlobKey } from "./keys";
 import { S3BlobStore } from "./s3";
+import { SpooledFile, type BlobBody } from "./spooled";
+
+export { SpooledFile, bodySize, type BlobBody } from "./spooled";
 
 export interface BlobStore {
-  put(key: string, body: Uint8Array): Promise<void>;
+  put(key: string, body: BlobBody): Promise<void>;
   get(key: string): Promise<Buffer>;
   /** Deleting a missing blob is not an error: deletes are retried and must be idempotent. */
   delete(key: string): Promise<void>;
@@ -26,12 +29,18 @@ export class LocalBlobStore implements BlobStore {
     return path.join(this.root, assertBlobKey(key));
   }
 
-  async put(key: string, body: Uint8Array): Promise<void> {
+  async put(key: string, body: BlobBody): Promise<void> {
     const target = this.pathOf(key);
-    await fs.mkdir(path.dirname(target), { recursive: true });
+    // Stored copies are private to the app's user: directories 0700, files 0600.
+    await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
     // Write aside then rename, so a reader never sees half a file and a crash leaves no torn copy.
     const temp = `${target}.${randomUUID()}.tmp`;
-    await fs.writeFile(temp, body);
+    if (body instanceof SpooledFile) {
+      await fs.copyFile(body.path, temp);
+      await fs.chmod(temp, 0o600);
+    } else {
+      await fs.writeFile(temp, body, { mode: 0o600 });
+    }
     await fs.rename(temp, target);
   }
 

@@ -8,7 +8,9 @@ import {
   PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
+import fs from "node:fs";
 import type { BlobStore } from "./index";
+import { SpooledFile, type BlobBody } from "./spooled";
 import { assertBlobKey } from "./keys";
 
 export interface S3BlobStoreConfig {
@@ -44,8 +46,10 @@ export class S3BlobStore implements BlobStore {
     return this.config.prefix + assertBlobKey(key);
   }
 
-  async put(key: string, body: Uint8Array): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key: this.keyOf(key), Body: body }));
+  async put(key: string, body: BlobBody): Promise<void> {
+    // A spooled body is streamed from its file with its known length, never read into memory.
+    const payload = body instanceof SpooledFile ? { Body: fs.createReadStream(body.path), ContentLength: body.size } : { Body: body };
+    await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key: this.keyOf(key), ...payload }));
   }
 
   async get(key: string): Promise<Buffer> {

@@ -11,7 +11,7 @@ import { fileStored } from "@/inngest/events";
 import type { EventOutbox } from "@/inngest/outbox";
 import { deleteBlobs, forgetBlobs, noteBlobsToDelete, noteBlobsWriting } from "@/server/blobs/ledger";
 import { requestSync } from "@/server/services/sources";
-import type { BlobStore } from "@/server/blobs";
+import { bodySize, type BlobBody, type BlobStore } from "@/server/blobs";
 import { AppError, notFound } from "@/server/errors";
 import { textProblem } from "@/server/schemas";
 import { containerBlobPrefix } from "@/server/services/containers";
@@ -77,7 +77,8 @@ export interface WriteFileParams {
   containerId: string;
   name: string;
   contentType: string;
-  body: Uint8Array;
+  /** In memory, or spooled to a temporary file by the route that read it (the caller disposes of it). */
+  body: BlobBody;
   origin: "upload" | "agent";
   createdBy: string | null;
   maxBytes: number;
@@ -92,7 +93,8 @@ export async function writeFile(db: DbOrTx, deps: { blobs: BlobStore; events: Ev
   const { blobs } = deps;
   const problem = fileNameProblem(params.name);
   if (problem) throw new AppError("BAD_REQUEST", problem, "name");
-  if (params.body.byteLength > params.maxBytes) {
+  const size = bodySize(params.body);
+  if (size > params.maxBytes) {
     throw new AppError("PAYLOAD_TOO_LARGE", `Files can be at most ${formatMegabytes(params.maxBytes)}.`, "file");
   }
   const contentType = params.contentType.split(";")[0]!.trim().toLowerCase() || "application/octet-stream";
@@ -125,7 +127,7 @@ export async function writeFile(db: DbOrTx, deps: { blobs: BlobStore; events: Ev
         .for("update");
       const values = {
         contentType,
-        size: params.body.byteLength,
+        size,
         blobKey,
         origin: params.origin,
         status: "processing" as const,

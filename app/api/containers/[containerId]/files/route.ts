@@ -3,10 +3,14 @@ import { eventOutbox } from "@/inngest/outbox";
 import { getSessionUser } from "@/server/auth";
 import { blobStore } from "@/server/blobs";
 import { env } from "@/server/env";
-import { AppError } from "@/server/errors";
+import { AppError, notFound } from "@/server/errors";
+import { isUuid } from "@/server/ids";
 import { handle } from "@/server/http";
 import { requireContainerLevel } from "@/server/services/authorization";
 import { writeFile } from "@/server/services/files";
+import { spoolMultipartFiles } from "@/server/request-body";
+
+const MAX_FILES_PER_UPLOAD = 100;
 
 /** Browser uploads: multipart form data with one or more `file` fields. Needs edit access. */
 export function POST(request: Request, { params }: { params: Promise<{ containerId: string }> }) {
@@ -14,30 +18,30 @@ export function POST(request: Request, { params }: { params: Promise<{ container
     const user = await getSessionUser(request.headers);
     if (!user) throw new AppError("UNAUTHORIZED", "Sign in to continue.");
     const { containerId } = await params;
+    // A malformed id is simply not found, before it reaches a query.
+    if (!isUuid(containerId)) throw notFound("Container");
     const db = getDb();
     await requireContainerLevel(db, { containerId, userId: user.id, need: "edit" });
 
     const maxBytes = env().WIRE_MAX_UPLOAD_BYTES;
-    const declared = Number(request.headers.get("content-length") ?? 0);
-    if (declared > maxBytes * 20) throw new AppError("PAYLOAD_TOO_LARGE", "This upload is too large.", "file");
-    const form = await request.formData().catch(() => {
-      throw new AppError("BAD_REQUEST", "Send the files as multipart/form-data.", "file");
-    });
-    const uploads = form.getAll("file").filter((v): v is File => typeof v !== "string");
-    if (!uploads.length) throw new AppError("BAD_REQUEST", "Choose at least one file to upload.", "file");
-
+    const uploads = await spoolMultipartFiles(request, { maxBytes, maxFiles: MAX_FILES_PER_UPLOAD });
     const written = [];
-    for (const upload of uploads) {
-      const file = await writeFile(db, { blobs: blobStore(), events: eventOutbox() }, {
-        containerId,
-        name: upload.name,
-        contentType: upload.type,
-        body: new Uint8Array(await upload.arrayBuffer()),
-        origin: "upload",
-        createdBy: user.id,
-        maxBytes,
-      });
-      written.push({ id: file.id, name: file.name, size: file.size });
+    try {
+      if (!uploads.length) throw new AppError("BAD_REQUEST", "Choose at least one file to upload.", "file");
+      for (const upload of uploads) {
+        const file = await writeFile(db, { blobs: blobStore(), events: eventOutbox() }, {
+          containerId,
+          name: upload.name,
+          contentType: upload.contentType,
+          body: upload.file,
+          origin: "upload",
+          createdBy: user.id,
+          maxBytes,
+        });
+        written.push({ id: file.id, name: file.name, size: file.size });
+      }
+    } finally {
+      await Promise.all(uploads.map((u) => u.file.dispose()));
     }
     return Response.json({ files: written }, { status: 201 });
   });

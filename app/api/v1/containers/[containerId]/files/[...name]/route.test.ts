@@ -1,13 +1,21 @@
 /**
  * The agent API route handler, called as Next calls it: a token acts with its creator's current rights.
  */
+import fs from "node:fs";
+import path from "node:path";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb } from "@/db/client";
 import { containerAccess, members } from "@/db/schema";
 import { blobStore } from "@/server/blobs";
 import { addMember, createContainer, createOrg, createToken, grantAccess, uploadFile } from "@/server/test/factories";
+import { generatedBody, measureRssGrowth } from "@/server/test/streams";
 import { GET, PUT } from "./route";
+
+function leftoverUploads(): string[] {
+  const dir = path.join(process.env.WIRE_DATA_DIR!, "tmp");
+  return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+}
 
 function agentRequest(method: "GET" | "PUT", containerId: string, name: string, token: string, body?: string) {
   const request = new Request(`http://localhost/api/v1/containers/${containerId}/files/${name}`, {
@@ -71,5 +79,49 @@ describe("agent tokens act with their creator's current rights", () => {
     expect((await agentRequest("GET", container.id, "notes.md", token)).status).toBe(200);
     await getDb().update(members).set({ role: "member" }).where(and(eq(members.orgId, org.id), eq(members.userId, admin.id)));
     await expectRefused(container.id, token);
+  });
+});
+
+describe("agent PUT size limit", () => {
+  it("refuses a chunked 60 MB body without Content-Length as it reads, with RSS growth under 10 MB", async () => {
+    const org = await createOrg();
+    const container = await createContainer(org.id);
+    const { token } = await createToken(container.id, { createdBy: org.owner.id });
+    // One small write first, so code loaded on first use and the database pool are not counted.
+    expect((await agentRequest("PUT", container.id, "warm-up.txt", token, "warm")).status).toBe(200);
+    const { result: res, growth } = await measureRssGrowth((sample) => {
+      const request = new Request(`http://localhost/api/v1/containers/${container.id}/files/big.bin`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/octet-stream" },
+        body: generatedBody(60 * 1024 * 1024, { onPull: sample }),
+        duplex: "half",
+      } as RequestInit);
+      expect(request.headers.get("content-length")).toBeNull();
+      return PUT(request, { params: Promise.resolve({ containerId: container.id, name: ["big.bin"] }) });
+    });
+    console.info(`agent PUT 60 MB chunked: ${res.status}, RSS growth ${(growth / 1024 / 1024).toFixed(1)} MB`);
+    expect(res.status).toBe(413);
+    expect(growth).toBeLessThan(10 * 1024 * 1024);
+    // Nothing was stored and no temporary file is left behind.
+    expect((await agentRequest("GET", container.id, "big.bin", token)).status).toBe(404);
+    expect(leftoverUploads()).toEqual([]);
+  });
+
+  it("still writes a file under the limit, streamed", async () => {
+    const org = await createOrg();
+    const container = await createContainer(org.id);
+    const { token } = await createToken(container.id, { createdBy: org.owner.id });
+    const request = new Request(`http://localhost/api/v1/containers/${container.id}/files/mid.bin`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${token}` },
+      body: generatedBody(3 * 1024 * 1024 + 5),
+      duplex: "half",
+    } as RequestInit);
+    const res = await PUT(request, { params: Promise.resolve({ containerId: container.id, name: ["mid.bin"] }) });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(((await res.json()) as { size: number }).size).toBe(3 * 1024 * 1024 + 5);
+    const read = await agentRequest("GET", container.id, "mid.bin", token);
+    expect((await read.arrayBuffer()).byteLength).toBe(3 * 1024 * 1024 + 5);
+    expect(leftoverUploads()).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import { blobStore } from "@/server/blobs";
 import { env } from "@/server/env";
 import { AppError, notFound } from "@/server/errors";
 import { handle } from "@/server/http";
+import { spoolRequestBody } from "@/server/request-body";
 import { authenticateApiToken } from "@/server/services/api-tokens";
 import { readFile, writeFile } from "@/server/services/files";
 
@@ -39,18 +40,16 @@ export function PUT(request: Request, { params }: Params) {
   return handle(request, async () => {
     const { containerId, name } = await authorize(request, params);
     const maxBytes = env().WIRE_MAX_UPLOAD_BYTES;
-    if (Number(request.headers.get("content-length") ?? 0) > maxBytes) {
-      throw new AppError("PAYLOAD_TOO_LARGE", `Files can be at most ${maxBytes} bytes.`, "file");
-    }
+    const body = await spoolRequestBody(request, maxBytes);
     const file = await writeFile(getDb(), { blobs: blobStore(), events: eventOutbox() }, {
       containerId,
       name,
       contentType: request.headers.get("content-type") ?? "application/octet-stream",
-      body: new Uint8Array(await request.arrayBuffer()),
+      body,
       origin: "agent",
       createdBy: null,
       maxBytes,
-    });
+    }).finally(() => body.dispose());
     return Response.json(
       { id: file.id, name: file.name, size: file.size, contentType: file.contentType, status: file.status },
       { status: 200 },

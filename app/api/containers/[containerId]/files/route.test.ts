@@ -1,0 +1,72 @@
+/**
+ * The browser upload route, called as Next calls it, with a real session cookie from better-auth.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it, beforeAll } from "vitest";
+import { getDb } from "@/db/client";
+import { getAuth } from "@/server/auth";
+import { createOrganization } from "@/server/services/organizations";
+import { createContainer, uniqueEmail } from "@/server/test/factories";
+import { generatedBody, measureRssGrowth } from "@/server/test/streams";
+import { POST } from "./route";
+
+const ORIGIN = "http://localhost:3000"; // WIRE_PUBLIC_URL's default, the app's origin in tests
+const BOUNDARY = "----wire-test-boundary";
+
+let cookie: string;
+let containerId: string;
+
+beforeAll(async () => {
+  const res = await getAuth().api.signUpEmail({ body: { email: uniqueEmail("uploader"), password: "a fine password", name: "Uploader" }, asResponse: true });
+  cookie = res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  const session = await getAuth().api.getSession({ headers: new Headers({ cookie }) });
+  const org = await createOrganization(getDb(), { userId: session!.user.id, name: "Uploads" });
+  containerId = (await createContainer(org.id)).id;
+});
+
+function part(name: string, contentType = "application/octet-stream") {
+  return `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: ${contentType}\r\n\r\n`;
+}
+
+function upload(body: BodyInit | ReadableStream<Uint8Array>, options: { container?: string; headers?: Record<string, string> } = {}) {
+  const container = options.container ?? containerId;
+  const request = new Request(`${ORIGIN}/api/containers/${container}/files`, {
+    method: "POST",
+    headers: { cookie, origin: ORIGIN, "content-type": `multipart/form-data; boundary=${BOUNDARY}`, ...options.headers },
+    body,
+    duplex: "half",
+  } as RequestInit);
+  return POST(request, { params: Promise.resolve({ containerId: container }) });
+}
+
+function leftoverUploads(): string[] {
+  const dir = path.join(process.env.WIRE_DATA_DIR!, "tmp");
+  return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+}
+
+describe("browser upload", () => {
+  it("stores the files of a multipart upload", async () => {
+    const res = await upload(`${part("a.txt", "text/plain")}hello\r\n${part("b.md", "text/markdown")}# b\r\n--${BOUNDARY}--\r\n`);
+    expect(res.status, await res.clone().text()).toBe(201);
+    const { files } = (await res.json()) as { files: { name: string; size: number }[] };
+    expect(files.map((f) => [f.name, f.size])).toEqual([["a.txt", 5], ["b.md", 3]]);
+    expect(leftoverUploads()).toEqual([]);
+  });
+
+  it("refuses a 60 MB file without Content-Length as it reads, with RSS growth under 10 MB", async () => {
+    const { result: res, growth } = await measureRssGrowth((sample) =>
+      upload(generatedBody(60 * 1024 * 1024, { prefix: part("big.bin"), suffix: `\r\n--${BOUNDARY}--\r\n`, onPull: sample })),
+    );
+    console.info(`browser upload 60 MB chunked: ${res.status}, RSS growth ${(growth / 1024 / 1024).toFixed(1)} MB`);
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { field: string } }).error.field).toBe("file");
+    expect(growth).toBeLessThan(10 * 1024 * 1024);
+    expect(leftoverUploads()).toEqual([]);
+  });
+
+  it("answers 404 for a container id that is not a UUID, and 400 for a body that is not multipart", async () => {
+    expect((await upload("x", { container: "not-a-uuid" })).status).toBe(404);
+    expect((await upload("x", { headers: { "content-type": "text/plain" } })).status).toBe(400);
+  });
+});
