@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { connection } from "next/server";
 import type { ReactNode } from "react";
 import { TRPCReactProvider } from "@/components/providers/trpc";
 import "./globals.css";
@@ -8,7 +9,9 @@ export const metadata: Metadata = {
   description: "Containers of files for your AI agents.",
 };
 
-export default function RootLayout({ children }: { children: ReactNode }) {
+/** Rendered per request: the CSP nonce from proxy.ts only reaches scripts of dynamically rendered pages. */
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  await connection();
   return (
     <html lang="en">
       <body>

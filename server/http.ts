@@ -1,7 +1,9 @@
 /** Helpers for the few plain route handlers (uploads, downloads, the agent API). */
+import { env } from "./env";
 import { AppError, errorForLog, HTTP_STATUS } from "./errors";
 import { requestIdFrom } from "./ids";
 import { logger } from "./logger";
+import { isSameOrigin } from "./security-headers";
 
 export function errorResponse(error: AppError): Response {
   return Response.json(
@@ -32,4 +34,11 @@ export function attachmentHeader(name: string): string {
   const base = name.split("/").pop() ?? name;
   const ascii = base.replace(/[^\x20-\x7e]|["\\]/g, "_");
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(base)}`;
+}
+
+/** Refuses a cookie-authenticated mutation sent from any origin but the app's own (see isSameOrigin). */
+export function assertSameOrigin(request: Request): void {
+  if (!isSameOrigin(request.headers, new URL(env().WIRE_PUBLIC_URL).origin)) {
+    throw new AppError("FORBIDDEN", "This request came from another site and was refused.");
+  }
 }

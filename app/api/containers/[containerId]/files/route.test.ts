@@ -4,7 +4,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it, beforeAll } from "vitest";
+import { eq } from "drizzle-orm";
 import { getDb } from "@/db/client";
+import { files } from "@/db/schema";
 import { getAuth } from "@/server/auth";
 import { createOrganization } from "@/server/services/organizations";
 import { createContainer, uniqueEmail } from "@/server/test/factories";
@@ -63,6 +65,23 @@ describe("browser upload", () => {
     expect(((await res.json()) as { error: { field: string } }).error.field).toBe("file");
     expect(growth).toBeLessThan(10 * 1024 * 1024);
     expect(leftoverUploads()).toEqual([]);
+  });
+
+  it("refuses a same-site cross-origin form post carrying the victim's cookie, and stores nothing", async () => {
+    const form = `${part("planted.txt", "text/plain")}planted\r\n--${BOUNDARY}--\r\n`;
+    // Another port of the same host: same site, so a SameSite=Lax cookie goes along.
+    const otherPort = await upload(form, { headers: { origin: "http://localhost:3001", "sec-fetch-site": "same-site" } });
+    expect(otherPort.status).toBe(403);
+    const subdomain = await upload(form, { headers: { origin: "http://evil.localhost:3000" } });
+    expect(subdomain.status).toBe(403);
+    // No Origin, but the browser says where it came from.
+    const noOrigin = new Headers({ cookie, "content-type": `multipart/form-data; boundary=${BOUNDARY}`, "sec-fetch-site": "same-site" });
+    const res = await POST(new Request(`${ORIGIN}/api/containers/${containerId}/files`, { method: "POST", headers: noOrigin, body: form }), {
+      params: Promise.resolve({ containerId }),
+    });
+    expect(res.status).toBe(403);
+    const names = (await getDb().select({ name: files.name }).from(files).where(eq(files.containerId, containerId))).map((f) => f.name);
+    expect(names).not.toContain("planted.txt");
   });
 
   it("answers 404 for a container id that is not a UUID, and 400 for a body that is not multipart", async () => {

@@ -5,7 +5,7 @@ import { blobStore } from "@/server/blobs";
 import { env } from "@/server/env";
 import { AppError, notFound } from "@/server/errors";
 import { isUuid } from "@/server/ids";
-import { handle } from "@/server/http";
+import { assertSameOrigin, handle } from "@/server/http";
 import { requireContainerLevel } from "@/server/services/authorization";
 import { writeFile } from "@/server/services/files";
 import { spoolMultipartFiles } from "@/server/request-body";
@@ -15,6 +15,7 @@ const MAX_FILES_PER_UPLOAD = 100;
 /** Browser uploads: multipart form data with one or more `file` fields. Needs edit access. */
 export function POST(request: Request, { params }: { params: Promise<{ containerId: string }> }) {
   return handle(request, async () => {
+    assertSameOrigin(request);
     const user = await getSessionUser(request.headers);
     if (!user) throw new AppError("UNAUTHORIZED", "Sign in to continue.");
     const { containerId } = await params;
