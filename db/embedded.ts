@@ -74,7 +74,31 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<{
     });
   }
   await ensureDatabase(options);
+  // Only the process that started the cluster stops it: an adopted one may serve another process too.
+  if (!adopted) stopWithProcess(clusterDir);
   return { stop: () => (adopted ? Promise.resolve() : pg.stop()) };
+}
+
+/**
+ * The cluster ends with the process that started it: on exit, the postmaster gets
+ * SIGINT, PostgreSQL's fast shutdown, which it carries out on its own, so it works from a synchronous exit
+ * handler. SIGTERM/SIGINT exit the process when nothing else handles them (`next start` does, then exits).
+ */
+function stopWithProcess(clusterDir: string): void {
+  const pid = runningPid(clusterDir);
+  if (pid === undefined) return;
+  process.once("exit", () => {
+    try {
+      process.kill(pid, "SIGINT");
+    } catch {
+      // Already gone.
+    }
+  });
+  for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
+    process.once(signal, () => {
+      if (process.listenerCount(signal) === 0) process.exit(code);
+    });
+  }
 }
 
 async function ensureDatabase(options: EmbeddedOptions): Promise<void> {

@@ -10,6 +10,7 @@ import { startEngine } from "@/inngest/engine";
 import { embeddedEngineKeys, engineMode } from "@/inngest/engine/config";
 import { setRunningEngine } from "@/inngest/engine/status";
 import { eventOutbox } from "@/inngest/outbox";
+import { prepareDataDir } from "./data-dir";
 import { env } from "./env";
 import { readOrCreateSecret } from "./local-secrets";
 import { logger } from "./logger";
@@ -23,6 +24,7 @@ export function boot(): Promise<void> {
 
 async function run(): Promise<void> {
   const config = env();
+  prepareDataDir(config.dataDir);
   if (usesEmbeddedDatabase()) {
     const started = Date.now();
     const pgLog = logger.child({ component: "embedded-postgres" });

@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { prepareDataDir } from "./data-dir";
 
 export function readOrCreateSecret(dataDir: string, name: string): string {
   const dir = path.join(dataDir, "secrets");
@@ -14,8 +15,7 @@ export function readOrCreateSecret(dataDir: string, name: string): string {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
-  // The data dir stays traversable (the embedded database runs as another user); only secrets/ is private.
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o755 });
+  prepareDataDir(dataDir);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const secret = randomBytes(32).toString("base64url");
   try {
