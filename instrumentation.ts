@@ -1,9 +1,9 @@
 export async function register() {
   if (process.env.NEXT_RUNTIME === "nodejs") {
     try {
-      // First: the socket address must be recorded on every request the server will hand to Next.
-      const { recordPeerAddresses } = await import("./server/client-address");
-      recordPeerAddresses();
+      // First: every request the server hands to Next must pass these hooks (peer address, malformed paths).
+      const { installServerHooks } = await import("./server/server-hooks");
+      installServerHooks();
       const { boot } = await import("./server/boot");
       await boot();
     } catch (error) {

@@ -11,10 +11,11 @@ import { POST } from "@/app/api/auth/[...all]/route";
 import { getDb } from "@/db/client";
 import { sessions, users } from "@/db/schema";
 import { getAuth } from "./auth";
-import { CLIENT_HEADER, clientAddress, PEER_HEADER, parseTrustedProxies, recordPeerAddresses } from "./client-address";
+import { CLIENT_HEADER, clientAddress, PEER_HEADER, parseTrustedProxies } from "./client-address";
+import { installServerHooks } from "./server-hooks";
 import { uniqueEmail } from "./test/factories";
 
-recordPeerAddresses();
+installServerHooks();
 
 let server: http.Server;
 let base: string;

@@ -4,15 +4,14 @@
  * Route handlers under `next start` cannot see the socket, and Next fills `X-Forwarded-For` from the socket
  * only when the client did not send one, so a client can name any address it likes. The server process
  * therefore records the socket's peer address in `PEER_HEADER` on every request before Next sees it
- * (overwriting whatever the client sent), and `X-Forwarded-For` is believed only hop by hop from proxies listed
+ * (server/server-hooks.ts, overwriting whatever the client sent), and `X-Forwarded-For` is believed only hop by hop from proxies listed
  * in WIRE_TRUSTED_PROXIES.
  */
-import http from "node:http";
-import https from "node:https";
 import ipaddr from "ipaddr.js";
 import { env } from "./env";
+import { PEER_HEADER, serverHooksInstalled } from "./server-hooks";
 
-export const PEER_HEADER = "x-wire-peer-address";
+export { PEER_HEADER };
 /** Set by the auth route from `clientAddress`; the only header better-auth reads an address from. */
 export const CLIENT_HEADER = "x-wire-client-address";
 
@@ -54,7 +53,7 @@ function isTrusted(address: ipaddr.IPv4 | ipaddr.IPv6, trusted: Range[]): boolea
  * Null when the peer is unknown (the server hook did not run).
  */
 export function clientAddress(headers: Headers, trusted: Range[]): string | null {
-  if (!peerHeaderInstalled()) return null;
+  if (!serverHooksInstalled()) return null;
   const peer = parseAddress(headers.get(PEER_HEADER) ?? "");
   if (!peer) return null;
   let client = peer;
@@ -69,35 +68,6 @@ export function clientAddress(headers: Headers, trusted: Range[]): string | null
     }
   }
   return client.toString();
-}
-
-const installed = Symbol.for("wire.peerAddressHeader");
-const holder = globalThis as unknown as Record<symbol, boolean | undefined>;
-
-function peerHeaderInstalled(): boolean {
-  return holder[installed] === true;
-}
-
-/**
- * Makes every HTTP(S) server of this process write the socket's peer address into PEER_HEADER before any
- * request listener runs (Next's included), replacing a value sent by the client. Called once at start
- * (instrumentation.ts), before the first request is handled.
- */
-export function recordPeerAddresses(): void {
-  if (peerHeaderInstalled()) return;
-  for (const Server of [http.Server, https.Server]) {
-    const emit = Server.prototype.emit as (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
-    Server.prototype.emit = function (this: unknown, event: string | symbol, ...args: unknown[]) {
-      if (event === "request") {
-        const req = args[0] as http.IncomingMessage;
-        const peer = req.socket?.remoteAddress;
-        if (peer) req.headers[PEER_HEADER] = peer;
-        else delete req.headers[PEER_HEADER];
-      }
-      return emit.call(this, event, ...args);
-    } as typeof Server.prototype.emit;
-  }
-  holder[installed] = true;
 }
 
 /** `request` as better-auth should see it: CLIENT_HEADER holds the address we resolved, never the client's own. */
