@@ -36,6 +36,9 @@ const schema = z.object({
         ctx.addIssue({ code: "custom", message: (error as Error).message });
       }
     }),
+  /** SMTP server for outgoing mail (smtp:// or smtps://user:pass@host:port); unset: mail goes to WIRE_DATA_DIR/outbox. */
+  WIRE_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  WIRE_MAIL_FROM: z.string().trim().min(3).default("Wire <wire@localhost>"),
   WIRE_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(50 * 1024 * 1024),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Embedded engine (used when no INNGEST_* variable is set): loopback port, workers, retry backoff. */
