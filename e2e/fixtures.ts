@@ -74,7 +74,11 @@ export const test = base.extend<{ createPerson: (label: string) => Promise<Perso
 export async function seedOrg(owner: Person, people: [Person, "owner" | "admin" | "member"][] = []): Promise<Org> {
   const api = new Api(owner.api);
   const org = await api.mutation<Org>("organizations.create", { name: `Org ${randomUUID().slice(0, 6)}` });
-  for (const [person, role] of people) await api.mutation("members.invite", { orgId: org.id, email: person.email, role });
+  for (const [person, role] of people) {
+    // A membership comes only through the invite link, which the person opens.
+    const { link } = await api.mutation<{ link: string }>("members.invite", { orgId: org.id, email: person.email, role });
+    await new Api(person.api).mutation("invitations.accept", { token: decodeURIComponent(new URL(link).pathname.split("/").pop()!) });
+  }
   return org;
 }
 

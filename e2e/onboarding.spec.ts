@@ -31,7 +31,15 @@ test("sign up, create an org, invite a member, create a container and upload a f
   const invite = page.getByRole("form", { name: "Invite a member" });
   await invite.getByLabel("Email").fill(existing.email);
   await invite.getByRole("button", { name: "Invite" }).click();
-  await expect(page.getByText(`${existing.email} was added.`)).toBeVisible();
+  await expect(page.getByText(`${existing.email} is invited`)).toBeVisible();
+  const existingLink = (await page.getByTestId("invite-link").textContent())!.trim();
+  // Being invited adds nobody: they join by opening the link.
+  await expect(page.getByRole("list", { name: "Members" }).getByText(existing.email)).toHaveCount(0);
+  const memberPage = await existing.page();
+  await memberPage.goto(existingLink);
+  await memberPage.getByRole("button", { name: "Accept invitation" }).click();
+  await expect(memberPage.getByRole("heading", { name: "Containers", exact: true })).toBeVisible();
+  await page.reload();
   await expect(page.getByRole("list", { name: "Members" }).getByText(existing.email)).toBeVisible();
   await invite.getByLabel("Email").fill(future);
   await invite.getByLabel("Role").selectOption("admin");
@@ -57,9 +65,8 @@ test("sign up, create an org, invite a member, create a container and upload a f
   await expect(page.getByText("Amazon S3")).toBeVisible();
   await expect(page.getByRole("button", { name: "Setup" })).toBeVisible();
 
-  // The member was added but has no access to this container: it is not found for them.
+  // The member joined but has no access to this container: it is not found for them.
   const containerUrl = page.url().replace(/\/sources$/, "");
-  const memberPage = await existing.page();
   await memberPage.goto(containerUrl);
   await expect(memberPage.getByRole("heading", { name: "Not found", exact: true })).toBeVisible();
   await expect(memberPage.getByText("summary.md")).toHaveCount(0);

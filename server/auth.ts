@@ -10,7 +10,6 @@ import { env } from "./env";
 import { readOrCreateSecret } from "./local-secrets";
 import { logger } from "./logger";
 import { textProblem } from "./schemas";
-import { acceptInvitations } from "./services/members";
 
 function createAuth() {
   const config = env();
@@ -35,8 +34,6 @@ function createAuth() {
             const problem = textProblem(user.name, "name");
             if (problem) throw new APIError("BAD_REQUEST", { message: `Name: ${problem}` });
           },
-          // Invitations sent before this person had an account become memberships now.
-          after: async (user) => acceptInvitations(getDb(), { userId: user.id, email: user.email }),
         },
       },
     },

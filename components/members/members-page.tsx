@@ -83,7 +83,7 @@ export function MembersPage({ currentUserId }: { currentUserId: string }) {
               <h2 id="invitations-heading" className="mb-2 text-sm font-semibold text-zinc-900">
                 Pending invitations
               </h2>
-              <p className="mb-3 text-sm text-zinc-500">They join with this role when they sign up with that email.</p>
+              <p className="mb-3 text-sm text-zinc-500">They join with this role when they open their invite link (sent to that address; inviting it again makes a new one).</p>
               <ul className="divide-y divide-zinc-200 rounded-lg bg-white ring-1 ring-zinc-200">
                 {list.data.invitations.map((i) => (
                   <li key={i.id} className="flex items-center justify-between gap-4 px-4 py-3">
@@ -130,11 +130,13 @@ function InviteForm({ onInvited }: { onInvited: () => void }) {
   const trpc = useTRPC();
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<OrgRole>("member");
-  const [done, setDone] = useState<string | null>(null);
+  const [done, setDone] = useState<{ email: string; link: string; mailed: boolean } | null>(null);
+  const [copied, setCopied] = useState(false);
   const invite = useMutation(
     trpc.members.invite.mutationOptions({
       onSuccess: (result, input) => {
-        setDone(result.status === "added" ? `${input.email} was added.` : `${input.email} is invited and joins when they sign up.`);
+        setDone({ email: input.email, link: result.link, mailed: result.mailed });
+        setCopied(false);
         setEmail("");
         onInvited();
       },
@@ -173,8 +175,26 @@ function InviteForm({ onInvited }: { onInvited: () => void }) {
         </Button>
       </div>
       {done && (
-        <div className="mt-3">
-          <Alert tone="success">{done}</Alert>
+        <div className="mt-3 space-y-2">
+          <Alert tone="success">
+            {done.email} is invited. They join when they open their invite link, which {done.mailed ? "was emailed to them" : "could not be emailed: send it yourself"}. It works
+            once, for 7 days; inviting the address again makes a new link.
+          </Alert>
+          <div className="flex items-center gap-2">
+            <code data-testid="invite-link" className="block min-w-0 flex-1 truncate rounded bg-zinc-100 px-2 py-1.5 text-xs">
+              {done.link}
+            </code>
+            <Button
+              type="button"
+              variant="secondary"
+              onClick={async () => {
+                await navigator.clipboard.writeText(done.link);
+                setCopied(true);
+              }}
+            >
+              {copied ? "Copied" : "Copy link"}
+            </Button>
+          </div>
         </div>
       )}
     </form>

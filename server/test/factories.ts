@@ -15,6 +15,7 @@ import type { EventOutbox } from "@/inngest/outbox";
 import { LocalBlobStore, type BlobStore } from "@/server/blobs";
 import { recordingEvents } from "./events";
 import { logger } from "@/server/logger";
+import { LocalOutbox } from "@/server/mail";
 import type { GrantLevel, OrgRole } from "@/server/permissions";
 import { createApiToken } from "@/server/services/api-tokens";
 import { sealCredentials } from "@/server/services/connectors/credentials";
@@ -258,7 +259,22 @@ export function contextFor(user: TestUser | null, options: { blobs?: BlobStore; 
     user: user ? { id: user.id, email: user.email, name: user.name } : null,
     log: logger.child({ requestId }),
     requestId,
+    mailer: testOutbox(),
   };
+}
+
+/** The local outbox tests send mail to (under WIRE_DATA_DIR), to read what was sent. */
+export function testOutbox(): LocalOutbox {
+  return new LocalOutbox(path.join(dataDir(), "outbox"), "Wire <wire@localhost>");
+}
+
+/** The invite link of the last mail the test outbox holds for `email`. */
+export function inviteLinkMailedTo(email: string): string {
+  const dir = testOutbox().dir;
+  const mails = fs.readdirSync(dir).sort().map((f) => fs.readFileSync(path.join(dir, f), "utf8")).filter((m) => m.includes(`To: ${email}\r\n`));
+  const link = /https?:\/\/\S+\/invite\/\S+/.exec(mails.at(-1) ?? "")?.[0];
+  if (!link) throw new Error(`No invitation mail for ${email} in ${dir}`);
+  return link;
 }
 
 /** A server-side tRPC caller acting as `user` (null: not signed in). */

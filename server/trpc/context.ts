@@ -5,6 +5,7 @@ import { getSessionUser, type SessionUser } from "@/server/auth";
 import { eventOutbox, type EventOutbox } from "@/inngest/outbox";
 import { blobStore, type BlobStore } from "@/server/blobs";
 import { logger, type Logger } from "@/server/logger";
+import { mailer, type Mailer } from "@/server/mail";
 
 export interface Context {
   db: Database;
@@ -13,10 +14,11 @@ export interface Context {
   user: SessionUser | null;
   log: Logger;
   requestId: string;
+  mailer: Mailer;
 }
 
 export async function createContext({ headers }: { headers: Headers }): Promise<Context> {
   const requestId = requestIdFrom(headers);
   const user = await getSessionUser(headers);
-  return { db: getDb(), blobs: blobStore(), events: eventOutbox(), user, requestId, log: logger.child({ requestId, userId: user?.id }) };
+  return { db: getDb(), blobs: blobStore(), events: eventOutbox(), mailer: mailer(), user, requestId, log: logger.child({ requestId, userId: user?.id }) };
 }

@@ -12,7 +12,8 @@ import { describe, expect, it } from "vitest";
 import { getDb } from "@/db/client";
 import { apiTokens, connectors, containerAccess, containers, credentialReads, files, invitations, members, sources } from "@/db/schema";
 import { containerLevel, levelAllows, roleCan, type GrantLevel, type OrgRole } from "@/server/permissions";
-import { callerFor, seedWorld, testS3, unique, uniqueEmail, type TestUser, type World } from "@/server/test/factories";
+import { issueInvitationLink } from "@/server/services/members";
+import { callerFor, createInvitation, seedWorld, testS3, unique, uniqueEmail, type TestUser, type World } from "@/server/test/factories";
 import type { AccessRule, Meta } from "./init";
 import { appRouter } from "./router";
 
@@ -71,7 +72,7 @@ interface Me {
   orgSlug: string;
 }
 
-const inputFor: Record<string, (world: World, me: Me) => unknown> = {
+const inputFor: Record<string, (world: World, me: Me) => unknown | Promise<unknown>> = {
   me: () => undefined,
   "organizations.list": () => undefined,
   "organizations.bySlug": (_w, me) => ({ slug: me.orgSlug }),
@@ -79,6 +80,12 @@ const inputFor: Record<string, (world: World, me: Me) => unknown> = {
   "members.list": (w) => ({ orgId: w.org.id }),
   // Role "member": Admins may not hand out "owner", and the input must be valid for every allowed caller.
   "members.invite": (w) => ({ orgId: w.org.id, email: uniqueEmail("invited"), role: "member" }),
+  // A link to the world's org for the caller's own address: valid for every signed-in caller (members accept harmlessly).
+  "invitations.accept": async (w, me) => {
+    const invitation = await createInvitation(w.org.id, { email: me.user?.email.toLowerCase() ?? uniqueEmail("nobody") });
+    const { token } = await issueInvitationLink(getDb(), { invitationId: invitation.id, appUrl: "http://localhost:3000" });
+    return { token };
+  },
   "members.revokeInvitation": (w) => ({ orgId: w.org.id, invitationId: w.invitation.id }),
   "members.changeRole": (w) => ({ orgId: w.org.id, userId: w.users.target.id, role: "admin" }),
   "members.remove": (w) => ({ orgId: w.org.id, userId: w.users.target.id }),
@@ -200,7 +207,7 @@ describe("permission matrix", () => {
       const user = caller.user ? world.users[caller.user] : null;
       const me: Me = { user, orgSlug: caller.user === "outsider" ? world.otherOrg.slug : world.org.slug };
       const call = procedureOf(callerFor(user), path);
-      const input = makeInput!(world, me);
+      const input = await makeInput!(world, me);
 
       if (expected === "allowed") {
         await call(input); // resolves: any rejection fails the case with its error

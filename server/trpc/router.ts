@@ -3,6 +3,7 @@ import { apiTokensRouter } from "./routers/api-tokens";
 import { connectorsRouter } from "./routers/connectors";
 import { containersRouter } from "./routers/containers";
 import { filesRouter } from "./routers/files";
+import { invitationsRouter } from "./routers/invitations";
 import { membersRouter } from "./routers/members";
 import { organizationsRouter } from "./routers/organizations";
 import { sourcesRouter } from "./routers/sources";
@@ -11,6 +12,7 @@ export const appRouter = createTRPCRouter({
   me: authedProcedure.query(({ ctx }) => ctx.user),
   organizations: organizationsRouter,
   members: membersRouter,
+  invitations: invitationsRouter,
   containers: containersRouter,
   connectors: connectorsRouter,
   files: filesRouter,

@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb } from "@/db/client";
-import { containerAccess, invitations, members } from "@/db/schema";
+import { containerAccess, members, verifications } from "@/db/schema";
 import { expectAppError, expectTRPCError } from "@/server/test/expect";
 import {
   addMember,
@@ -10,10 +10,13 @@ import {
   createOrg,
   createUser,
   grantAccess,
+  inviteLinkMailedTo,
+  testOutbox,
   uniqueEmail,
 } from "@/server/test/factories";
 import { requireContainerLevel } from "@/server/services/authorization";
-import { acceptInvitations, changeRole, inviteMember, listMembers, removeMember } from ".";
+import type { OrgRole } from "@/server/permissions";
+import { acceptInvitation, changeRole, inviteMember, listMembers, removeMember } from ".";
 
 const db = () => getDb();
 
@@ -30,64 +33,77 @@ async function ownersOf(orgId: string) {
   return rows.map((r) => r.userId).sort();
 }
 
+const APP = "http://localhost:3000";
+const outbox = () => ({ mailer: testOutbox() });
+const invite = (orgId: string, invitedBy: string, email: string, role: OrgRole, actorRole: OrgRole = "owner") =>
+  inviteMember(db(), outbox(), { orgId, actorRole, invitedBy, email, role, appUrl: APP });
+const tokenOf = (link: string) => decodeURIComponent(new URL(link).pathname.split("/").pop()!);
+
 describe("inviting", () => {
-  it("adds a person who already has an account at once", async () => {
+  it("grants nothing to an invited address that signs up (any letter case) until the invite link is used", async () => {
     const org = await createOrg();
-    const person = await createUser({ email: uniqueEmail("existing") });
-    const result = await inviteMember(db(), { orgId: org.id, actorRole: "owner", invitedBy: org.owner.id, email: person.email, role: "admin" });
-    expect(result).toEqual({ status: "added" });
-    expect(await roleOf(org.id, person.id)).toBe("admin");
-    const listed = await listMembers(db(), org.id);
-    expect(listed.invitations).toEqual([]);
-    expect(listed.members.map((m) => m.userId).sort()).toEqual([org.owner.id, person.id].sort());
-  });
-
-  it("matches an existing account whatever the case of the typed email", async () => {
-    const org = await createOrg();
-    const person = await createUser({ email: uniqueEmail("mixed") });
-    const result = await inviteMember(db(), {
-      orgId: org.id,
-      actorRole: "owner",
-      invitedBy: org.owner.id,
-      email: `  ${person.email.toUpperCase()} `,
-      role: "member",
-    });
-    expect(result.status).toBe("added");
-    expect(await roleOf(org.id, person.id)).toBe("member");
-  });
-
-  it("records an invitation for an unknown email, which becomes a membership on sign-up", async () => {
-    const org = await createOrg();
-    const email = uniqueEmail("newcomer");
-    const result = await inviteMember(db(), { orgId: org.id, actorRole: "owner", invitedBy: org.owner.id, email, role: "admin" });
-    expect(result).toEqual({ status: "invited" });
+    const email = uniqueEmail("new-admin");
+    const { link } = await invite(org.id, org.owner.id, email, "admin");
+    // Someone signs up with the invited address, unverified: that alone makes them nothing in the org.
+    const { getAuth } = await import("@/server/auth");
+    const signedUp = await getAuth().api.signUpEmail({ body: { email: email.toUpperCase(), password: "a fine password", name: "Squatter" } });
+    expect(await roleOf(org.id, signedUp.user.id)).toBeNull();
     expect((await listMembers(db(), org.id)).invitations).toEqual([expect.objectContaining({ email, role: "admin" })]);
 
-    // What the sign-up hook does once the account exists.
-    const newcomer = await createUser({ email });
-    await acceptInvitations(db(), { userId: newcomer.id, email: newcomer.email });
-
-    expect(await roleOf(org.id, newcomer.id)).toBe("admin");
-    expect(await db().select().from(invitations).where(eq(invitations.email, email))).toEqual([]);
+    // The link, opened by the person at that address, makes them Admin, once.
+    const person = { id: signedUp.user.id, email: signedUp.user.email };
+    await expect(callerFor({ ...person, name: "Invitee" }).invitations.accept({ token: tokenOf(link) })).resolves.toEqual({ orgSlug: org.slug });
+    expect(await roleOf(org.id, person.id)).toBe("admin");
+    expect((await listMembers(db(), org.id)).invitations).toEqual([]);
+    await expectTRPCError(callerFor({ ...person, name: "Invitee" }).invitations.accept({ token: tokenOf(link) }), "NOT_FOUND");
   });
 
-  it("accepts invitations to several orgs at once, and accepting twice is harmless", async () => {
-    const [a, b] = await Promise.all([createOrg(), createOrg()]);
-    const email = uniqueEmail("popular");
-    await inviteMember(db(), { orgId: a.id, actorRole: "owner", invitedBy: a.owner.id, email, role: "member" });
-    await inviteMember(db(), { orgId: b.id, actorRole: "owner", invitedBy: b.owner.id, email, role: "admin" });
+  it("does not add an existing account at once: it gets a link like anyone", async () => {
+    const org = await createOrg();
+    const person = await createUser({ email: uniqueEmail("existing") });
+    const { link, mailed } = await invite(org.id, org.owner.id, `  ${person.email.toUpperCase()} `, "admin");
+    expect(mailed).toBe(true);
+    expect(await roleOf(org.id, person.id)).toBeNull();
+    // The link was mailed to the address, and the inviter got the same one to copy.
+    expect(inviteLinkMailedTo(person.email)).toBe(link);
+    await acceptInvitation(db(), { token: tokenOf(link), user: person });
+    expect(await roleOf(org.id, person.id)).toBe("admin");
+  });
+
+  it("refuses a link used by another account, an expired link, a replaced link and a forged one", async () => {
+    const org = await createOrg();
+    const email = uniqueEmail("owner-to-be");
     const person = await createUser({ email });
-    await acceptInvitations(db(), { userId: person.id, email: email.toUpperCase() });
-    await acceptInvitations(db(), { userId: person.id, email });
-    expect(await roleOf(a.id, person.id)).toBe("member");
-    expect(await roleOf(b.id, person.id)).toBe("admin");
+    const other = await createUser({ email: uniqueEmail("someone-else") });
+    const first = await invite(org.id, org.owner.id, email, "owner");
+
+    await expectAppError(acceptInvitation(db(), { token: tokenOf(first.link), user: other }), "FORBIDDEN");
+    // Inviting again replaces the link: the first stops working.
+    const second = await invite(org.id, org.owner.id, email, "owner");
+    await expectAppError(acceptInvitation(db(), { token: tokenOf(first.link), user: person }), "NOT_FOUND");
+    const [invitationId, secret] = tokenOf(second.link).split(".");
+    await expectAppError(acceptInvitation(db(), { token: `${invitationId}.${secret!.slice(1)}x`, user: person }), "NOT_FOUND");
+    await expectAppError(acceptInvitation(db(), { token: "not-a-token", user: person }), "NOT_FOUND");
+
+    await db().update(verifications).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(verifications.identifier, `org-invitation:${invitationId}`));
+    await expectAppError(acceptInvitation(db(), { token: tokenOf(second.link), user: person }), "BAD_REQUEST");
+    expect(await roleOf(org.id, person.id)).toBeNull();
+    expect(await roleOf(org.id, other.id)).toBeNull();
   });
 
-  it("inviting the same unknown email again updates the pending invitation's role", async () => {
+  it("stores only a hash of the link's secret", async () => {
+    const org = await createOrg();
+    const { link } = await invite(org.id, org.owner.id, uniqueEmail("hashed"), "member");
+    const secret = tokenOf(link).split(".")[1]!;
+    const rows = await db().select().from(verifications);
+    expect(JSON.stringify(rows)).not.toContain(secret);
+  });
+
+  it("inviting the same email again updates the pending invitation's role", async () => {
     const org = await createOrg();
     const email = uniqueEmail("twice");
-    await inviteMember(db(), { orgId: org.id, actorRole: "owner", invitedBy: org.owner.id, email, role: "member" });
-    await inviteMember(db(), { orgId: org.id, actorRole: "owner", invitedBy: org.owner.id, email, role: "admin" });
+    await invite(org.id, org.owner.id, email, "member");
+    await invite(org.id, org.owner.id, email, "admin");
     expect((await listMembers(db(), org.id)).invitations).toEqual([expect.objectContaining({ email, role: "admin" })]);
   });
 
@@ -95,7 +111,7 @@ describe("inviting", () => {
     const org = await createOrg();
     const member = await addMember(org.id, "member");
     await expectAppError(
-      inviteMember(db(), { orgId: org.id, actorRole: "owner", invitedBy: org.owner.id, email: member.email, role: "admin" }),
+      invite(org.id, org.owner.id, member.email.toUpperCase(), "admin"),
       "CONFLICT",
     );
     expect(await roleOf(org.id, member.id)).toBe("member");
@@ -109,7 +125,7 @@ describe("inviting", () => {
     const unknown = uniqueEmail("unknown");
 
     await expectAppError(
-      inviteMember(db(), { orgId: org.id, actorRole: "admin", invitedBy: admin.id, email: existing.email, role: "owner" }),
+      invite(org.id, admin.id, existing.email, "owner", "admin"),
       "FORBIDDEN",
     );
     const asAdmin = callerFor(admin);
@@ -118,13 +134,13 @@ describe("inviting", () => {
     expect(await roleOf(org.id, existing.id)).toBeNull();
     expect((await listMembers(db(), org.id)).invitations).toEqual([]);
 
-    await expect(asAdmin.members.invite({ orgId: org.id, email: existing.email, role: "admin" })).resolves.toEqual({ status: "added" });
-    await expect(asAdmin.members.invite({ orgId: org.id, email: unknown, role: "member" })).resolves.toEqual({ status: "invited" });
+    await expect(asAdmin.members.invite({ orgId: org.id, email: existing.email, role: "admin" })).resolves.toMatchObject({ mailed: true });
+    await expect(asAdmin.members.invite({ orgId: org.id, email: unknown, role: "member" })).resolves.toMatchObject({ mailed: true });
   });
 
   it("revokes an invitation only within its own org", async () => {
     const [org, other] = await Promise.all([createOrg(), createOrg()]);
-    await inviteMember(db(), { orgId: org.id, actorRole: "owner", invitedBy: org.owner.id, email: uniqueEmail(), role: "member" });
+    await invite(org.id, org.owner.id, uniqueEmail(), "member");
     const [invitation] = (await listMembers(db(), org.id)).invitations;
     await expectTRPCError(callerFor(other.owner).members.revokeInvitation({ orgId: other.id, invitationId: invitation!.id }), "NOT_FOUND");
     expect((await listMembers(db(), org.id)).invitations).toHaveLength(1);
@@ -211,7 +227,8 @@ describe("changing roles and removing members", () => {
     const container = await createContainer(org.id);
     await grantAccess(container.id, member.id, "edit");
     await removeMember(db(), { orgId: org.id, userId: member.id });
-    await inviteMember(db(), { orgId: org.id, actorRole: "owner", invitedBy: org.owner.id, email: member.email, role: "member" });
+    const { link } = await invite(org.id, org.owner.id, member.email, "member");
+    await acceptInvitation(db(), { token: tokenOf(link), user: member });
 
     expect(await db().select().from(containerAccess).where(eq(containerAccess.userId, member.id))).toEqual([]);
     await expectAppError(requireContainerLevel(db(), { containerId: container.id, userId: member.id, need: "view" }), "NOT_FOUND");

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { env } from "@/server/env";
 import { emailSchema, roleSchema, userIdSchema } from "@/server/schemas";
 import { changeRole, inviteMember, listMembers, removeMember, revokeInvitation } from "@/server/services/members";
 import { createTRPCRouter, orgProcedure } from "../init";
@@ -8,7 +9,14 @@ export const membersRouter = createTRPCRouter({
   invite: orgProcedure("members.invite")
     .input(z.object({ email: emailSchema, role: roleSchema }))
     .mutation(({ ctx, input }) =>
-      inviteMember(ctx.db, { orgId: ctx.org.id, actorRole: ctx.org.role, invitedBy: ctx.user.id, email: input.email, role: input.role }),
+      inviteMember(ctx.db, { mailer: ctx.mailer }, {
+        orgId: ctx.org.id,
+        actorRole: ctx.org.role,
+        invitedBy: ctx.user.id,
+        email: input.email,
+        role: input.role,
+        appUrl: env().WIRE_PUBLIC_URL,
+      }),
     ),
   revokeInvitation: orgProcedure("members.invite")
     .input(z.object({ invitationId: z.uuid() }))
