@@ -23,7 +23,6 @@ export const FILE_NAME_MAX = 512;
 export function fileNameProblem(name: string): string | null {
   if (!name.trim()) return "A file name is required.";
   if (name.length > FILE_NAME_MAX) return `File names can be at most ${FILE_NAME_MAX} characters.`;
-  // eslint-disable-next-line no-control-regex
   if (textProblem(name, "name")) return "File names cannot contain control or text-direction characters.";
   if (name.startsWith("/") || name.endsWith("/")) return "File names cannot start or end with '/'.";
   if (name.split("/").some((part) => part === "" || part === "." || part === "..")) {
