@@ -71,6 +71,8 @@ export async function spoolMultipartFiles(request: Request, options: { maxBytes:
   try {
     parser = busboy({
       headers: { "content-type": request.headers.get("content-type") ?? "" },
+      // File names may name folders ("minutes/notes.docx"); busboy would keep only the last segment.
+      preservePath: true,
       limits: { fileSize: options.maxBytes, files: options.maxFiles, fields: 20, fieldSize: 1024 },
     });
   } catch {

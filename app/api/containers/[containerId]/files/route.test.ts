@@ -49,10 +49,11 @@ function leftoverUploads(): string[] {
 
 describe("browser upload", () => {
   it("stores the files of a multipart upload", async () => {
-    const res = await upload(`${part("a.txt", "text/plain")}hello\r\n${part("b.md", "text/markdown")}# b\r\n--${BOUNDARY}--\r\n`);
+    const res = await upload(`${part("a.txt", "text/plain")}hello\r\n${part("notes/b.md", "text/markdown")}# b\r\n--${BOUNDARY}--\r\n`);
     expect(res.status, await res.clone().text()).toBe(201);
     const { files } = (await res.json()) as { files: { name: string; size: number }[] };
-    expect(files.map((f) => [f.name, f.size])).toEqual([["a.txt", 5], ["b.md", 3]]);
+    // Folder names in file names are kept, as they were with formData().
+    expect(files.map((f) => [f.name, f.size])).toEqual([["a.txt", 5], ["notes/b.md", 3]]);
     expect(leftoverUploads()).toEqual([]);
   });
 
