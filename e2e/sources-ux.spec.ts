@@ -203,3 +203,28 @@ test("Files sorts by name, size, origin and date from its headers", async ({ cre
   await table.getByRole("button", { name: "Origin" }).click();
   await expect(table.getByRole("columnheader", { name: /Origin/ })).toHaveAttribute("aria-sort", "ascending");
 });
+
+test("one name, one file: an overlapping source and an upload of a mirrored name are refused, naming the source", async ({ createPerson }) => {
+  test.setTimeout(120_000);
+  const { owner, api, connector, container } = await setup(createPerson);
+  await api.mutation("sources.attach", { containerId: container.id, connectorId: connector.id, bucket: E2E_S3.bucket, prefix: "reports/" });
+  await waitForStatus(api, container.id, `${E2E_S3.bucket}/reports/`, "synced");
+
+  const page = await owner.page();
+  await page.goto(`${container.url}/sources`);
+  await page.getByRole("button", { name: "Edit" }).click();
+  const form = page.getByRole("form", { name: "Add bucket" });
+  await form.getByLabel("Bucket").fill(E2E_S3.bucket);
+  await form.getByLabel("Prefix (optional)").fill("reports/2026/");
+  await form.getByRole("button", { name: "Add" }).click();
+  await expect(form.getByText(`This prefix overlaps the source ${E2E_S3.bucket}/reports/ already in this container`)).toBeVisible();
+  await expect(form.getByLabel("Prefix (optional)")).toHaveAttribute("aria-invalid", "true");
+  expect((await api.query<unknown[]>("sources.list", { containerId: container.id })).length).toBe(1);
+
+  // The upload route the Files tab uses: a name the source mirrors belongs to it.
+  const refused = await owner.api.post(`/api/containers/${container.id}/files`, {
+    multipart: { file: { name: "reports/2026/q1.md", mimeType: "text/markdown", buffer: Buffer.from("# mine") } },
+  });
+  expect(refused.status()).toBe(409);
+  expect(await refused.text()).toContain(`mirrored from the source ${E2E_S3.bucket}/reports/`);
+});

@@ -8,10 +8,11 @@ import { mapS3Error } from "@/server/s3/errors";
 import { connectorClient } from "@/server/services/connectors/client";
 import { SyncStop, type SourceWithConnector } from "./runs";
 
-const JOB = { type: "job", name: "sync-source" } as const;
+/** Who reads the connector's credentials for a sync, in the credential access log. */
+const SYNC_ACTOR = { type: "job", name: "sync-source" } as const;
 
 export async function withSourceClient<T>(db: DbOrTx, row: SourceWithConnector, purpose: string, use: (client: S3Client) => Promise<T>) {
-  const client = await connectorClient(db, row.connector, JOB, purpose);
+  const client = await connectorClient(db, row.connector, SYNC_ACTOR, purpose);
   try {
     return await use(client);
   } finally {
