@@ -3,6 +3,7 @@
  * the app's own tRPC API, so only the spec that tests a screen clicks through it.
  */
 import { randomUUID } from "node:crypto";
+import { E2E_S3, e2eS3Endpoint } from "./s3";
 import { test as base, expect, request, type APIRequestContext, type APIResponse, type Browser, type Page } from "@playwright/test";
 
 export const PASSWORD = "correct-horse-battery";
@@ -80,6 +81,20 @@ export async function seedOrg(owner: Person, people: [Person, "owner" | "admin" 
     await new Api(person.api).mutation("invitations.accept", { token: decodeURIComponent(new URL(link).pathname.split("/").pop()!) });
   }
   return org;
+}
+
+/** A connector to the e2e S3 server (s3rver), added by `owner` through the API. */
+export async function seedConnector(owner: Person, org: Org, label = "Team bucket"): Promise<{ id: string }> {
+  return new Api(owner.api).mutation<{ id: string }>("connectors.create", {
+    orgId: org.id,
+    label,
+    provider: "minio",
+    endpoint: e2eS3Endpoint,
+    region: "us-east-1",
+    accessKeyId: "S3RVER",
+    secretAccessKey: "S3RVER",
+    testBucket: E2E_S3.bucket,
+  });
 }
 
 export async function seedContainer(owner: Person, org: Org, name = "Research"): Promise<{ id: string; url: string }> {

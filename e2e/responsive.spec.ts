@@ -5,7 +5,7 @@
  */
 import type { Locator, Page, TestInfo } from "@playwright/test";
 import { seriousViolations } from "./a11y";
-import { Api, expect, seedContainer, seedOrg, test, upload, type Org, type Person } from "./fixtures";
+import { Api, expect, seedContainer, seedOrg, test, upload, type Org, type Person, seedConnector } from "./fixtures";
 import { E2E_S3, e2eS3Endpoint } from "./s3";
 
 async function screenshot(page: Page, testInfo: TestInfo, name: string) {
@@ -40,26 +40,8 @@ async function seed(createPerson: (label: string) => Promise<Person>): Promise<W
   const owner = await createPerson("owner");
   const org = await seedOrg(owner);
   const api = new Api(owner.api);
-  const connector = await api.mutation<{ id: string }>("connectors.create", {
-    orgId: org.id,
-    label: "Team bucket",
-    provider: "minio",
-    endpoint: e2eS3Endpoint,
-    region: "us-east-1",
-    accessKeyId: "S3RVER",
-    secretAccessKey: "S3RVER",
-    testBucket: E2E_S3.bucket,
-  });
-  const old = await api.mutation<{ id: string }>("connectors.create", {
-    orgId: org.id,
-    label: "Old bucket",
-    provider: "minio",
-    endpoint: e2eS3Endpoint,
-    region: "us-east-1",
-    accessKeyId: "S3RVER",
-    secretAccessKey: "S3RVER",
-    testBucket: E2E_S3.bucket,
-  });
+  const connector = await seedConnector(owner, org);
+  const old = await seedConnector(owner, org, "Old bucket");
   await api.mutation("connectors.disconnect", { orgId: org.id, connectorId: old.id });
   const container = await seedContainer(owner, org, "Quarterly research");
   // A long name and a long content type: the cells that used to push the Files table past the screen.
@@ -174,16 +156,7 @@ test("a disconnected connector is removed from the list after confirming; its ac
   const owner = await createPerson("owner");
   const org = await seedOrg(owner);
   const api = new Api(owner.api);
-  const connector = await api.mutation<{ id: string }>("connectors.create", {
-    orgId: org.id,
-    label: "Retired bucket",
-    provider: "minio",
-    endpoint: e2eS3Endpoint,
-    region: "us-east-1",
-    accessKeyId: "S3RVER",
-    secretAccessKey: "S3RVER",
-    testBucket: E2E_S3.bucket,
-  });
+  const connector = await seedConnector(owner, org, "Retired bucket");
   await api.mutation("connectors.retest", { orgId: org.id, connectorId: connector.id });
   const page = await owner.page();
   await page.goto(`/o/${org.slug}/connectors`);

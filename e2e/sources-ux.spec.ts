@@ -7,7 +7,7 @@ import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, PutObjec
 import type { Page } from "@playwright/test";
 import { randomUUID } from "node:crypto";
 import { seriousViolations } from "./a11y";
-import { Api, expect, seedContainer, seedOrg, test, upload, type Person } from "./fixtures";
+import { Api, expect, seedContainer, seedOrg, test, upload, type Person, seedConnector } from "./fixtures";
 import { E2E_S3, e2eS3Endpoint } from "./s3";
 import { s3AdminClient } from "../server/test/s3-admin";
 
@@ -26,16 +26,7 @@ async function setup(createPerson: (label: string) => Promise<Person>) {
   const owner = await createPerson("owner");
   const org = await seedOrg(owner);
   const api = new Api(owner.api);
-  const connector = await api.mutation<{ id: string }>("connectors.create", {
-    orgId: org.id,
-    label: "Team bucket",
-    provider: "minio",
-    endpoint: e2eS3Endpoint,
-    region: "us-east-1",
-    accessKeyId: "S3RVER",
-    secretAccessKey: "S3RVER",
-    testBucket: E2E_S3.bucket,
-  });
+  const connector = await seedConnector(owner, org);
   const container = await seedContainer(owner, org, "Synced docs");
   return { owner, org, api, connector, container };
 }

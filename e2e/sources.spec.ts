@@ -6,7 +6,7 @@
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Page, TestInfo } from "@playwright/test";
 import { randomUUID } from "node:crypto";
-import { Api, expect, seedContainer, seedOrg, test, upload } from "./fixtures";
+import { Api, expect, seedContainer, seedOrg, test, upload, seedConnector } from "./fixtures";
 import { E2E_S3, e2eS3Endpoint } from "./s3";
 import { s3AdminClient } from "../server/test/s3-admin";
 
@@ -23,16 +23,7 @@ test("attach a bucket, watch it sync, change a file, see an error, detach", asyn
   const owner = await createPerson("owner");
   const org = await seedOrg(owner);
   const api = new Api(owner.api);
-  const connector = await api.mutation<{ id: string }>("connectors.create", {
-    orgId: org.id,
-    label: "Team bucket",
-    provider: "minio",
-    endpoint: e2eS3Endpoint,
-    region: "us-east-1",
-    accessKeyId: "S3RVER",
-    secretAccessKey: "S3RVER",
-    testBucket: E2E_S3.bucket,
-  });
+  const connector = await seedConnector(owner, org);
   const container = await seedContainer(owner, org, "Synced docs");
   await upload(owner, container.id, "mine.txt", "uploaded by hand");
 

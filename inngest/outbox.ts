@@ -38,7 +38,6 @@ const BATCH = 500;
 export class Outbox implements EventOutbox {
   private relaying: Promise<void> | null = null;
   private again = false;
-  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: Database,
@@ -73,13 +72,8 @@ export class Outbox implements EventOutbox {
 
   /** Relays every few seconds: whatever a crash (or an unreachable engine) left behind goes out then. */
   start(everyMs = 5000) {
-    this.timer = setInterval(() => void this.relay(), everyMs);
-    this.timer.unref();
+    setInterval(() => void this.relay(), everyMs).unref();
     void this.relay();
-  }
-
-  stop() {
-    clearInterval(this.timer);
   }
 
   private async relayOnce() {

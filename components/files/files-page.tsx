@@ -1,4 +1,5 @@
 "use client";
+import { useDebounced } from "@/components/ui/use-debounced";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { ArrowDown, ArrowUp, ArrowUpDown, FileText, Search, Trash2, Upload } from "lucide-react";
 import { useEffect, useRef, useState, type DragEvent } from "react";
@@ -18,15 +19,6 @@ const PAGE_SIZE = 25;
 const ORIGIN_LABEL = { upload: "Upload", agent: "Agent", connector: "Connector" } as const;
 const STATUS_TONE = { processing: "amber", ready: "green", failed: "red" } as const;
 const STATUS_LABEL = { processing: "Processing", ready: "Ready", failed: "Failed" } as const;
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [debounced, setDebounced] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setDebounced(value), ms);
-    return () => clearTimeout(timer);
-  }, [value, ms]);
-  return debounced;
-}
 
 export function FilesPage({ containerId }: { containerId: string }) {
   const trpc = useTRPC();

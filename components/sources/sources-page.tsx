@@ -1,4 +1,5 @@
 "use client";
+import { useDebounced } from "@/components/ui/use-debounced";
 import type { inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "@/server/trpc/router";
 import { useMutation, useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
@@ -340,15 +341,6 @@ function AddBucketForm({ containerId, onAdded }: { containerId: string; onAdded:
       </div>
     </form>
   );
-}
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [debounced, setDebounced] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setDebounced(value), ms);
-    return () => clearTimeout(timer);
-  }, [value, ms]);
-  return debounced;
 }
 
 const count = new Intl.NumberFormat("en-US");

@@ -52,5 +52,6 @@ export async function sourcesLeftToClean(db: Database, graceMinutes: number) {
         sql`(exists (select 1 from ${files} f where f.source_id = ${sources.id}) or exists (select 1 from ${sourceObjects} o where o.source_id = ${sources.id}))`,
       ),
     )
+    .orderBy(sources.archivedAt)
     .limit(100);
 }
