@@ -37,7 +37,8 @@ export function SourcePill({
   /** When the source became Pending, and when its running run last made progress: how long it has waited. */
   queuedAt?: Date | null;
   lastProgressAt?: Date | null;
-  progress: { listed: number; processed: number; failed: number } | null;
+  /** The running run's counters, and why its last attempt failed while the engine retries it. */
+  progress: { listed: number; processed: number; failed: number; retrying: string | null } | null;
   /** The id of the row's ErrorDetails, which the Error button controls. */
   errorDetailsId?: string;
   errorExpanded?: boolean;
@@ -83,15 +84,22 @@ export function SourcePill({
             ? `queued ${formatRelative(queuedAt)}`
             : "queued"
           : null;
+  const retrying = status === "syncing" ? progress?.retrying ?? null : null;
   return (
-    <span className="inline-flex items-center gap-2">
+    <span className="inline-flex min-w-0 flex-wrap items-center gap-x-2">
       {/* Focusable so keyboard and screen-reader users reach the state and hear its details. */}
-      <span tabIndex={0} className="rounded-full" aria-describedby={detail ? detailId : undefined}>
+      <span tabIndex={0} className="rounded-full" aria-describedby={detail || retrying ? detailId : undefined}>
         {pill}
       </span>
-      {detail && (
-        <span id={detailId} className="text-xs text-zinc-500" title={lastSyncedAt ? formatDateTime(lastSyncedAt) : undefined}>
+      {(detail || retrying) && (
+        <span id={detailId} className="min-w-0 text-xs text-zinc-500" title={lastSyncedAt ? formatDateTime(lastSyncedAt) : undefined}>
           {detail}
+          {retrying && (
+            // The engine is retrying: say why now, not only once the retries run out.
+            <span className="block max-w-[16rem] truncate text-amber-700 sm:max-w-sm" title={retrying} data-testid="source-retrying">
+              Retrying: {retrying}
+            </span>
+          )}
         </span>
       )}
     </span>

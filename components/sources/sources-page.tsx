@@ -220,6 +220,8 @@ function RunHistory({ containerId, sourceId }: { containerId: string; sourceId: 
               <td className="px-3 py-2">{run.failed}</td>
               <td className="px-3 py-2">
                 {run.status === "failed" ? <span className="text-red-700">{run.error ?? "Failed"}</span> : run.status}
+                {run.status === "running" && run.error && <span className="mt-1 block text-amber-700">Retrying: {run.error}</span>}
+                {run.status === "cancelled" && run.error && <span className="mt-1 block text-zinc-500">{run.error}</span>}
                 {run.truncated && (
                   <span className="mt-1 block text-amber-700">Stopped at the per-run object limit: split the prefix into narrower sources.</span>
                 )}

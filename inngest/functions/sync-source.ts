@@ -3,19 +3,24 @@ import { getDb } from "@/db/client";
 import { blobStore } from "@/server/blobs";
 import { env } from "@/server/env";
 import { completeListing, listPages, removeMissing } from "@/server/services/sources/listing";
-import { failRun, finishIfDrained, startRun, SyncStop } from "@/server/services/sources/runs";
+import { failRun, finishIfDrained, noteRetry, startRun, SyncRetry, SyncStop } from "@/server/services/sources/runs";
 import { inngest } from "../client";
 import { sourceDetached, sourceSyncRequested } from "../events";
 import { eventOutbox } from "../outbox";
 
 /**
  * Runs a step's work. A SyncStop (nothing a retry can fix) is recorded on the source, the run and, for
- * credential failures, the connector, inside the same step, then ends the function without retries.
+ * credential failures, the connector, inside the same step, then ends the function without retries. A
+ * SyncRetry's reason is noted on the run before the step is retried, so the user sees it at once.
  */
 export async function failRunOnStop<T>(run: { sourceId: string; runId: string | null }, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
+    if (error instanceof SyncRetry && run.runId) {
+      // Best effort: the retry matters more than the note, so a failed note never replaces the real error.
+      await noteRetry(getDb(), run.runId, error.message).catch(() => undefined);
+    }
     if (!(error instanceof SyncStop)) throw error;
     await failRun(getDb(), { ...run, message: error.message, credentialsFailed: error.credentialsFailed });
     throw new NonRetriableError(error.message);

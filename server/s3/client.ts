@@ -33,13 +33,17 @@ export interface S3ClientSettings {
 
 export type CreateS3ClientOptions = GuardOptions;
 
+/**
+ * S3 answers in well under a second; these bound a hung endpoint (accepting connections, never answering).
+ * Three attempts of 15 s keep the worst case under a minute, so a sync shows why it is retrying within one.
+ */
 export const S3_TIMEOUTS = {
   /** TCP (and TLS) connect. */
   connectionMs: 5_000,
   /** From sending the request to the response headers. */
-  requestMs: 30_000,
+  requestMs: 15_000,
   /** Socket idle time, also while a response body streams. */
-  socketMs: 30_000,
+  socketMs: 15_000,
 } as const;
 export const S3_MAX_ATTEMPTS = 3;
 

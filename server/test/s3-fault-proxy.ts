@@ -1,7 +1,8 @@
 /**
  * An HTTP proxy in front of a real S3 server that answers chosen requests with an S3 error instead of
- * forwarding them (an object-level deny, an archived object, a credential failure), for tests of how Wire
- * sorts S3 failures. Everything else reaches the server untouched, signature and all.
+ * forwarding them (an object-level deny, an archived object, a credential failure), or never answers them
+ * (a hung endpoint: the connection is accepted and then nothing), for tests of how Wire sorts S3 failures.
+ * Everything else reaches the server untouched, signature and all.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -12,10 +13,21 @@ export interface S3Fault {
   message: string;
 }
 
-export async function startFaultProxy(target: string, faultFor: (request: { method: string; path: string }) => S3Fault | null) {
+export async function startFaultProxy(
+  target: string,
+  faultFor: (request: { method: string; path: string; query: URLSearchParams }) => S3Fault | "hang" | null,
+) {
   const upstream = new URL(target);
+  const hung = new Set<http.ServerResponse>();
   const server = http.createServer((req, res) => {
-    const fault = faultFor({ method: req.method ?? "GET", path: decodeURIComponent((req.url ?? "/").split("?")[0]!) });
+    const url = new URL(req.url ?? "/", "http://proxy");
+    const fault = faultFor({ method: req.method ?? "GET", path: decodeURIComponent(url.pathname), query: url.searchParams });
+    if (fault === "hang") {
+      req.resume();
+      hung.add(res);
+      res.on("close", () => hung.delete(res));
+      return;
+    }
     if (fault) {
       req.resume();
       res.writeHead(fault.status, { "content-type": "application/xml" });
@@ -35,6 +47,15 @@ export async function startFaultProxy(target: string, faultFor: (request: { meth
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    /** Drops the hanging requests' connections, as a server coming back after a restart would. */
+    dropHanging: () => {
+      for (const res of hung) res.destroy();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of hung) res.destroy();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -33,6 +33,7 @@ const visibleColumns = {
   runListed: syncRuns.listed,
   runProcessed: syncRuns.processed,
   runFailed: syncRuns.failed,
+  runRetrying: syncRuns.error,
   lastProgressAt: syncRuns.updatedAt,
 };
 
@@ -45,9 +46,9 @@ export async function listSources(db: DbOrTx, containerId: string) {
     .leftJoin(syncRuns, and(eq(syncRuns.sourceId, sources.id), eq(syncRuns.status, "running")))
     .where(and(eq(sources.containerId, containerId), ne(sources.status, "archived")))
     .orderBy(sources.createdAt);
-  return rows.map(({ runId, runListed, runProcessed, runFailed, ...source }) => ({
+  return rows.map(({ runId, runListed, runProcessed, runFailed, runRetrying, ...source }) => ({
     ...source,
-    progress: runId ? { listed: runListed!, processed: runProcessed!, failed: runFailed! } : null,
+    progress: runId ? { listed: runListed!, processed: runProcessed!, failed: runFailed!, retrying: runRetrying } : null,
   }));
 }
 

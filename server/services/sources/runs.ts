@@ -27,6 +27,14 @@ export class SyncStop extends Error {
   }
 }
 
+/** A failure a later attempt may fix (S3 5xx, timeouts, the network), in words a user can act on. */
+export class SyncRetry extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SyncRetry";
+  }
+}
+
 export type RunCounters = Partial<Record<"listed" | "added" | "updated" | "removed" | "failed" | "processed", number>>;
 
 export async function loadSourceWithConnector(db: DbOrTx, sourceId: string) {
@@ -79,10 +87,23 @@ export async function bumpCounters(db: DbOrTx, runId: string, delta: RunCounters
       failed: sql`${syncRuns.failed} + ${delta.failed ?? 0}`,
       processed: sql`${syncRuns.processed} + ${delta.processed ?? 0}`,
       updatedAt: new Date(),
+      // Progress: whatever an earlier attempt tripped over has passed.
+      error: null,
     })
     .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, "running")))
     .returning({ id: syncRuns.id });
   return updated.length > 0;
+}
+
+/**
+ * Notes why an attempt of a running run failed while the engine retries it, so the Syncing pill says what is
+ * wrong (a hung endpoint, an outage) long before the retries run out. The next progress clears it.
+ */
+export async function noteRetry(db: DbOrTx, runId: string, reason: string) {
+  await db
+    .update(syncRuns)
+    .set({ error: reason })
+    .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, "running")));
 }
 
 /**

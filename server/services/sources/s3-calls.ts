@@ -6,7 +6,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import type { DbOrTx } from "@/db/client";
 import { mapS3Error } from "@/server/s3/errors";
 import { connectorClient } from "@/server/services/connectors/client";
-import { SyncStop, type SourceWithConnector } from "./runs";
+import { SyncRetry, SyncStop, type SourceWithConnector } from "./runs";
 
 /** Who reads the connector's credentials for a sync, in the credential access log. */
 const SYNC_ACTOR = { type: "job", name: "sync-source" } as const;
@@ -33,6 +33,6 @@ export async function s3Call<T>(row: SourceWithConnector, call: () => Promise<T>
     const mapped = mapS3Error(error, { bucket: row.source.bucket, region: row.connector.region, endpoint: row.connector.endpoint, prefix: row.source.prefix });
     if (mapped.kind === "invalid_credentials" || mapped.kind === "access_denied") throw new SyncStop(mapped.message, true);
     if (mapped.kind === "bucket_not_found" || mapped.kind === "wrong_region" || mapped.kind === "endpoint_not_allowed") throw new SyncStop(mapped.message);
-    throw new Error(mapped.message, { cause: error });
+    throw new SyncRetry(mapped.message, { cause: error });
   }
 }
