@@ -5,6 +5,7 @@
  * Wire is a production build (`next start`, its embedded database and engine), driven through its HTTP API
  * as the browser drives it: sign-up, tRPC (typed by the app's router), polling the sources list.
  *   npx next build && npm run bench:sync [-- --list 100000 --objects 10000]
+ * BENCH_APP_NODE_ARGS passes flags to the app's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for a profile.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -66,6 +67,7 @@ const listing = await bareListing("list/");
 const downloadDir = path.join(work, "download");
 const getLimit = pLimit(32);
 const downloadStarted = Date.now();
+const downloadCpu = { client: process.cpuUsage(), server: cpuSeconds(process.pid).others };
 await Promise.all(
   docKeys.map((key) =>
     getLimit(async () => {
@@ -76,7 +78,10 @@ await Promise.all(
     }),
   ),
 );
-const download = { seconds: seconds(downloadStarted) };
+const download = {
+  seconds: seconds(downloadStarted),
+  cpu: { client: cpuSince(downloadCpu.client), server: cpuSeconds(process.pid).others - downloadCpu.server },
+};
 console.log(`(a) bare listing of ${listing.count}: ${listing.seconds.toFixed(1)} s · (c) 32-way download of ${OBJECTS}: ${download.seconds.toFixed(1)} s`);
 
 // ── Wire: a production build on its embedded defaults.
@@ -84,7 +89,8 @@ const appPort = await freePort();
 const pgPort = await freePort();
 const baseUrl = `http://127.0.0.1:${appPort}`;
 const appDir = path.join(work, "app");
-const app: ChildProcess = spawn(process.execPath, ["node_modules/next/dist/bin/next", "start", "-p", String(appPort)], {
+const nodeArgs = process.env.BENCH_APP_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+const app: ChildProcess = spawn(process.execPath, [...nodeArgs, "node_modules/next/dist/bin/next", "start", "-p", String(appPort)], {
   env: {
     ...process.env,
     WIRE_DATA_DIR: appDir,
@@ -152,9 +158,12 @@ try {
   }
 
   const docs = await api.containers.create.mutate({ orgId: org.id, name: "Docs", description: "" });
+  const cpuBefore = { app: cpuSeconds(app.pid!), s3: cpuSeconds(process.pid).others - cpuSeconds(app.pid!).all };
   const backfill = await timed(docs.id, async () => ({
     sourceId: (await api.sources.attach.mutate({ containerId: docs.id, connectorId: connector.id, bucket: BUCKET, prefix: "docs/" })).id,
   }));
+  const cpuAfter = { app: cpuSeconds(app.pid!), s3: cpuSeconds(process.pid).others - cpuSeconds(app.pid!).all };
+  const backfillCpu = { app: cpuAfter.app.own - cpuBefore.app.own, database: cpuAfter.app.postgres - cpuBefore.app.postgres, s3: cpuAfter.s3 - cpuBefore.s3 };
   console.log(`(d) Wire's backfill of ${OBJECTS} to Ready: ${backfill.seconds.toFixed(1)} s (${JSON.stringify(pick(backfill.run))}), peak RSS ${phaseRss()} MB`);
 
   const big = await api.containers.create.mutate({ orgId: org.id, name: "Archive", description: "" });
@@ -171,6 +180,11 @@ try {
   const sql = postgres({ host: "127.0.0.1", port: pgPort, database: "wire", username: "postgres", password: fs.readFileSync(path.join(appDir, "secrets", "postgres-password"), "utf8").trim(), max: 1 });
   const [steps] = await sql<{ max_steps: number; max_state: number; runs: number }[]>`
     select max(step_count)::int as max_steps, max(state_bytes)::int as max_state, count(*)::int as runs from engine_runs`;
+  const [database] = await sql<{ commits: number; written: number; read: number }[]>`
+    select xact_commit::int as commits, (tup_inserted + tup_updated + tup_deleted)::int as written, tup_returned::bigint::float8 as read
+    from pg_stat_database where datname = current_database()`;
+  await sql`create extension if not exists pg_stat_statements`.catch((e) => console.log(String(e)));
+  for (const r of await sql`select round(total_exec_time)::int as ms, calls, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 150) as q from pg_stat_statements order by total_exec_time desc limit 25`) console.log(String(r.ms).padStart(7), String(r.calls).padStart(7), String(r.rows).padStart(8), r.q);
   await sql.end();
 
   const row = (label: string, value: string) => console.log(`  ${label.padEnd(46)} ${value}`);
@@ -179,9 +193,19 @@ try {
   row(`(b) Wire no-change sync of ${LIST}`, `${noChange.seconds.toFixed(1)} s   b/a = ${(noChange.seconds / listing.seconds).toFixed(2)} (goal ≤ 1.1)`);
   row(`(c) 32-way GetObject of ${OBJECTS} to disk`, `${download.seconds.toFixed(1)} s`);
   row(`(d) Wire backfill of ${OBJECTS} to Ready`, `${backfill.seconds.toFixed(1)} s   d/c = ${(backfill.seconds / download.seconds).toFixed(2)} (goal ≤ 1.25)`);
+  const perObject = (cpuSecondsSpent: number) => `${((cpuSecondsSpent * 1000) / OBJECTS).toFixed(2)} ms`;
+  row(
+    "(c) CPU per object (client + S3 server)",
+    `${perObject(download.cpu.client + download.cpu.server)} (${perObject(download.cpu.client)} + ${perObject(download.cpu.server)})`,
+  );
+  row(
+    "(d) CPU per object (app + database + S3 server)",
+    `${perObject(backfillCpu.app + backfillCpu.database + backfillCpu.s3)} (${perObject(backfillCpu.app)} + ${perObject(backfillCpu.database)} + ${perObject(backfillCpu.s3)})`,
+  );
   row("peak app RSS (next start, without PostgreSQL)", `${Math.round(peakRss / 1024 / 1024)} MB (goal ≤ 250)`);
   row("most steps in one engine run", `${steps!.max_steps} of ${steps!.runs} runs (goal ≤ 300)`);
   row("most run state", `${(steps!.max_state / 1024).toFixed(0)} KB`);
+  row("database work over the whole bench", `${database!.commits} transactions, ${database!.written} rows written, ${Math.round(database!.read)} rows read`);
 } finally {
   clearInterval(rssSampler);
   app.kill("SIGTERM");
@@ -205,8 +229,8 @@ async function until(check: () => Promise<boolean>, timeoutMs: number) {
   }
 }
 
-/** RSS of the app process and its children, leaving out the embedded PostgreSQL's processes. */
-function appRss(pid: number): number {
+/** Every process as parent → children, read from /proc. */
+function processTree(): Map<number, number[]> {
   const children = new Map<number, number[]>();
   for (const entry of fs.readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -218,6 +242,44 @@ function appRss(pid: number): number {
       // the process ended meanwhile
     }
   }
+  return children;
+}
+
+/**
+ * CPU seconds (user + system, with those of exited children) of the tree under `pid`: `own` without
+ * PostgreSQL's processes, `postgres` theirs, `others` the tree without `pid` itself, `all` everything.
+ * CPU time, unlike wall time, holds still when the machine is busy with other work.
+ */
+function cpuSeconds(pid: number) {
+  const children = processTree();
+  const ticks = 100; // USER_HZ on Linux
+  const result = { own: 0, postgres: 0, others: 0, all: 0 };
+  const visit = (p: number, isRoot: boolean) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const used = (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / ticks;
+      if (stat.includes("(postgres)")) result.postgres += used;
+      else result.own += used;
+      if (!isRoot) result.others += used;
+      result.all += used;
+    } catch {
+      return;
+    }
+    for (const child of children.get(p) ?? []) visit(child, false);
+  };
+  visit(pid, true);
+  return result;
+}
+
+function cpuSince(start: NodeJS.CpuUsage) {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
+/** RSS of the app process and its children, leaving out the embedded PostgreSQL's processes. */
+function appRss(pid: number): number {
+  const children = processTree();
   let total = 0;
   const visit = (p: number) => {
     try {

@@ -118,19 +118,30 @@ export async function finishIfDrained(db: Database, events: EventOutbox, params:
   return finished;
 }
 
+/** The run is running, its listing is done and so is every import batch it handed out. */
+async function runIsDrained(tx: DbOrTx, runId: string): Promise<boolean> {
+  const [run] = await tx
+    .select({
+      drained: sql<boolean>`${syncRuns.status} = 'running' and ${syncRuns.listingDone}
+        and not exists (select 1 from ${syncBatches} b where b.run_id = ${syncRuns.id} and not b.done)`,
+    })
+    .from(syncRuns)
+    .where(eq(syncRuns.id, runId));
+  return run?.drained === true;
+}
+
 async function finishInTransaction(tx: DbOrTx, events: EventOutbox, params: { sourceId: string; runId: string }): Promise<boolean> {
+  // Without locks first: every part of the run calls this after its own commit, so the part that committed
+  // last sees everything done here. The others return at once instead of queuing on the source row behind
+  // the batches still writing.
+  if (!(await runIsDrained(tx, params.runId))) return false;
   const [source] = await tx
     .select({ followUp: sources.followUpRequested })
     .from(sources)
     .where(eq(sources.id, params.sourceId))
     .for("no key update");
   const [run] = await tx.select().from(syncRuns).where(eq(syncRuns.id, params.runId)).for("no key update");
-  if (!source || !run || run.status !== "running" || !run.listingDone) return false;
-  const [pending] = await tx
-    .select({ n: sql<number>`count(*)::int` })
-    .from(syncBatches)
-    .where(and(eq(syncBatches.runId, params.runId), eq(syncBatches.done, false)));
-  if (pending!.n > 0) return false;
+  if (!source || !run || !(await runIsDrained(tx, params.runId))) return false;
 
   await tx.update(syncRuns).set({ status: "succeeded", finishedAt: new Date(), updatedAt: new Date() }).where(eq(syncRuns.id, params.runId));
   if (source.followUp) {
