@@ -183,8 +183,6 @@ try {
   const [database] = await sql<{ commits: number; written: number; read: number }[]>`
     select xact_commit::int as commits, (tup_inserted + tup_updated + tup_deleted)::int as written, tup_returned::bigint::float8 as read
     from pg_stat_database where datname = current_database()`;
-  await sql`create extension if not exists pg_stat_statements`.catch((e) => console.log(String(e)));
-  for (const r of await sql`select round(total_exec_time)::int as ms, calls, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 150) as q from pg_stat_statements order by total_exec_time desc limit 25`) console.log(String(r.ms).padStart(7), String(r.calls).padStart(7), String(r.rows).padStart(8), r.q);
   await sql.end();
 
   const row = (label: string, value: string) => console.log(`  ${label.padEnd(46)} ${value}`);
