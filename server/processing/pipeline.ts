@@ -10,7 +10,7 @@
  * A bad file never throws: it ends "failed" with a reason users can read in files.error. Infrastructure
  * errors (database, blob store unreachable) do throw, so the durable step that called us retries.
  */
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database, DbOrTx } from "@/db/client";
 import { embeddings, entries, files } from "@/db/schema";
 import type { BlobStore } from "@/server/blobs";
@@ -150,8 +150,16 @@ export async function insertEntries(tx: DbOrTx, model: string, items: { fileId: 
       .values(slice.map(({ fileId, ordinal, text }) => ({ fileId, ordinal, text })))
       .returning({ id: entries.id });
     // RETURNING gives the rows in the order of VALUES for a plain multi-row insert.
-    await tx.insert(embeddings).values(inserted.map((row, i) => ({ entryId: row.id, model, vector: slice[i]!.vector })));
+    await tx.insert(embeddings).values(inserted.map((row, i) => ({ entryId: row.id, model, vector: realArray(slice[i]!.vector) })));
   }
+}
+
+/**
+ * A vector as one real[] literal. Drizzle maps an array column element by element through the column's
+ * mapper (~400 calls a vector): 4% of a backfill's CPU, where joining the numbers is one call.
+ */
+function realArray(vector: number[]) {
+  return sql`${`{${vector.join(",")}}`}::real[]`;
 }
 
 /** Files per statement and entries per DELETE in deleteDerivedData. */
