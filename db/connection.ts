@@ -1,4 +1,5 @@
 /** Where the database is: DATABASE_URL when set, else the embedded PostgreSQL under WIRE_DATA_DIR. */
+import "server-only";
 import { env } from "@/server/env";
 import { readOrCreateSecret } from "@/server/local-secrets";
 

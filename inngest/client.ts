@@ -1,3 +1,4 @@
+import "server-only";
 import { Inngest } from "inngest";
 import { embeddedClientOptions, embeddedEngineKeys, engineMode } from "./engine/config";
 

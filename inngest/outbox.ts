@@ -5,6 +5,7 @@
  * so an event relayed twice (two processes, a send whose answer was lost) is deduplicated by the engine or
  * Inngest, and a row is deleted only after its send succeeded.
  */
+import "server-only";
 import { asc, inArray } from "drizzle-orm";
 import { getDb, type Database, type DbOrTx } from "@/db/client";
 import { outbox } from "@/db/schema";

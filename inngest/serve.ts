@@ -1,3 +1,4 @@
+import "server-only";
 import type { Inngest, InngestFunction } from "inngest";
 import { serve } from "inngest/next";
 import type postgres from "postgres";

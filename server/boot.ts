@@ -3,6 +3,7 @@
  * DATABASE_URL is configured), pending migrations, and the embedded durable-execution engine (when no
  * INNGEST_* variable configures a real Inngest). Called from instrumentation.ts, once per process.
  */
+import "server-only";
 import { databaseUrl, EMBEDDED_DATABASE, usesEmbeddedDatabase } from "@/db/connection";
 import { startEmbeddedPostgres } from "@/db/embedded";
 import { migrateDatabase } from "@/db/migrate";

@@ -7,6 +7,7 @@
  * (server/server-hooks.ts, overwriting whatever the client sent), and `X-Forwarded-For` is believed only hop by hop from proxies listed
  * in WIRE_TRUSTED_PROXIES.
  */
+import "server-only";
 import ipaddr from "ipaddr.js";
 import { env } from "./env";
 import { PEER_HEADER, serverHooksInstalled } from "./server-hooks";

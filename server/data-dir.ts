@@ -4,6 +4,7 @@
  * its cluster: then it is 0711 (others may enter a path they know, not list it), and the folders with app data
  * below it (blobs/, secrets/, tmp/) stay 0700.
  */
+import "server-only";
 import fs from "node:fs";
 
 export function dataDirMode(): number {

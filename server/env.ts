@@ -2,6 +2,7 @@
  * The one reader of process.env. Every setting is validated here so a bad value fails at start
  * with the variable's name, not later with a confusing error deep in a request.
  */
+import "server-only";
 import path from "node:path";
 import { z } from "zod";
 import { parseTrustedProxies } from "./client-address";

@@ -1,4 +1,5 @@
 /** Helpers for the few plain route handlers (uploads, downloads, the agent API). */
+import "server-only";
 import { env } from "./env";
 import { AppError, errorForLog, HTTP_STATUS } from "./errors";
 import { requestIdFrom } from "./ids";

@@ -2,6 +2,7 @@
  * Secrets Wire generates for itself on the embedded defaults (session signing key, embedded database
  * password). They live in files under WIRE_DATA_DIR/secrets with 0600 permissions, never in the database.
  */
+import "server-only";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";

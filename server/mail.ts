@@ -3,6 +3,7 @@
  * outbox, WIRE_DATA_DIR/outbox (one .eml file per message, private to the app's user) and a log line naming
  * the file, so the embedded defaults work with no mail server and an operator can still read what was sent.
  */
+import "server-only";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";

@@ -3,6 +3,7 @@
  * file under WIRE_DATA_DIR/tmp, and reading stops at the first byte over the limit with a 413. Neither the
  * declared Content-Length nor the actual size can make the server hold a body in memory.
  */
+import "server-only";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";

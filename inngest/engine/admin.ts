@@ -1,4 +1,5 @@
 /** What operators can see and do with the embedded engine's runs (used by the `engine` CLI). */
+import "server-only";
 import { and, asc, desc, eq, type SQL } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { engineAttempts, engineRuns, engineSteps } from "@/db/schema";

@@ -6,6 +6,7 @@
  *  3. the idle engine: transactions per second with nothing to do.
  *   npm run bench:engine [-- --runs 100 --burst 5000 --workers 4]
  */
+import "server-only";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";

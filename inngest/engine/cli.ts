@@ -6,6 +6,7 @@
  *   npm run engine -- show <runId>
  *   npm run engine -- replay <runId>
  */
+import "server-only";
 import { parseArgs } from "node:util";
 import { closeDb, getDb } from "@/db/client";
 import { listRuns, replayRun, runDetail, type RunStatus } from "./admin";

@@ -3,6 +3,7 @@
  * self-hosted or Cloud) and the SDK reads those variables itself; otherwise the embedded engine does,
  * with signing and event keys generated into WIRE_DATA_DIR/secrets.
  */
+import "server-only";
 import { createHmac } from "node:crypto";
 import { env } from "@/server/env";
 import { readOrCreateSecret } from "@/server/local-secrets";

@@ -3,6 +3,7 @@
  * protocol, with no transaction open during the call. The lease is renewed while the call runs; the
  * outcome is recorded by outcomes.ts only while the lease is still ours.
  */
+import "server-only";
 import canonicalize from "canonicalize";
 import type postgres from "postgres";
 import { errors as undiciErrors, request, type Dispatcher } from "undici";

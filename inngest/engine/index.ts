@@ -3,6 +3,7 @@
  * /api/inngest endpoint with the SDK's protocol, keeping all state in the app's Postgres. Several
  * processes on one database share the queue; each calls the app URL of its own configuration.
  */
+import "server-only";
 import type postgres from "postgres";
 import { Agent } from "undici";
 import type { Database } from "@/db/client";

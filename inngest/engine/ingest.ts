@@ -3,6 +3,7 @@
  * retries do not duplicate), start the functions it triggers, cancel the runs it cancels and resume
  * the runs waiting for it. A send is one transaction, however many events it carries.
  */
+import "server-only";
 import { createHash, randomUUID } from "node:crypto";
 import type postgres from "postgres";
 import { valueAt } from "./expressions";

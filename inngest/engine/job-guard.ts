@@ -5,6 +5,7 @@
  * holds a Postgres advisory lock for that job; a call finding it held is answered 409 busy and comes back
  * later. The locks live on one connection per process, so a process that dies releases its locks with it.
  */
+import "server-only";
 import type postgres from "postgres";
 import { BUSY_HEADER, JOB_HEADER } from "./headers";
 

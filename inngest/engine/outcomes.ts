@@ -7,6 +7,7 @@
  * Statements that do not depend on each other are sent together (postgres.js pipelines the queries of a
  * transaction issued at once): recording a step is four round trips, whatever it writes.
  */
+import "server-only";
 import type { engineAttempts } from "@/db/schema";
 import { parseDurationMs, sleepUntil } from "./durations";
 import type { EngineContext } from "./executor";

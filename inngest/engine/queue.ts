@@ -25,6 +25,7 @@
  * A query is sent when it is first awaited or then-ed, so helpers meant to be sent together are plain
  * functions returning `query.then(...)` (sent at the call), never async functions awaiting inside.
  */
+import "server-only";
 import os from "node:os";
 import { randomUUID } from "node:crypto";
 import type postgres from "postgres";

@@ -4,6 +4,7 @@
  * The URL in a registration is never used: each engine calls the app URL of its own configuration, so a
  * registration (forged, or from another process) cannot move where work is sent.
  */
+import "server-only";
 import { Cron } from "croner";
 import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
 import type { Database, DbOrTx } from "@/db/client";

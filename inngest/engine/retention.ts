@@ -4,6 +4,7 @@
  * Failed runs are kept longer, for operators to inspect and replay. Rows are picked with SKIP LOCKED, so
  * processes pruning at once share the work instead of waiting on each other.
  */
+import "server-only";
 import type { Sql } from "./sql";
 
 export interface RetentionPolicy {

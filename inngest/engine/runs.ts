@@ -2,6 +2,7 @@
  * Creating and ending runs. A run's concurrency slot lives on its jobs (see queue.ts), so ending a run
  * needs no slot bookkeeping: deleting its jobs frees whatever they held.
  */
+import "server-only";
 import { randomUUID } from "node:crypto";
 import type { engineRuns } from "@/db/schema";
 import { valueAt } from "./expressions";

@@ -1,4 +1,5 @@
 /** The engine's own loopback HTTP API, the part of Inngest's API the SDK calls: sync and event ingest. */
+import "server-only";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "@/server/logger";

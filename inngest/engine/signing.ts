@@ -1,4 +1,5 @@
 /** Request signing exactly as the Inngest SDK verifies it: HMAC-SHA256(key, JCS(body) + timestamp). */
+import "server-only";
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import canonicalize from "canonicalize";
 

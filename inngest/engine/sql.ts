@@ -2,6 +2,7 @@
  * The engine's SQL handle: a postgres.js pool or one of its transactions. Statements are tagged templates,
  * so postgres.js prepares each once per connection and sends statements issued together in one write.
  */
+import "server-only";
 import type postgres from "postgres";
 
 export type Sql = postgres.Sql | postgres.TransactionSql | postgres.ReservedSql;

@@ -1,3 +1,4 @@
+import "server-only";
 import { engineMode, type EngineMode } from "./config";
 import type { Engine } from "./index";
 import { queueStats, type QueueStats } from "./queue";

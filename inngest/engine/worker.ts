@@ -4,6 +4,7 @@
  * appeared or a slot freed (LISTEN/NOTIFY, one loop woken per notification, which wakes the next if it
  * found work), or the time the next job falls due. The same pool fires cron schedules and prunes old runs.
  */
+import "server-only";
 import type postgres from "postgres";
 import type { Logger } from "@/server/logger";
 import { runLease, type EngineContext } from "./executor";

@@ -1,3 +1,4 @@
+import "server-only";
 import { getDb } from "@/db/client";
 import { archiveSourcesOf } from "@/server/services/sources";
 import { inngest } from "../client";

@@ -1,3 +1,4 @@
+import "server-only";
 import { blobStore } from "@/server/blobs";
 import { containerBlobPrefix } from "@/server/services/containers";
 import { inngest } from "../client";

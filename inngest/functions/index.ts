@@ -1,3 +1,4 @@
+import "server-only";
 import type { InngestFunction } from "inngest";
 import { cascadeConnectorDisconnect } from "./cascade-connector-disconnect";
 import { cleanupSource } from "./cleanup-source";

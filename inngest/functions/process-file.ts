@@ -1,3 +1,4 @@
+import "server-only";
 import { getDb } from "@/db/client";
 import { blobStore } from "@/server/blobs";
 import { embedder } from "@/server/processing/embed";

@@ -1,3 +1,4 @@
+import "server-only";
 import { NonRetriableError } from "inngest";
 import { getDb } from "@/db/client";
 import { blobStore } from "@/server/blobs";

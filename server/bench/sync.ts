@@ -7,6 +7,7 @@
  *   npx next build && npm run bench:sync [-- --list 100000 --objects 10000]
  * BENCH_APP_NODE_ARGS passes flags to the app's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for a profile.
  */
+import "server-only";
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";

@@ -2,6 +2,7 @@
  * Stored copies of files. The local store keeps them under WIRE_DATA_DIR/blobs; with WIRE_BLOB_S3_BUCKET set
  * they go to an S3 bucket of Wire's own (server/blobs/s3.ts) behind the same interface.
  */
+import "server-only";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";

@@ -4,6 +4,7 @@
  *   writing → the file row that refers to it lands (forget it), or it never does (reconcile deletes the copy)
  *   deleting → the copy is deleted, then forgotten; reconcile finishes what a crash interrupted
  */
+import "server-only";
 import { and, inArray, lt, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { blobLedger, files } from "@/db/schema";

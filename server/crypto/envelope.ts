@@ -8,6 +8,7 @@
  * (actor, purpose) before every read. Do not call it from anywhere else; go through that module instead.
  * rewrap() never decrypts the credentials themselves, only the data key, so rotation is not a read.
  */
+import "server-only";
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { z } from "zod";
 import { quoteKekId, SealError } from "./errors";

@@ -2,6 +2,7 @@
  * The one error sealing and unsealing throw. Messages are fixed sentences plus identifiers (key ids, file
  * paths): never plaintext, key material or ciphertext, so a SealError is safe to log.
  */
+import "server-only";
 
 export type SealErrorCode =
   /** Authentication failed: the record was altered, or it is being opened with another record's context. */

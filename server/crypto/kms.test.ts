@@ -82,7 +82,7 @@ describe("local key file", () => {
     ].join("\n");
     const tsx = path.join(root, "node_modules/.bin/tsx");
     const runs = await Promise.all(
-      Array.from({ length: 4 }, () => promisify(execFile)(tsx, ["--eval", script], { cwd: root, env: { ...process.env } })),
+      Array.from({ length: 4 }, () => promisify(execFile)(tsx, ["--conditions=react-server", "--eval", script], { cwd: root, env: { ...process.env } })),
     );
     const ids = runs.map((r) => r.stdout.trim());
     expect(ids[0]).toMatch(/^k1-[0-9a-f]{8}$/);

@@ -7,6 +7,7 @@
  *   under the current KEK, with the encryption context as additional authenticated data.
  * - aws-kms (when WIRE_KMS_AWS_KEY_ID is set): AWS KMS Encrypt/Decrypt with the context as EncryptionContext.
  */
+import "server-only";
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";

@@ -4,6 +4,7 @@
  * Runs against the app's database (DATABASE_URL, or the embedded PostgreSQL of a running Wire) and the
  * configured KMS provider (the local key file, or AWS KMS when WIRE_KMS_AWS_KEY_ID is set).
  */
+import "server-only";
 import { closeDb, getDb } from "@/db/client";
 import { kmsProvider } from "./kms";
 import { rotateKeys } from "./rotate";

@@ -4,6 +4,7 @@
  * re-wrap. Then every connector's data key is re-wrapped under the current KEK, one guarded statement per
  * row, so a rotation racing a credential update or a disconnect never overwrites the newer value.
  */
+import "server-only";
 import { and, asc, eq, gt, isNotNull, sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { connectors } from "@/db/schema";

@@ -1,4 +1,5 @@
 /** Test helpers for server/crypto: key files in fresh temporary directories, and seeded connector rows. */
+import "server-only";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";

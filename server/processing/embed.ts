@@ -5,6 +5,7 @@
  * - OpenAICompatibleEmbedder: POST <url>/embeddings of any OpenAI-compatible service (OpenAI, Azure-style
  *   gateways, vLLM, Ollama, LiteLLM, …), chosen when WIRE_EMBEDDINGS_URL and WIRE_EMBEDDINGS_MODEL are set.
  */
+import "server-only";
 import { setTimeout as sleep } from "node:timers/promises";
 import { env, type Env } from "@/server/env";
 import { logger } from "@/server/logger";

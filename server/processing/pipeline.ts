@@ -10,6 +10,7 @@
  * A bad file never throws: it ends "failed" with a reason users can read in files.error. Infrastructure
  * errors (database, blob store unreachable) do throw, so the durable step that called us retries.
  */
+import "server-only";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database, DbOrTx } from "@/db/client";
 import { embeddings, entries, files } from "@/db/schema";

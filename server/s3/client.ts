@@ -3,6 +3,7 @@
  * address it checked; every setting the SDK would otherwise pick up from AWS_* variables or ~/.aws files is
  * fixed here, so the process environment cannot redirect or reshape our S3 traffic.
  */
+import "server-only";
 import http from "node:http";
 import https from "node:https";
 import { S3Client } from "@aws-sdk/client-s3";

@@ -4,6 +4,7 @@
  * pinned `lookup` on the HTTP agent. A host that answers DNS differently a moment later (DNS rebinding) cannot
  * redirect the client to an internal address. TLS SNI and the Host header stay the endpoint's hostname.
  */
+import "server-only";
 import dns from "node:dns";
 import http from "node:http";
 import https from "node:https";

@@ -2,6 +2,7 @@
  * Resolves what a signed-in user may do in an org or on a container, from the permission table.
  * Anything the user cannot see answers NOT_FOUND with the same message whether it exists or not.
  */
+import "server-only";
 import { and, eq } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { containerAccess, containers, members } from "@/db/schema";

@@ -1,3 +1,4 @@
+import "server-only";
 import { requestIdFrom } from "@/server/ids";
 import type { Database } from "@/db/client";
 import { getDb } from "@/db/client";

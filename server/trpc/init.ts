@@ -2,6 +2,7 @@
  * The one initTRPC. Routers import only the named base procedures below, never the raw builder.
  * Each base procedure records its access rule in `meta`, which the permission-matrix test reads.
  */
+import "server-only";
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { z, ZodError } from "zod";

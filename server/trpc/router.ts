@@ -1,3 +1,4 @@
+import "server-only";
 import { createCallerFactory, createTRPCRouter, authedProcedure } from "./init";
 import { apiTokensRouter } from "./routers/api-tokens";
 import { connectorsRouter } from "./routers/connectors";

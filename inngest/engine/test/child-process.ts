@@ -41,7 +41,7 @@ export async function serveWithEngine(params: {
 
 /** In the parent: start `script` with `env`, resolved once it prints "ready". */
 export function spawnReadyChild(script: string, env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     child.stdout!.on("data", (chunk: Buffer) => {
       if (process.env.LOG_LEVEL) process.stderr.write(chunk); // the child's logs, when asked for

@@ -2,6 +2,7 @@
  * Container-scoped API tokens for agents. A token is shown once; only its SHA-256 is stored, so a
  * database leak does not leak usable tokens. A token never does more than its creator may do now.
  */
+import "server-only";
 import { createHash, randomBytes } from "node:crypto";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";

@@ -1,3 +1,4 @@
+import "server-only";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { DbOrTx } from "@/db/client";
 import { createS3Client } from "@/server/s3/client";

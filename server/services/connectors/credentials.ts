@@ -2,6 +2,7 @@
  * The only way connector credentials come out of their seal. Every read writes a credential_reads row
  * (who or which job, and why) before the plaintext exists; nothing here is ever returned by an API.
  */
+import "server-only";
 import type { DbOrTx } from "@/db/client";
 import { credentialReads } from "@/db/schema";
 import { seal, unseal, type SealedSecret } from "@/server/crypto/envelope";

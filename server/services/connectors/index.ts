@@ -2,6 +2,7 @@
  * Org-level S3 connectors: validated against their test bucket before anything is stored, credentials
  * sealed at rest and never returned, re-tested on demand, disconnected with a cascade event.
  */
+import "server-only";
 import { randomUUID } from "node:crypto";
 import { and, desc, eq, inArray, isNull, ne } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";

@@ -1,4 +1,5 @@
 /** Per-member access grants on a container, managed by Owners and Admins. */
+import "server-only";
 import { and, asc, eq } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { containerAccess, members, users } from "@/db/schema";

@@ -1,3 +1,4 @@
+import "server-only";
 import { and, asc, count, eq, inArray } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { containerAccess, containers, files } from "@/db/schema";

@@ -3,6 +3,7 @@
  * that file's content in place (same identity). Files a connector source created are managed by that
  * source and cannot be written or deleted here.
  */
+import "server-only";
 import { randomUUID } from "node:crypto";
 import { and, asc, count, desc, eq, ilike, isNull, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";

@@ -1,4 +1,5 @@
 /** Membership of an organization: who is in it with which role, and invitations that a link turns into memberships. */
+import "server-only";
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";

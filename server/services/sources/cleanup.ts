@@ -3,6 +3,7 @@
  * stored copies, in bounded batches. Rows go first with their copies noted in the blob ledger, in one
  * transaction; the copies are deleted after it, and reconcile finishes any a crash interrupted.
  */
+import "server-only";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
 import { files, sourceObjects, sources } from "@/db/schema";

@@ -10,6 +10,7 @@
  * object (access denied to it, an archived storage class, too large, unreadable content) fail that file with a
  * reason and leave the rest of the batch alone; credential failures stop the run.
  */
+import "server-only";
 import { randomUUID } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { and, eq, inArray, sql } from "drizzle-orm";

@@ -4,6 +4,7 @@
  * the removal of everything the source pulled to the cleanup-source function. Every change records the
  * event it implies in its own transaction (the outbox), so a crash in between loses nothing.
  */
+import "server-only";
 import { and, desc, eq, inArray, ne, or, sql } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { connectors, files, sources, syncRuns } from "@/db/schema";

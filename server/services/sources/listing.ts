@@ -6,6 +6,7 @@
  * run did not see are removed with their files; a truncated or failed listing removes nothing.
  * Only ListObjectsV2 under the prefix reaches the bucket here.
  */
+import "server-only";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database, DbOrTx } from "@/db/client";
 import { files, sourceObjects, syncBatches, syncListed, syncRuns } from "@/db/schema";

@@ -4,6 +4,7 @@
  * it matches besides the folder the user probably meant ("reports/2026" also matches "reports/2026-old/").
  * Reads only, under the prefix: ListObjectsV2 { Prefix, MaxKeys 1000 } and ListObjectsV2 { Prefix, Delimiter "/" }.
  */
+import "server-only";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { and, eq } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";

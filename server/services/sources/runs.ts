@@ -9,6 +9,7 @@
  * source through the foreign key (after its run lock), which only FOR UPDATE would block — a deadlock.
  * A run's progress lives on the run (listed / processed / failed), so the busy paths never touch the source.
  */
+import "server-only";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database, DbOrTx } from "@/db/client";
 import { connectors, sources, syncBatches, syncRuns } from "@/db/schema";

@@ -2,6 +2,7 @@
  * S3 calls of a sync, made with the source's connector: a client per use (its credentials unsealed and the
  * read logged), and failures sorted into what stops the run and what a retry may fix.
  */
+import "server-only";
 import type { S3Client } from "@aws-sdk/client-s3";
 import type { DbOrTx } from "@/db/client";
 import { mapS3Error } from "@/server/s3/errors";

@@ -8,6 +8,7 @@
  *      └─cannot start─▶ error ◀──fail──┘        error ──request──▶ pending
  *   any but archived ──detach / disconnect──▶ archived (final)
  */
+import "server-only";
 import { and, eq, inArray, type SQL } from "drizzle-orm";
 import type { DbOrTx } from "@/db/client";
 import { sources } from "@/db/schema";

@@ -1,3 +1,4 @@
+import "server-only";
 import { z } from "zod";
 import { tokenNameSchema } from "@/server/schemas";
 import { createApiToken, listApiTokens, revokeApiToken } from "@/server/services/api-tokens";

@@ -1,3 +1,4 @@
+import "server-only";
 import { z } from "zod";
 import { containerDescriptionSchema, containerNameSchema, grantLevelSchema, userIdSchema } from "@/server/schemas";
 import { createContainer, deleteContainer, getContainer, listContainers, updateContainer } from "@/server/services/containers";

@@ -1,3 +1,4 @@
+import "server-only";
 import { z } from "zod";
 import { fileSearchSchema, FILES_PAGE_SIZES, fileSortSchema } from "@/server/schemas";
 import { deleteFile, listFiles, retryProcessing } from "@/server/services/files";

@@ -1,3 +1,4 @@
+import "server-only";
 import { z } from "zod";
 import { acceptInvitation } from "@/server/services/members";
 import { authedProcedure, createTRPCRouter } from "../init";

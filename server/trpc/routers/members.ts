@@ -1,3 +1,4 @@
+import "server-only";
 import { z } from "zod";
 import { env } from "@/server/env";
 import { emailSchema, roleSchema, userIdSchema } from "@/server/schemas";

@@ -1,3 +1,4 @@
+import "server-only";
 import { z } from "zod";
 import { orgNameSchema, slugSchema } from "@/server/schemas";
 import { createOrganization, getOrganizationBySlug, listOrganizationsOf } from "@/server/services/organizations";

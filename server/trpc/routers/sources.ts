@@ -1,3 +1,4 @@
+import "server-only";
 import { z } from "zod";
 import { bucketNameSchema, prefixSchema } from "@/server/s3/inputs";
 import { attachSource, detachSource, listFailedFiles, listSources, listSyncRuns, requestSync } from "@/server/services/sources";
