@@ -1,13 +1,12 @@
 import { redirect } from "next/navigation";
-import { getDb } from "@/db/client";
 import { requirePageUser } from "@/server/page-session";
-import { listOrganizationsOf } from "@/server/services/organizations";
+import { caller } from "@/server/trpc/server";
 
 export const dynamic = "force-dynamic";
 
 /** Home: the user's first organization, or the place to create one. */
 export default async function Home() {
-  const user = await requirePageUser("/");
-  const [first] = await listOrganizationsOf(getDb(), user.id);
+  await requirePageUser("/");
+  const [first] = await caller.organizations.list();
   redirect(first ? `/o/${first.slug}/containers` : "/orgs/new");
 }

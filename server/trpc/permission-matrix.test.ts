@@ -81,6 +81,12 @@ const inputFor: Record<string, (world: World, me: Me) => unknown | Promise<unkno
   // Role "member": Admins may not hand out "owner", and the input must be valid for every allowed caller.
   "members.invite": (w) => ({ orgId: w.org.id, email: uniqueEmail("invited"), role: "member" }),
   // A link to the world's org for the caller's own address: valid for every signed-in caller (members accept harmlessly).
+  // Public: a fresh link to the world's org, which anyone holding it may preview.
+  "invitations.preview": async (w) => {
+    const invitation = await createInvitation(w.org.id, { email: uniqueEmail("preview") });
+    const { token } = await issueInvitationLink(getDb(), { invitationId: invitation.id, appUrl: "http://localhost:3000" });
+    return { token };
+  },
   "invitations.accept": async (w, me) => {
     const invitation = await createInvitation(w.org.id, { email: me.user?.email.toLowerCase() ?? uniqueEmail("nobody") });
     const { token } = await issueInvitationLink(getDb(), { invitationId: invitation.id, appUrl: "http://localhost:3000" });

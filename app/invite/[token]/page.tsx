@@ -1,10 +1,10 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { TRPCError } from "@trpc/server";
 import { AcceptInvitation } from "@/components/invitations/accept-invitation";
-import { getDb } from "@/db/client";
-import { AppError } from "@/server/errors";
 import { currentPageUser } from "@/server/page-session";
-import { previewInvitation } from "@/server/services/members";
+import { INVALID_INVITATION_LINK } from "@/server/services/members";
+import { caller } from "@/server/trpc/server";
 
 export const metadata: Metadata = { title: "Invitation" };
 
@@ -15,8 +15,11 @@ export default async function InvitePage({ params }: { params: Promise<{ token: 
   const here = `/invite/${token}`;
   const [user, invitation] = await Promise.all([
     currentPageUser(),
-    previewInvitation(getDb(), token).catch((error: unknown) => {
-      if (error instanceof AppError) return { problem: error.message };
+    caller.invitations.preview({ token }).catch((error: unknown) => {
+      // The procedure's answer for a link that does not work; a token too long to be one fails its input rule.
+      if (error instanceof TRPCError && error.code !== "INTERNAL_SERVER_ERROR") {
+        return { problem: error.code === "BAD_REQUEST" ? INVALID_INVITATION_LINK : error.message };
+      }
       throw error;
     }),
   ]);

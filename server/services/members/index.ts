@@ -102,12 +102,12 @@ export async function inviteMember(
 
 const ROLE_NAMES: Record<OrgRole, string> = { owner: "an Owner", admin: "an Admin", member: "a Member" };
 
-const INVALID_LINK = "This invitation link does not work: it was used, revoked, or replaced by a newer one.";
+export const INVALID_INVITATION_LINK = "This invitation link does not work: it was used, revoked, or replaced by a newer one.";
 
 /** The invitation a link points to, when the link is its current one. */
 async function findByLink(db: DbOrTx, token: string, options: { lock: boolean }) {
   const [invitationId, secret] = token.split(".");
-  if (!invitationId || !secret || !isUuid(invitationId)) throw new AppError("NOT_FOUND", INVALID_LINK);
+  if (!invitationId || !secret || !isUuid(invitationId)) throw new AppError("NOT_FOUND", INVALID_INVITATION_LINK);
   const query = db
     .select({
       id: invitations.id,
@@ -127,7 +127,7 @@ async function findByLink(db: DbOrTx, token: string, options: { lock: boolean })
   const given = Buffer.from(hashSecret(secret));
   const stored = Buffer.from(row?.hash ?? "");
   if (!row || stored.length !== given.length || !timingSafeEqual(given, stored)) {
-    throw new AppError("NOT_FOUND", INVALID_LINK);
+    throw new AppError("NOT_FOUND", INVALID_INVITATION_LINK);
   }
   return row;
 }

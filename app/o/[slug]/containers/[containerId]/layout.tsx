@@ -2,14 +2,10 @@ import { ChevronLeft } from "lucide-react";
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import type { ReactNode } from "react";
-import { getDb } from "@/db/client";
 import { ContainerTabs } from "@/components/containers/container-tabs";
-import { AppError } from "@/server/errors";
-import { requirePageUser } from "@/server/page-session";
-import { requireContainerLevel } from "@/server/services/authorization";
-import { getContainer } from "@/server/services/containers";
-import { getOrganizationBySlug } from "@/server/services/organizations";
 import { isUuid } from "@/server/ids";
+import { requirePageUser } from "@/server/page-session";
+import { getQueryClient, HydrateClient, notFoundOnMissing, trpc } from "@/server/trpc/server";
 
 export default async function ContainerLayout({
   children,
@@ -20,29 +16,29 @@ export default async function ContainerLayout({
 }) {
   const { slug, containerId } = await params;
   const base = `/o/${slug}/containers/${containerId}`;
-  const user = await requirePageUser(base);
+  await requirePageUser(base);
   if (!isUuid(containerId)) notFound();
-  const db = getDb();
+  const queryClient = getQueryClient();
+  // containers.get is the access check (view, else not found); the tabs' pages read it from the hydrated cache.
   const [org, container] = await Promise.all([
-    getOrganizationBySlug(db, { slug, userId: user.id }),
-    requireContainerLevel(db, { containerId, userId: user.id, need: "view" }).then(() => getContainer(db, containerId)),
-  ]).catch((error: unknown) => {
-    if (error instanceof AppError && error.code === "NOT_FOUND") notFound();
-    throw error;
-  });
+    queryClient.fetchQuery(trpc.organizations.bySlug.queryOptions({ slug })),
+    queryClient.fetchQuery(trpc.containers.get.queryOptions({ containerId })),
+  ]).catch(notFoundOnMissing);
   // A container is only shown under its own organization's address.
   if (container.orgId !== org.id) notFound();
   return (
-    <div>
-      <Link href={`/o/${slug}/containers`} className="mb-3 inline-flex items-center gap-1 text-sm text-zinc-500 hover:text-zinc-800">
-        <ChevronLeft className="size-4" aria-hidden /> Containers
-      </Link>
-      <h1 className="text-xl font-semibold text-zinc-900">{container.name}</h1>
-      {container.description && <p className="mt-1 text-sm text-zinc-500">{container.description}</p>}
-      <div className="mt-5">
-        <ContainerTabs base={base} />
+    <HydrateClient>
+      <div>
+        <Link href={`/o/${slug}/containers`} className="mb-3 inline-flex items-center gap-1 text-sm text-zinc-500 hover:text-zinc-800">
+          <ChevronLeft className="size-4" aria-hidden /> Containers
+        </Link>
+        <h1 className="text-xl font-semibold text-zinc-900">{container.name}</h1>
+        {container.description && <p className="mt-1 text-sm text-zinc-500">{container.description}</p>}
+        <div className="mt-5">
+          <ContainerTabs base={base} />
+        </div>
+        {children}
       </div>
-      {children}
-    </div>
+    </HydrateClient>
   );
 }
