@@ -10,7 +10,7 @@ import { containerAccess, members } from "@/db/schema";
 import { blobStore } from "@/server/blobs";
 import { addMember, createContainer, createOrg, createToken, grantAccess, uploadFile } from "@/server/test/factories";
 import { generatedBody, measureRssGrowth } from "@/server/test/streams";
-import { GET, PUT } from "./route";
+import { getAgentFile as GET, putAgentFile as PUT } from "./agent-files";
 
 function leftoverUploads(): string[] {
   const dir = path.join(process.env.WIRE_DATA_DIR!, "tmp");

@@ -11,7 +11,7 @@ import { getAuth } from "@/server/auth";
 import { createOrganization } from "@/server/services/organizations";
 import { createContainer, uniqueEmail } from "@/server/test/factories";
 import { generatedBody, measureRssGrowth } from "@/server/test/streams";
-import { POST } from "./route";
+import { uploadContainerFiles as POST } from "./container-files";
 
 const ORIGIN = "http://localhost:3000"; // WIRE_PUBLIC_URL's default, the app's origin in tests
 const BOUNDARY = "----wire-test-boundary";
