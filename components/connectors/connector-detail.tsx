@@ -4,7 +4,7 @@ import { ChevronLeft, RefreshCw } from "lucide-react";
 import Link from "next/link";
 import { useState, type FormEvent } from "react";
 import { useOrg } from "@/components/orgs/org-context";
-import { describeError, useTRPC } from "@/components/providers/trpc";
+import { describeError, useTRPC, type RouterOutputs } from "@/components/providers/trpc";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
@@ -128,7 +128,7 @@ function EditForm({
   connector,
   onSaved,
 }: {
-  connector: { id: string; label: string; region: string; testBucket: string; testPrefix: string };
+  connector: RouterOutputs["connectors"]["get"];
   onSaved: () => void;
 }) {
   const org = useOrg();

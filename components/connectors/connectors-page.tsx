@@ -4,7 +4,7 @@ import { Plug, Plus, Trash2 } from "lucide-react";
 import Link from "next/link";
 import { useState } from "react";
 import { useOrg } from "@/components/orgs/org-context";
-import { describeError, useTRPC } from "@/components/providers/trpc";
+import { describeError, useTRPC, type RouterOutputs } from "@/components/providers/trpc";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
@@ -20,7 +20,7 @@ export function ConnectorsPage() {
   const list = useQuery(trpc.connectors.list.queryOptions({ orgId: org.id }));
   const canManage = roleCan(org.role, "connectors.manage");
   const queryClient = useQueryClient();
-  const [toRemove, setToRemove] = useState<{ id: string; label: string } | null>(null);
+  const [toRemove, setToRemove] = useState<RouterOutputs["connectors"]["list"][number] | null>(null);
   const remove = useMutation(
     trpc.connectors.remove.mutationOptions({
       onSuccess: async () => {

@@ -1,3 +1,4 @@
+import type { RouterOutputs } from "@/components/providers/trpc";
 import { PROVIDERS, type ProviderId } from "@/server/services/connectors/providers";
 
 export const STATUS_LABEL = { active: "Active", invalid_credentials: "Invalid credentials", disconnected: "Disconnected" } as const;
@@ -12,7 +13,7 @@ export function endpointLabel(endpoint: string | null): string {
 }
 
 /** One line per source a connector feeds; a container the viewer cannot see is not named. */
-export function feedLabel(feed: { bucket: string; prefix: string; container: { name: string } | null }): string {
+export function feedLabel(feed: RouterOutputs["connectors"]["list"][number]["feeds"][number]): string {
   const where = `${feed.bucket}/${feed.prefix}`;
   return feed.container ? `${feed.container.name} ← ${where}` : `${where} (a container you cannot see)`;
 }

@@ -4,7 +4,7 @@ import { Check, Copy, KeyRound, Plus } from "lucide-react";
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { useOrg } from "@/components/orgs/org-context";
-import { describeError, useTRPC } from "@/components/providers/trpc";
+import { describeError, useTRPC, type RouterOutputs } from "@/components/providers/trpc";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog, Dialog } from "@/components/ui/dialog";
@@ -93,7 +93,7 @@ function TokensSection({ containerId }: { containerId: string }) {
   const tokens = useQuery(trpc.apiTokens.list.queryOptions({ containerId }));
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<string | null>(null);
-  const [toRevoke, setToRevoke] = useState<{ id: string; name: string } | null>(null);
+  const [toRevoke, setToRevoke] = useState<RouterOutputs["apiTokens"]["list"][number] | null>(null);
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.apiTokens.list.queryKey({ containerId }) });
   const create = useMutation(
     trpc.apiTokens.create.mutationOptions({

@@ -3,7 +3,7 @@ import { useDebounced } from "@/components/ui/use-debounced";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { ArrowDown, ArrowUp, ArrowUpDown, FileText, Search, Trash2, Upload } from "lucide-react";
 import { useEffect, useRef, useState, type DragEvent } from "react";
-import { describeError, useTRPC } from "@/components/providers/trpc";
+import { describeError, useTRPC, type RouterOutputs } from "@/components/providers/trpc";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { cn } from "@/components/ui/cn";
@@ -26,7 +26,7 @@ export function FilesPage({ containerId }: { containerId: string }) {
   const [search, setSearch] = useState("");
   const [page, setPage] = useState(1);
   const [dragging, setDragging] = useState(false);
-  const [toDelete, setToDelete] = useState<{ id: string; name: string } | null>(null);
+  const [toDelete, setToDelete] = useState<RouterOutputs["files"]["list"]["items"][number] | null>(null);
   const picker = useRef<HTMLInputElement>(null);
   const query = useDebounced(search, 250);
 

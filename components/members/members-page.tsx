@@ -2,7 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useOrg } from "@/components/orgs/org-context";
-import { describeError, useTRPC } from "@/components/providers/trpc";
+import { describeError, useTRPC, type RouterOutputs } from "@/components/providers/trpc";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
@@ -19,7 +19,7 @@ export function MembersPage({ currentUserId }: { currentUserId: string }) {
   const queryClient = useQueryClient();
   const list = useQuery(trpc.members.list.queryOptions({ orgId: org.id }));
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.members.list.queryKey({ orgId: org.id }) });
-  const [toRemove, setToRemove] = useState<{ userId: string; email: string } | null>(null);
+  const [toRemove, setToRemove] = useState<RouterOutputs["members"]["list"]["members"][number] | null>(null);
   const changeRole = useMutation(trpc.members.changeRole.mutationOptions({ onSettled: refresh }));
   const remove = useMutation(
     trpc.members.remove.mutationOptions({

@@ -1,13 +1,9 @@
 "use client";
 import { createContext, useContext, type ReactNode } from "react";
-import type { OrgRole } from "@/server/permissions";
+import type { RouterOutputs } from "@/components/providers/trpc";
 
-export interface CurrentOrg {
-  id: string;
-  slug: string;
-  name: string;
-  role: OrgRole;
-}
+/** The org the layout read through organizations.bySlug, with the caller's role in it. */
+export type CurrentOrg = RouterOutputs["organizations"]["bySlug"];
 
 const OrgContext = createContext<CurrentOrg | null>(null);
 

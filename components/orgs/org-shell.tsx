@@ -6,6 +6,7 @@ import { Dialog, DropdownMenu } from "radix-ui";
 import { useState, type ReactNode } from "react";
 import { authClient } from "@/components/auth/auth-client";
 import { cn } from "@/components/ui/cn";
+import type { RouterOutputs } from "@/components/providers/trpc";
 import type { CurrentOrg } from "./org-context";
 
 const NAV = [
@@ -28,8 +29,8 @@ export function OrgShell({
   children,
 }: {
   org: CurrentOrg;
-  orgs: { slug: string; name: string }[];
-  user: { name: string; email: string };
+  orgs: RouterOutputs["organizations"]["list"];
+  user: RouterOutputs["me"];
   children: ReactNode;
 }) {
   const [menuOpen, setMenuOpen] = useState(false);
@@ -72,8 +73,8 @@ function Sidebar({
   onNavigate,
 }: {
   org: CurrentOrg;
-  orgs: { slug: string; name: string }[];
-  user: { name: string; email: string };
+  orgs: RouterOutputs["organizations"]["list"];
+  user: RouterOutputs["me"];
   onNavigate: () => void;
 }) {
   const pathname = usePathname();

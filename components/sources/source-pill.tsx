@@ -3,9 +3,11 @@ import { ChevronDown } from "lucide-react";
 import { useId } from "react";
 import { formatDateTime, formatRelative } from "@/components/ui/format";
 import { cn } from "@/components/ui/cn";
+import type { RouterOutputs } from "@/components/providers/trpc";
 import { errorAdvice } from "./error-advice";
 
-type Status = "pending" | "syncing" | "synced" | "error" | "archived";
+type SourceItem = RouterOutputs["sources"]["list"][number];
+type Status = SourceItem["status"];
 
 const STYLE: Record<Exclude<Status, "archived">, string> = {
   pending: "bg-zinc-100 text-zinc-700",
@@ -32,13 +34,12 @@ export function SourcePill({
   onToggleError,
 }: {
   status: Status;
-  lastError: string | null;
-  lastSyncedAt: Date | null;
+  lastError: SourceItem["lastError"];
+  lastSyncedAt: SourceItem["lastSyncedAt"];
   /** When the source became Pending, and when its running run last made progress: how long it has waited. */
-  queuedAt?: Date | null;
-  lastProgressAt?: Date | null;
-  /** The running run's counters, and why its last attempt failed while the engine retries it. */
-  progress: { listed: number; processed: number; failed: number; retrying: string | null } | null;
+  queuedAt?: SourceItem["queuedAt"];
+  lastProgressAt?: SourceItem["lastProgressAt"];
+  progress: SourceItem["progress"];
   /** The id of the row's ErrorDetails, which the Error button controls. */
   errorDetailsId?: string;
   errorExpanded?: boolean;

@@ -1,14 +1,12 @@
 "use client";
 import { useDebounced } from "@/components/ui/use-debounced";
-import type { inferRouterOutputs } from "@trpc/server";
-import type { AppRouter } from "@/server/trpc/router";
 import { useMutation, useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { Database, History, RefreshCw, Trash2 } from "lucide-react";
 import Link from "next/link";
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { formErrors } from "@/components/ui/form-errors";
 import { useOrg } from "@/components/orgs/org-context";
-import { describeError, useTRPC } from "@/components/providers/trpc";
+import { describeError, useTRPC, type RouterOutputs } from "@/components/providers/trpc";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/dialog";
@@ -71,7 +69,7 @@ export function SourcesPage({ containerId }: { containerId: string }) {
 }
 
 /** A row of the sources list, typed by the router (what the server sends, never a copy of it). */
-type SourceItem = inferRouterOutputs<AppRouter>["sources"]["list"][number];
+type SourceItem = RouterOutputs["sources"]["list"][number];
 
 /** After the server answered Sync now, the button rests this long showing "Sync requested" before it takes another press. */
 const SYNC_REQUESTED_MS = 3000;
