@@ -43,8 +43,7 @@ test.describe("container access", () => {
         await expect(page.getByRole("heading", { name: "Not found", exact: true })).toBeVisible();
         await expect(page.getByText("nda.txt")).toHaveCount(0);
       }
-      const list = await person.api.get(`/api/trpc/files.list?input=${encodeURIComponent(JSON.stringify({ json: { containerId: container.id } }))}`);
-      expect(list.status()).toBe(404);
+      await expect(person.trpc.files.list.query({ containerId: container.id })).rejects.toMatchObject({ data: { httpStatus: 404 } });
       const uploadAttempt = await person.api.post(`/api/containers/${container.id}/files`, {
         multipart: { file: { name: "x.txt", mimeType: "text/plain", buffer: Buffer.from("x") } },
       });

@@ -1,5 +1,5 @@
 /** An editor creates an API token; an agent writes and reads files with it, and only in that container. */
-import { Api, expect, seedContainer, seedOrg, test } from "./fixtures";
+import { expect, seedContainer, seedOrg, test } from "./fixtures";
 
 test("an agent writes a file with a container API token", async ({ createPerson, request }) => {
   const owner = await createPerson("owner");
@@ -41,8 +41,8 @@ test("500 agent writes, 20 at a time, are all Ready within a minute while the ap
   const owner = await createPerson("burst");
   const org = await seedOrg(owner);
   const container = await seedContainer(owner, org, "Burst");
-  const api = new Api(owner.api);
-  const { token } = await api.mutation<{ token: string }>("apiTokens.create", { containerId: container.id, name: "bulk-writer" });
+  const api = owner.trpc;
+  const { token } = await api.apiTokens.create.mutate({ containerId: container.id, name: "bulk-writer" });
   const auth = { Authorization: `Bearer ${token}`, "content-type": "text/markdown" };
 
   const started = Date.now();
@@ -57,7 +57,7 @@ test("500 agent writes, 20 at a time, are all Ready within a minute while the ap
   const ready = async () => {
     let count = 0;
     for (let page = 1; page <= 5; page++) {
-      const { items } = await api.query<{ items: { status: string }[] }>("files.list", { containerId: container.id, search: "burst/", page, pageSize: 100 });
+      const { items } = await api.files.list.query({ containerId: container.id, search: "burst/", page, pageSize: 100 });
       count += items.filter((f) => f.status === "ready").length;
     }
     return count;

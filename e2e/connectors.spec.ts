@@ -1,7 +1,7 @@
 /** Organization → Connectors against a real S3 server (s3rver), as an Admin and as a Member. */
 import { randomUUID } from "node:crypto";
 import type { Page, TestInfo } from "@playwright/test";
-import { Api, expect, seedOrg, test, type Org, type Person } from "./fixtures";
+import { expect, seedOrg, test, type Org, type Person } from "./fixtures";
 import { E2E_S3, e2eS3Endpoint } from "./s3";
 
 const SECRET = `e2e-secret-${randomUUID()}`;
@@ -54,7 +54,7 @@ test.describe("connectors", () => {
     await expect(accessKey).toHaveAttribute("aria-invalid", "true");
     await expect(form.getByRole("alert").filter({ hasText: /access key/i })).toBeVisible();
     await screenshot(page, testInfo, "connector-form-error");
-    expect(await new Api(admin.api).query<unknown[]>("connectors.list", { orgId: org.id })).toEqual([]);
+    expect(await admin.trpc.connectors.list.query({ orgId: org.id })).toEqual([]);
 
     // A bucket that does not exist is reported on the bucket field.
     await form.getByLabel("Access key ID").fill("S3RVER");
@@ -109,7 +109,7 @@ test.describe("connectors", () => {
   });
 
   test("a Member sees the list but cannot add, re-test or disconnect", async () => {
-    await new Api(admin.api).mutation("connectors.create", {
+    await admin.trpc.connectors.create.mutate({
       orgId: org.id,
       label: "Shared bucket",
       provider: "minio",

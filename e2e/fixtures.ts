@@ -3,8 +3,12 @@
  * the app's own tRPC API, so only the spec that tests a screen clicks through it.
  */
 import { randomUUID } from "node:crypto";
+import { test as base, expect, request, type APIRequestContext, type Browser, type Page } from "@playwright/test";
+import { createTRPCClient, httpLink, type TRPCClient } from "@trpc/client";
+import superjson from "superjson";
+import type { inferRouterOutputs } from "@trpc/server";
+import type { AppRouter } from "../server/trpc/router";
 import { E2E_S3, e2eS3Endpoint } from "./s3";
-import { test as base, expect, request, type APIRequestContext, type APIResponse, type Browser, type Page } from "@playwright/test";
 
 export const PASSWORD = "correct-horse-battery";
 
@@ -12,27 +16,27 @@ export interface Person {
   email: string;
   name: string;
   api: APIRequestContext;
+  trpc: Trpc;
   /** A page in a browser context signed in as this person. */
   page(): Promise<Page>;
 }
 
-export class Api {
-  constructor(private readonly request: APIRequestContext) {}
+export type Trpc = TRPCClient<AppRouter>;
 
-  async query<T = unknown>(path: string, input: unknown): Promise<T> {
-    const query = encodeURIComponent(JSON.stringify({ json: input }));
-    return this.result<T>(path, await this.request.get(`/api/trpc/${path}?input=${query}`));
-  }
-
-  async mutation<T = unknown>(path: string, input: unknown): Promise<T> {
-    return this.result<T>(path, await this.request.post(`/api/trpc/${path}`, { data: { json: input } }));
-  }
-
-  private async result<T>(path: string, response: APIResponse): Promise<T> {
-    const body = await response.json();
-    if (!response.ok()) throw new Error(`${path} failed: ${JSON.stringify(body.error?.json?.message ?? body)}`);
-    return body.result.data.json as T;
-  }
+/**
+ * The app's tRPC API as its pages call it (superjson, typed by the router), signed in with the cookies `api`
+ * holds: read at each call, so a refreshed session cookie is the one sent.
+ */
+export function trpcFor(api: APIRequestContext, baseURL: string): Trpc {
+  return createTRPCClient<AppRouter>({
+    links: [
+      httpLink({
+        url: new URL("/api/trpc", baseURL).toString(),
+        transformer: superjson,
+        headers: async () => ({ cookie: (await api.storageState()).cookies.map((c) => `${c.name}=${c.value}`).join("; ") }),
+      }),
+    ],
+  });
 }
 
 export function uniqueEmail(label: string): string {
@@ -50,6 +54,7 @@ async function signUp(browser: Browser, baseURL: string, label: string, cleanup:
     email,
     name,
     api,
+    trpc: trpcFor(api, baseURL),
     page: async () => {
       const context = await browser.newContext({ storageState: await api.storageState() });
       cleanup.push(() => context.close());
@@ -58,10 +63,7 @@ async function signUp(browser: Browser, baseURL: string, label: string, cleanup:
   };
 }
 
-export interface Org {
-  id: string;
-  slug: string;
-}
+export type Org = inferRouterOutputs<AppRouter>["organizations"]["create"];
 
 export const test = base.extend<{ createPerson: (label: string) => Promise<Person> }>({
   createPerson: async ({ browser, baseURL }, use) => {
@@ -73,19 +75,18 @@ export const test = base.extend<{ createPerson: (label: string) => Promise<Perso
 
 /** An org owned by `owner` with the given people added in the given roles. */
 export async function seedOrg(owner: Person, people: [Person, "owner" | "admin" | "member"][] = []): Promise<Org> {
-  const api = new Api(owner.api);
-  const org = await api.mutation<Org>("organizations.create", { name: `Org ${randomUUID().slice(0, 6)}` });
+  const org = await owner.trpc.organizations.create.mutate({ name: `Org ${randomUUID().slice(0, 6)}` });
   for (const [person, role] of people) {
     // A membership comes only through the invite link, which the person opens.
-    const { link } = await api.mutation<{ link: string }>("members.invite", { orgId: org.id, email: person.email, role });
-    await new Api(person.api).mutation("invitations.accept", { token: decodeURIComponent(new URL(link).pathname.split("/").pop()!) });
+    const { link } = await owner.trpc.members.invite.mutate({ orgId: org.id, email: person.email, role });
+    await person.trpc.invitations.accept.mutate({ token: decodeURIComponent(new URL(link).pathname.split("/").pop()!) });
   }
   return org;
 }
 
 /** A connector to the e2e S3 server (s3rver), added by `owner` through the API. */
 export async function seedConnector(owner: Person, org: Org, label = "Team bucket"): Promise<{ id: string }> {
-  return new Api(owner.api).mutation<{ id: string }>("connectors.create", {
+  return owner.trpc.connectors.create.mutate({
     orgId: org.id,
     label,
     provider: "minio",
@@ -98,15 +99,14 @@ export async function seedConnector(owner: Person, org: Org, label = "Team bucke
 }
 
 export async function seedContainer(owner: Person, org: Org, name = "Research"): Promise<{ id: string; url: string }> {
-  const container = await new Api(owner.api).mutation<{ id: string }>("containers.create", { orgId: org.id, name, description: "" });
+  const container = await owner.trpc.containers.create.mutate({ orgId: org.id, name, description: "" });
   return { id: container.id, url: `/o/${org.slug}/containers/${container.id}` };
 }
 
 export async function grant(owner: Person, containerId: string, person: Person, level: "view" | "edit") {
-  const api = new Api(owner.api);
-  const people = await api.query<{ userId: string; email: string }[]>("containers.access.list", { containerId });
+  const people = await owner.trpc.containers.access.list.query({ containerId });
   const userId = people.find((p) => p.email === person.email)!.userId;
-  await api.mutation("containers.access.set", { containerId, userId, level });
+  await owner.trpc.containers.access.set.mutate({ containerId, userId, level });
 }
 
 export async function upload(person: Person, containerId: string, name: string, content: string, mimeType = "text/plain") {

@@ -5,7 +5,7 @@
  */
 import type { Locator, Page, TestInfo } from "@playwright/test";
 import { seriousViolations } from "./a11y";
-import { Api, expect, seedContainer, seedOrg, test, upload, type Org, type Person, seedConnector } from "./fixtures";
+import { expect, seedContainer, seedOrg, test, upload, type Org, type Person, seedConnector } from "./fixtures";
 import { E2E_S3, e2eS3Endpoint } from "./s3";
 
 async function screenshot(page: Page, testInfo: TestInfo, name: string) {
@@ -39,17 +39,17 @@ interface World {
 async function seed(createPerson: (label: string) => Promise<Person>): Promise<World> {
   const owner = await createPerson("owner");
   const org = await seedOrg(owner);
-  const api = new Api(owner.api);
+  const api = owner.trpc;
   const connector = await seedConnector(owner, org);
   const old = await seedConnector(owner, org, "Old bucket");
-  await api.mutation("connectors.disconnect", { orgId: org.id, connectorId: old.id });
+  await api.connectors.disconnect.mutate({ orgId: org.id, connectorId: old.id });
   const container = await seedContainer(owner, org, "Quarterly research");
   // A long name and a long content type: the cells that used to push the Files table past the screen.
   await upload(owner, container.id, `minutes/${"very-long-meeting-notes-name-".repeat(4)}final.docx`, "notes", "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
   await upload(owner, container.id, "notes.txt", "short");
-  await api.mutation("sources.attach", { containerId: container.id, connectorId: connector.id, bucket: E2E_S3.bucket, prefix: "reports/" });
+  await api.sources.attach.mutate({ containerId: container.id, connectorId: connector.id, bucket: E2E_S3.bucket, prefix: "reports/" });
   await expect
-    .poll(async () => (await api.query<{ status: string }[]>("sources.list", { containerId: container.id }))[0]?.status, { timeout: 60_000 })
+    .poll(async () => (await api.sources.list.query({ containerId: container.id }))[0]?.status, { timeout: 60_000 })
     .toBe("synced");
   return { owner, org, container };
 }
@@ -155,14 +155,14 @@ for (const viewport of [
 test("a disconnected connector is removed from the list after confirming; its access log stays", async ({ createPerson }) => {
   const owner = await createPerson("owner");
   const org = await seedOrg(owner);
-  const api = new Api(owner.api);
+  const api = owner.trpc;
   const connector = await seedConnector(owner, org, "Retired bucket");
-  await api.mutation("connectors.retest", { orgId: org.id, connectorId: connector.id });
+  await api.connectors.retest.mutate({ orgId: org.id, connectorId: connector.id });
   const page = await owner.page();
   await page.goto(`/o/${org.slug}/connectors`);
   // Only disconnected connectors can go.
   await expect(page.getByRole("button", { name: "Remove Retired bucket from the list" })).toHaveCount(0);
-  await api.mutation("connectors.disconnect", { orgId: org.id, connectorId: connector.id });
+  await api.connectors.disconnect.mutate({ orgId: org.id, connectorId: connector.id });
   await page.reload();
   await page.getByRole("button", { name: "Remove Retired bucket from the list" }).click();
   const dialog = page.getByRole("alertdialog");
@@ -170,6 +170,6 @@ test("a disconnected connector is removed from the list after confirming; its ac
   await dialog.getByRole("button", { name: "Remove" }).click();
   await expect(page.getByRole("row", { name: /Retired bucket/ })).toHaveCount(0);
   await expect(page.getByText("No connectors yet")).toBeVisible();
-  const log = await api.query<{ purpose: string }[]>("connectors.accessLog", { orgId: org.id, connectorId: connector.id });
+  const log = await api.connectors.accessLog.query({ orgId: org.id, connectorId: connector.id });
   expect(log.map((r) => r.purpose)).toContain("re-test connector");
 });

@@ -7,7 +7,7 @@ import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, PutObjec
 import type { Page } from "@playwright/test";
 import { randomUUID } from "node:crypto";
 import { seriousViolations } from "./a11y";
-import { Api, expect, seedContainer, seedOrg, test, upload, type Person, seedConnector } from "./fixtures";
+import { expect, seedContainer, seedOrg, test, upload, type Person, type Trpc, seedConnector } from "./fixtures";
 import { E2E_S3, e2eS3Endpoint } from "./s3";
 import { s3AdminClient } from "../server/test/s3-admin";
 
@@ -25,15 +25,15 @@ async function bucketWith(keys: string[]): Promise<string> {
 async function setup(createPerson: (label: string) => Promise<Person>) {
   const owner = await createPerson("owner");
   const org = await seedOrg(owner);
-  const api = new Api(owner.api);
+  const api = owner.trpc;
   const connector = await seedConnector(owner, org);
   const container = await seedContainer(owner, org, "Synced docs");
   return { owner, org, api, connector, container };
 }
 
-async function waitForStatus(api: Api, containerId: string, where: string, status: string, timeout = 60_000) {
+async function waitForStatus(api: Trpc, containerId: string, where: string, status: string, timeout = 60_000) {
   await expect
-    .poll(async () => (await api.query<{ bucket: string; prefix: string; status: string }[]>("sources.list", { containerId })).find((s) => `${s.bucket}/${s.prefix}` === where)?.status, { timeout })
+    .poll(async () => (await api.sources.list.query({ containerId })).find((s) => `${s.bucket}/${s.prefix}` === where)?.status, { timeout })
     .toBe(status);
 }
 
@@ -84,7 +84,7 @@ test("Files fills in from a backfill without a reload", async ({ createPerson })
   const page = await owner.page();
   await page.goto(container.url);
   await expect(page.getByText("No files yet")).toBeVisible();
-  await api.mutation("sources.attach", { containerId: container.id, connectorId: connector.id, bucket: E2E_S3.bucket, prefix: E2E_S3.bulk.prefix });
+  await api.sources.attach.mutate({ containerId: container.id, connectorId: connector.id, bucket: E2E_S3.bucket, prefix: E2E_S3.bulk.prefix });
   // The same page, never reloaded: rows arrive while the source syncs, until all of them are there.
   const total = page.getByText(/^1–25 of \d+$/);
   await expect(total).toBeVisible({ timeout: 60_000 });
@@ -95,8 +95,8 @@ test("an Error pill shows its reason beside it and advice for its cause in the r
   test.setTimeout(120_000);
   const { owner, api, connector, container } = await setup(createPerson);
   const doomed = await bucketWith(["a.txt"]);
-  await api.mutation("sources.attach", { containerId: container.id, connectorId: connector.id, bucket: E2E_S3.bucket, prefix: "reports/" });
-  await api.mutation("sources.attach", { containerId: container.id, connectorId: connector.id, bucket: doomed, prefix: "" });
+  await api.sources.attach.mutate({ containerId: container.id, connectorId: connector.id, bucket: E2E_S3.bucket, prefix: "reports/" });
+  await api.sources.attach.mutate({ containerId: container.id, connectorId: connector.id, bucket: doomed, prefix: "" });
   await waitForStatus(api, container.id, `${doomed}/`, "synced");
   await waitForStatus(api, container.id, `${E2E_S3.bucket}/reports/`, "synced");
   await s3.send(new DeleteObjectCommand({ Bucket: doomed, Key: "a.txt" }));
@@ -140,7 +140,7 @@ test("an Error pill shows its reason beside it and advice for its cause in the r
 test("fifteen rapid presses of Sync now send one request", async ({ createPerson }) => {
   test.setTimeout(120_000);
   const { owner, api, connector, container } = await setup(createPerson);
-  await api.mutation("sources.attach", { containerId: container.id, connectorId: connector.id, bucket: E2E_S3.bucket, prefix: "reports/" });
+  await api.sources.attach.mutate({ containerId: container.id, connectorId: connector.id, bucket: E2E_S3.bucket, prefix: "reports/" });
   await waitForStatus(api, container.id, `${E2E_S3.bucket}/reports/`, "synced");
   const page = await owner.page();
   await page.goto(`${container.url}/sources`);
@@ -153,14 +153,14 @@ test("fifteen rapid presses of Sync now send one request", async ({ createPerson
   const box = (await button.boundingBox())!;
   await pressRapidly(page, box.x + box.width / 2, box.y + box.height / 2, 15);
   // The manual run happens and ends, and the button takes presses again: only then is the count final.
-  const sourceId = (await api.query<{ id: string }[]>("sources.list", { containerId: container.id }))[0]!.id;
+  const sourceId = (await api.sources.list.query({ containerId: container.id }))[0]!.id;
   await expect
-    .poll(async () => (await api.query<{ trigger: string }[]>("sources.runs", { containerId: container.id, sourceId })).filter((r) => r.trigger === "manual").length, { timeout: 60_000 })
+    .poll(async () => (await api.sources.runs.query({ containerId: container.id, sourceId })).filter((r) => r.trigger === "manual").length, { timeout: 60_000 })
     .toBeGreaterThan(0);
   await waitForStatus(api, container.id, `${E2E_S3.bucket}/reports/`, "synced");
   await expect(button).toBeEnabled();
   expect(requests).toHaveLength(1);
-  const runs = await api.query<{ trigger: string }[]>("sources.runs", { containerId: container.id, sourceId });
+  const runs = await api.sources.runs.query({ containerId: container.id, sourceId });
   expect(runs.filter((r) => r.trigger === "manual")).toHaveLength(1);
 });
 
@@ -198,7 +198,7 @@ test("Files sorts by name, size, origin and date from its headers", async ({ cre
 test("one name, one file: an overlapping source and an upload of a mirrored name are refused, naming the source", async ({ createPerson }) => {
   test.setTimeout(120_000);
   const { owner, api, connector, container } = await setup(createPerson);
-  await api.mutation("sources.attach", { containerId: container.id, connectorId: connector.id, bucket: E2E_S3.bucket, prefix: "reports/" });
+  await api.sources.attach.mutate({ containerId: container.id, connectorId: connector.id, bucket: E2E_S3.bucket, prefix: "reports/" });
   await waitForStatus(api, container.id, `${E2E_S3.bucket}/reports/`, "synced");
 
   const page = await owner.page();
@@ -210,7 +210,7 @@ test("one name, one file: an overlapping source and an upload of a mirrored name
   await form.getByRole("button", { name: "Add" }).click();
   await expect(form.getByText(`This prefix overlaps the source ${E2E_S3.bucket}/reports/ already in this container`)).toBeVisible();
   await expect(form.getByLabel("Prefix (optional)")).toHaveAttribute("aria-invalid", "true");
-  expect((await api.query<unknown[]>("sources.list", { containerId: container.id })).length).toBe(1);
+  expect((await api.sources.list.query({ containerId: container.id })).length).toBe(1);
 
   // The upload route the Files tab uses: a name the source mirrors belongs to it.
   const refused = await owner.api.post(`/api/containers/${container.id}/files`, {

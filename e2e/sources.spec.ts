@@ -6,7 +6,7 @@
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Page, TestInfo } from "@playwright/test";
 import { randomUUID } from "node:crypto";
-import { Api, expect, seedContainer, seedOrg, test, upload, seedConnector } from "./fixtures";
+import { expect, seedContainer, seedOrg, test, upload, seedConnector } from "./fixtures";
 import { E2E_S3, e2eS3Endpoint } from "./s3";
 import { s3AdminClient } from "../server/test/s3-admin";
 
@@ -22,7 +22,7 @@ test("attach a bucket, watch it sync, change a file, see an error, detach", asyn
   test.setTimeout(180_000);
   const owner = await createPerson("owner");
   const org = await seedOrg(owner);
-  const api = new Api(owner.api);
+  const api = owner.trpc;
   const connector = await seedConnector(owner, org);
   const container = await seedContainer(owner, org, "Synced docs");
   await upload(owner, container.id, "mine.txt", "uploaded by hand");
@@ -78,7 +78,7 @@ test("attach a bucket, watch it sync, change a file, see an error, detach", asyn
   await expect(reports.getByTestId("source-pill")).toHaveText("Synced", { timeout: 30_000 });
   await expect
     .poll(async () => {
-      const list = await api.query<{ items: { id: string; name: string }[] }>("files.list", { containerId: container.id, search: "reports/2026/q1.md" });
+      const list = await api.files.list.query({ containerId: container.id, search: "reports/2026/q1.md" });
       const file = list.items[0];
       return file ? (await owner.api.get(`/api/containers/${container.id}/files/${file.id}`)).text() : null;
     }, { timeout: 30_000 })
@@ -111,7 +111,7 @@ test("attach a bucket, watch it sync, change a file, see an error, detach", asyn
   await page.getByRole("alertdialog").getByRole("button", { name: "Detach" }).click();
   await expect(reports).toHaveCount(0);
   await expect
-    .poll(async () => (await api.query<{ total: number }>("files.list", { containerId: container.id, search: "reports/2026" })).total, { timeout: 30_000 })
+    .poll(async () => (await api.files.list.query({ containerId: container.id, search: "reports/2026" })).total, { timeout: 30_000 })
     .toBe(0);
-  expect((await api.query<{ total: number }>("files.list", { containerId: container.id, search: "mine.txt" })).total).toBe(1);
+  expect((await api.files.list.query({ containerId: container.id, search: "mine.txt" })).total).toBe(1);
 });
