@@ -11,13 +11,16 @@ import { ConfirmDialog, Dialog } from "@/components/ui/dialog";
 import { controlClass, TextField } from "@/components/ui/field";
 import { formatRelative } from "@/components/ui/format";
 import { Badge, EmptyState, Loading } from "@/components/ui/states";
+import { useHydrated } from "@/components/ui/use-hydrated";
 
 const ROLE_LABEL = { owner: "Owner", admin: "Admin", member: "Member" } as const;
 
 export function AccessPage({ containerId }: { containerId: string }) {
   const trpc = useTRPC();
   const container = useQuery(trpc.containers.get.queryOptions({ containerId }));
-  if (container.isPending) return <Loading />;
+  // The container comes hydrated from the layout; the forms below wait for React (see useHydrated).
+  const hydrated = useHydrated();
+  if (container.isPending || !hydrated) return <Loading />;
   if (container.error) return <Alert>{describeError(container.error).message}</Alert>;
   const level = container.data.level;
   return (

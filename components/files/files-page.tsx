@@ -12,6 +12,7 @@ import { controlClass } from "@/components/ui/field";
 import { formatBytes, formatDateTime, formatRelative } from "@/components/ui/format";
 import { Badge, EmptyState, Loading } from "@/components/ui/states";
 import { DataTable, type Column } from "@/components/ui/table";
+import { useHydrated } from "@/components/ui/use-hydrated";
 import type { FileSortKey } from "@/server/schemas";
 import { useUpload } from "./use-upload";
 
@@ -31,7 +32,8 @@ export function FilesPage({ containerId }: { containerId: string }) {
   const query = useDebounced(search, 250);
 
   const container = useQuery(trpc.containers.get.queryOptions({ containerId }));
-  const canEdit = container.data?.level === "edit" || container.data?.level === "manage";
+  // The container comes hydrated from the layout; its controls wait for React (see useHydrated).
+  const canEdit = useHydrated() && (container.data?.level === "edit" || container.data?.level === "manage");
   const [sort, setSort] = useState<{ by: FileSortKey; dir: "asc" | "desc" }>({ by: "updated", dir: "desc" });
   // The sources query is the one the Sources tab's pills poll: while any source is queued or syncing, new
   // files keep arriving, so this list polls too (the same cache entry, so one request serves both tabs).

@@ -14,6 +14,7 @@ import { SelectField, TextField } from "@/components/ui/field";
 import { formatDateTime } from "@/components/ui/format";
 import { Loading } from "@/components/ui/states";
 import { DataTable } from "@/components/ui/table";
+import { useHydrated } from "@/components/ui/use-hydrated";
 import { ErrorDetails, SourcePill } from "./source-pill";
 
 /**
@@ -29,7 +30,8 @@ function invalidateSourceState(queryClient: QueryClient, trpc: ReturnType<typeof
 export function SourcesPage({ containerId }: { containerId: string }) {
   const trpc = useTRPC();
   const container = useQuery(trpc.containers.get.queryOptions({ containerId }));
-  const canEdit = container.data?.level === "edit" || container.data?.level === "manage";
+  // The container comes hydrated from the layout; its controls wait for React (see useHydrated).
+  const canEdit = useHydrated() && (container.data?.level === "edit" || container.data?.level === "manage");
   const list = useQuery({
     ...trpc.sources.list.queryOptions({ containerId }),
     // Live while anything is queued or running; slower otherwise.
