@@ -18,6 +18,18 @@ describe("LocalBlobStore", () => {
     expect([mode("containers"), mode("containers/c2")]).toEqual([0o700, 0o700]);
   });
 
+  it("puts into a folder another process removed meanwhile (a container's copies deleted by prefix)", async () => {
+    const { store, root } = tempBlobStore();
+    await store.put("containers/c3/b1", new TextEncoder().encode("first"));
+    fs.rmSync(path.join(root, "containers/c3"), { recursive: true });
+    await store.put("containers/c3/b2", new TextEncoder().encode("second"));
+    expect((await store.get("containers/c3/b2")).toString()).toBe("second");
+    expect(fs.statSync(path.join(root, "containers/c3")).mode & 0o777).toBe(0o700);
+    await store.deletePrefix("containers/c3/");
+    await store.put("containers/c3/b3", new TextEncoder().encode("third"));
+    expect(listBlobKeys(root)).toEqual(["containers/c3/b3"]);
+  });
+
   it("stores, reads, checks and deletes blobs; deleting twice is fine", async () => {
     const { store, root } = tempBlobStore();
     await store.put("containers/c1/b1", new TextEncoder().encode("hello"));

@@ -24,6 +24,9 @@ export interface BlobStore {
 }
 
 export class LocalBlobStore implements BlobStore {
+  /** Directories this store made: a backfill puts thousands of copies into one container's directory. */
+  private readonly made = new Set<string>();
+
   constructor(private readonly root: string) {}
 
   private pathOf(key: string): string {
@@ -32,17 +35,33 @@ export class LocalBlobStore implements BlobStore {
 
   async put(key: string, body: BlobBody): Promise<void> {
     const target = this.pathOf(key);
-    // Stored copies are private to the app's user: directories 0700, files 0600.
-    await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
+    const directory = path.dirname(target);
     // Write aside then rename, so a reader never sees half a file and a crash leaves no torn copy.
     const temp = `${target}.${randomUUID()}.tmp`;
-    if (body instanceof SpooledFile) {
-      await fs.copyFile(body.path, temp);
-      await fs.chmod(temp, 0o600);
-    } else {
-      await fs.writeFile(temp, body, { mode: 0o600 });
+    const write = async () => {
+      if (body instanceof SpooledFile) {
+        await fs.copyFile(body.path, temp);
+        await fs.chmod(temp, 0o600);
+      } else {
+        await fs.writeFile(temp, body, { mode: 0o600 });
+      }
+    };
+    if (!this.made.has(directory)) await this.makeDirectory(directory);
+    try {
+      await write();
+    } catch (error) {
+      // The directory went since (a container's copies deleted by prefix): make it again, once.
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      await this.makeDirectory(directory);
+      await write();
     }
     await fs.rename(temp, target);
+  }
+
+  private async makeDirectory(directory: string) {
+    // Stored copies are private to the app's user: directories 0700, files 0600.
+    await fs.mkdir(directory, { recursive: true, mode: 0o700 });
+    this.made.add(directory);
   }
 
   async get(key: string): Promise<Buffer> {
