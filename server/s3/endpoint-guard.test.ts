@@ -60,6 +60,19 @@ describe("addressProblem", () => {
     ["2002:7f00:1::", "loopback"],
     ["2002:c0a8:101::1", "private"],
     ["not-an-ip", "reserved"],
+    // Where ipaddr.js parses or classifies differently from Wire's rules (see endpoint-guard.ts)
+    ["2130706433", "reserved"], // not a resolver answer: "not an IP", though ipaddr.js would read 127.0.0.1
+    ["0x7f.1", "reserved"],
+    ["010.0.0.1", "reserved"],
+    ["fe80::1%en0.1", "link-local"], // a zone id ipaddr.js would not parse
+    ["[fe80::1]", "link-local"],
+    ["64:ff9b:1::1", "private"], // ipaddr.js: rfc6052 like the NAT64 prefix
+    ["2001:db8::1", "reserved"],
+    ["100::1", "reserved"],
+    ["fec0::1", "private"],
+    ["255.255.255.255", "reserved"], // ipaddr.js: broadcast
+    ["::ffff:255.255.255.255", "reserved"],
+    ["::", "unspecified"], // not the IPv4-compatible 0.0.0.0
   ])("%s is %s", (address, problem) => {
     expect(addressProblem(address)).toBe(problem);
   });
@@ -77,6 +90,16 @@ describe("addressProblem", () => {
     "::ffff:8.8.8.8",
     "64:ff9b::808:808",
     "2002:808:808::",
+    // ipaddr.js calls these "reserved" (or names them), Wire has always connected to them
+    "192.88.99.1", // retired 6to4 relay anycast
+    "192.175.48.1", // AS112
+    "192.52.193.1", // AMT
+    "2001::1", // Teredo
+    "2001:2::1", // benchmarking
+    "2001:20::1", // ORCHIDv2
+    "3fff::1", // documentation since RFC 9637
+    "5f00::1", // segment routing
+    "::ffff:0:7f00:1", // RFC 6145 translated: not the mapped form
   ])("%s is public", (address) => {
     expect(addressProblem(address)).toBeNull();
   });

@@ -9,6 +9,7 @@ import dns from "node:dns";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
+import ipaddr from "ipaddr.js";
 import { env } from "@/server/env";
 import { normalizeEndpoint } from "@/server/s3/inputs";
 
@@ -67,57 +68,17 @@ export interface GuardOptions {
   resolve?: Resolver;
 }
 
-type Range = { bytes: number[]; bits: number; problem: AddressProblem };
+type Address = ipaddr.IPv4 | ipaddr.IPv6;
 
-function parseIPv4(address: string): number[] | null {
-  if (net.isIPv4(address) === false) return null;
-  return address.split(".").map(Number);
-}
-
-/** 16 bytes of an IPv6 address (zone id dropped, embedded dotted quad supported), or null. */
-function parseIPv6(address: string): number[] | null {
-  const text = address.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
-  if (!net.isIPv6(text)) return null;
-  let groups: string[];
-  const tail: number[] = [];
-  let body = text;
-  const v4 = /(\d{1,3}(?:\.\d{1,3}){3})$/.exec(body);
-  if (v4) {
-    const bytes = parseIPv4(v4[1]!);
-    if (!bytes) return null;
-    tail.push(((bytes[0]! << 8) | bytes[1]!) >>> 0, ((bytes[2]! << 8) | bytes[3]!) >>> 0);
-    body = body.slice(0, -v4[1]!.length);
-    if (body.endsWith(":") && !body.endsWith("::")) body = body.slice(0, -1);
-  }
-  const wanted = 8 - tail.length;
-  if (body.includes("::")) {
-    const [head, rest] = body.split("::") as [string, string];
-    const h = head ? head.split(":") : [];
-    const r = rest ? rest.split(":") : [];
-    groups = [...h, ...Array<string>(wanted - h.length - r.length).fill("0"), ...r];
-  } else {
-    groups = body ? body.split(":") : [];
-  }
-  const words = [...groups.map((g) => parseInt(g, 16)), ...tail];
-  if (words.length !== 8 || words.some((w) => Number.isNaN(w))) return null;
-  return words.flatMap((w) => [w >> 8, w & 0xff]);
-}
-
-function cidr(text: string, problem: AddressProblem): Range {
-  const [addr, bits] = text.split("/") as [string, string];
-  const bytes = parseIPv4(addr) ?? parseIPv6(addr);
-  if (!bytes) throw new Error(`bad range ${text}`);
-  return { bytes, bits: Number(bits), problem };
-}
-
-function inRange(bytes: number[], range: Range): boolean {
-  if (bytes.length !== range.bytes.length) return false;
-  let bits = range.bits;
-  for (let i = 0; bits > 0; i++, bits -= 8) {
-    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if ((bytes[i]! & mask) !== (range.bytes[i]! & mask)) return false;
-  }
-  return true;
+/**
+ * Plain dotted-quad IPv4 or IPv6 (brackets and zone id dropped), or null. ipaddr.js alone would also take
+ * "0x7f.1" or "2130706433"; those are not addresses a resolver returns, so they stay "not an IP".
+ */
+function parseAddress(text: string): Address | null {
+  const value = text.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
+  if (ipaddr.IPv4.isValidFourPartDecimal(value)) return ipaddr.IPv4.parse(value);
+  if (net.isIPv6(value)) return ipaddr.IPv6.parse(value);
+  return null;
 }
 
 /**
@@ -135,62 +96,75 @@ export const METADATA_ADDRESSES = [
   "fd00:ec2::23/128", // AWS EKS Pod Identity agent over IPv6
 ] as const;
 
-const metadataRanges = (family: "v4" | "v6") =>
-  METADATA_ADDRESSES.filter((a) => (family === "v6") === a.includes(":")).map((a) => cidr(a, "cloud metadata"));
+const metadataRanges = METADATA_ADDRESSES.map((range) => ipaddr.parseCIDR(range));
 
-// Order matters: the first match names the problem (metadata before link-local / private).
-const IPV4_RANGES: Range[] = [
-  ...metadataRanges("v4"),
-  cidr("0.0.0.0/8", "unspecified"),
-  cidr("10.0.0.0/8", "private"),
-  cidr("100.64.0.0/10", "shared (CGNAT)"),
-  cidr("127.0.0.0/8", "loopback"),
-  cidr("169.254.0.0/16", "link-local"),
-  cidr("172.16.0.0/12", "private"),
-  cidr("192.0.0.0/24", "reserved"),
-  cidr("192.0.2.0/24", "reserved"),
-  cidr("192.168.0.0/16", "private"),
-  cidr("198.18.0.0/15", "reserved"),
-  cidr("198.51.100.0/24", "reserved"),
-  cidr("203.0.113.0/24", "reserved"),
-  cidr("224.0.0.0/4", "multicast"),
-  cidr("240.0.0.0/4", "reserved"), // includes 255.255.255.255
-];
+/** ipaddr.js range() names and what Wire calls them; a name missing here ("unicast", "as112", …) is public. */
+const IPV4_PROBLEMS: Record<string, AddressProblem> = {
+  unspecified: "unspecified", // 0.0.0.0/8
+  broadcast: "reserved", // 255.255.255.255
+  multicast: "multicast",
+  linkLocal: "link-local",
+  loopback: "loopback",
+  carrierGradeNat: "shared (CGNAT)",
+  private: "private",
+  reserved: "reserved", // 192.0.0.0/24, TEST-NETs, 198.18.0.0/15, 240.0.0.0/4 (and 192.88.99.0/24, below)
+};
+// ipaddr.js also calls the retired 6to4 relay anycast prefix reserved; Wire has always treated it as public.
+const IPV4_RELAY_ANYCAST = ipaddr.parseCIDR("192.88.99.0/24");
 
-const IPV6_RANGES: Range[] = [
-  ...metadataRanges("v6"),
-  cidr("::/128", "unspecified"),
-  cidr("::1/128", "loopback"),
-  cidr("64:ff9b:1::/48", "private"), // local-use NAT64
-  cidr("100::/64", "reserved"), // discard-only
-  cidr("2001:db8::/32", "reserved"), // documentation
-  cidr("fc00::/7", "private"), // unique local
-  cidr("fe80::/10", "link-local"),
-  cidr("fec0::/10", "private"), // deprecated site-local
-  cidr("ff00::/8", "multicast"),
-];
+const IPV6_PROBLEMS: Record<string, AddressProblem> = {
+  unspecified: "unspecified",
+  loopback: "loopback",
+  linkLocal: "link-local",
+  uniqueLocal: "private", // fc00::/7
+  deprecatedSiteLocal: "private", // fec0::/10
+  multicast: "multicast",
+  discard: "reserved", // 100::/64
+};
+
+// Of what ipaddr.js calls IPv6 "reserved" (2001::/23, 2001:db8::/32, 3fff::/20) Wire has always refused
+// only the documentation prefix 2001:db8::/32; the rest stays public as before.
+const IPV6_DOCUMENTATION = ipaddr.parseCIDR("2001:db8::/32");
+const NAT64_LOCAL = ipaddr.parseCIDR("64:ff9b:1::/48"); // local-use NAT64: a private network's translator
+const NAT64 = ipaddr.parseCIDR("64:ff9b::/96");
+
+function ipv4Problem(address: ipaddr.IPv4): AddressProblem | null {
+  if (address.match(IPV4_RELAY_ANYCAST)) return null;
+  return IPV4_PROBLEMS[address.range()] ?? null;
+}
 
 /** IPv6 forms that carry an IPv4 address the packets end up at: mapped, compatible, NAT64, 6to4. */
-function embeddedIPv4(bytes: number[]): number[] | null {
-  const zero = (from: number, to: number) => bytes.slice(from, to).every((b) => b === 0);
-  if (zero(0, 10) && bytes[10] === 0xff && bytes[11] === 0xff) return bytes.slice(12); // ::ffff:a.b.c.d
-  if (zero(0, 12)) return bytes.slice(12); // ::a.b.c.d (deprecated "compatible")
-  if (inRange(bytes, cidr("64:ff9b::/96", "reserved"))) return bytes.slice(12); // NAT64
-  if (bytes[0] === 0x20 && bytes[1] === 0x02) return bytes.slice(2, 6); // 6to4 2002:AABB:CCDD::
+function embeddedIPv4(address: ipaddr.IPv6): ipaddr.IPv4 | null {
+  if (address.isIPv4MappedAddress()) return address.toIPv4Address(); // ::ffff:a.b.c.d
+  const bytes = address.toByteArray();
+  if (bytes.slice(0, 12).every((b) => b === 0)) return new ipaddr.IPv4(bytes.slice(12)); // ::a.b.c.d ("compatible")
+  if (address.match(NAT64)) return new ipaddr.IPv4(bytes.slice(12));
+  if (address.range() === "6to4") return new ipaddr.IPv4(bytes.slice(2, 6)); // 2002:AABB:CCDD::
   return null;
+}
+
+function ipv6Problem(address: ipaddr.IPv6): AddressProblem | null {
+  const own = IPV6_PROBLEMS[address.range()];
+  if (own) return own;
+  if (address.match(IPV6_DOCUMENTATION)) return "reserved";
+  if (address.match(NAT64_LOCAL)) return "private";
+  const inner = embeddedIPv4(address);
+  return inner ? addressProblemOf(inner) : null;
+}
+
+function addressProblemOf(address: Address): AddressProblem | null {
+  // Metadata first: those addresses are also link-local / private / public, and must name the stricter rule.
+  if (metadataRanges.some(([range, bits]) => range.kind() === address.kind() && address.match(range, bits))) {
+    return "cloud metadata";
+  }
+  return address.kind() === "ipv4" ? ipv4Problem(address as ipaddr.IPv4) : ipv6Problem(address as ipaddr.IPv6);
 }
 
 /** Why `address` must not be an endpoint target, or null when it is a public address. */
 export function addressProblem(address: string): AddressProblem | null {
-  const v4 = parseIPv4(address);
-  if (v4) return IPV4_RANGES.find((r) => inRange(v4, r))?.problem ?? null;
-  const v6 = parseIPv6(address);
-  if (!v6) return "reserved"; // not an IP address at all: never connect to it
-  const own = IPV6_RANGES.find((r) => inRange(v6, r))?.problem;
-  if (own) return own;
-  const inner = embeddedIPv4(v6);
-  if (inner) return IPV4_RANGES.find((r) => inRange(inner, r))?.problem ?? null;
-  return null;
+  const parsed = parseAddress(address);
+  if (!parsed) return "reserved"; // not an IP address at all: never connect to it
+  return addressProblemOf(parsed);
 }
 
 function refuse(hostname: string, address: string, problem: AddressProblem): never {
