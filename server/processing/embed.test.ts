@@ -2,7 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseEnv } from "@/server/env";
-import { EmbeddingError, embedderFromEnv, LocalEmbedder, OpenAICompatibleEmbedder, tokenize } from "./embed";
+import { EmbeddingError, embedderFromEnv, LocalEmbedder, murmur3, OpenAICompatibleEmbedder, tokenize } from "./embed";
 
 const cosine = (a: number[], b: number[]) => a.reduce((sum, v, i) => sum + v * b[i]!, 0);
 const norm = (a: number[]) => Math.sqrt(cosine(a, a));
@@ -25,6 +25,37 @@ describe("LocalEmbedder", () => {
     // Pinned: the hashing must not drift between releases, or stored vectors stop matching queries.
     expect(a!.findIndex((v) => v !== 0)).toBe(local.embedOne(text).findIndex((v) => v !== 0));
     expect(local.embedOne("revenue").filter((v) => v !== 0)).toHaveLength(1);
+  });
+
+  // Stored vectors are only comparable with new ones while these stay the same: values computed by the
+  // hand-written MurmurHash3 (x86, 32-bit, over UTF-16 code units) that wire-local-hash-v1 shipped with.
+  it.each([
+    ["revenue", 872233185, 3525847433],
+    ["revenue growth", 1234710515, 382644282],
+    ["café", 4118771598, 2642020861],
+    ["数据", 620598670, 322368522],
+    ["😀x", 994812284, 4145576539], // a surrogate pair and an odd code-unit count
+    ["a", 1916503821, 29894017],
+    ["", 642952553, 2628190328],
+  ])("hashes %j as it always has", (text, index, sign) => {
+    expect(murmur3(text, 0x5f3759df)).toBe(index);
+    expect(murmur3(text, 0x2545f491)).toBe(sign);
+  });
+
+  it("gives the vector it always has", () => {
+    const vector = local.embedOne("Quarterly revenue grew 12 % — café 数据 😀");
+    expect(vector.flatMap((v, i) => (v === 0 ? [] : [[i, v]]))).toEqual([
+      [20, 0.32879796624183655],
+      [21, -0.32879796624183655],
+      [66, 0.16439898312091827],
+      [95, -0.16439898312091827],
+      [142, -0.32879796624183655],
+      [200, 0.16439898312091827],
+      [215, -0.16439898312091827],
+      [225, 0.32879796624183655],
+      [258, -0.16439898312091827],
+      [270, 0.6575959324836731],
+    ]);
   });
 
   it("returns L2-normalized vectors (and zeros for text without words)", async () => {

@@ -50,7 +50,7 @@ const STOPWORDS = new Set(
 );
 
 /** MurmurHash3 (x86, 32-bit) of a string's UTF-16 code units. */
-function murmur3(text: string, seed: number): number {
+export function murmur3(text: string, seed: number): number {
   let h = seed >>> 0;
   const length = text.length;
   let i = 0;
