@@ -2,6 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseEnv } from "@/server/env";
+import { cappedRetryAfter } from "./embed-remote";
 import { EmbeddingError, embedderFromEnv, LocalEmbedder, murmur3, OpenAICompatibleEmbedder, tokenize } from "./embed";
 
 const cosine = (a: number[], b: number[]) => a.reduce((sum, v, i) => sum + v * b[i]!, 0);
@@ -143,7 +144,7 @@ describe("OpenAICompatibleEmbedder", () => {
   });
 
   const make = (options: Partial<ConstructorParameters<typeof OpenAICompatibleEmbedder>[0]> = {}) =>
-    new OpenAICompatibleEmbedder({ url: baseUrl, model: "test-embed", apiKey: "sk-test-secret-123", retryDelayMs: 5, ...options });
+    new OpenAICompatibleEmbedder({ url: baseUrl, model: "test-embed", apiKey: "sk-test-secret-123", ...options });
 
   it("posts to <url>/embeddings with the model, inputs and Bearer key, and returns vectors in input order", async () => {
     const embedder = make();
@@ -187,6 +188,35 @@ describe("OpenAICompatibleEmbedder", () => {
     expect((error as EmbeddingError).status).toBe(401);
     expect((error as Error).message).toBe("The embeddings service answered 401 Unauthorized: Incorrect API key provided: [redacted]");
     expect(seen).toHaveLength(1); // 4xx is not retried
+  });
+
+  it("uses a top-level message (vLLM's error format)", async () => {
+    responders.push(() => ({ status: 400, body: JSON.stringify({ object: "error", message: "input too long", code: 400 }) }));
+    await expect(make().embed(["x"])).rejects.toThrow("The embeddings service answered 400 Bad Request: input too long");
+  });
+
+  it("ignores OPENAI_* settings in the environment", async () => {
+    const saved = { key: process.env.OPENAI_API_KEY, org: process.env.OPENAI_ORG_ID };
+    process.env.OPENAI_API_KEY = "sk-from-env";
+    process.env.OPENAI_ORG_ID = "org-from-env";
+    try {
+      await make({ apiKey: undefined }).embed(["x"]);
+    } finally {
+      for (const [name, value] of [["OPENAI_API_KEY", saved.key], ["OPENAI_ORG_ID", saved.org]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+    expect(seen[0]!.authorization).toBeUndefined();
+  });
+
+  it("caps a Retry-After the SDK would sleep through at 30 s", async () => {
+    responders.push(() => ({ status: 429, body: "{}", headers: { "retry-after": "3600" } }));
+    const capped = await cappedRetryAfter(`${baseUrl}embeddings`, { method: "POST", body: JSON.stringify({ input: [] }) });
+    expect(capped.status).toBe(429);
+    expect(capped.headers.get("retry-after")).toBe("30");
+    const untouched = await cappedRetryAfter(`${baseUrl}embeddings`, { method: "POST", body: JSON.stringify({ model: "m", input: ["x"] }) });
+    expect(untouched.headers.get("retry-after")).toBeNull();
   });
 
   it("uses the start of a non-JSON error body", async () => {
