@@ -3,6 +3,7 @@
  * the Bearer key, times out each attempt and retries 408/409/429/5xx and connection errors with backoff
  * (honouring Retry-After). Wire keeps its own answer checks and error wording.
  */
+import "server-only";
 import { STATUS_CODES } from "node:http";
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
 import { EmbeddingError, type Embedder } from "./embedder";
