@@ -7,6 +7,8 @@ import "server-only";
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import path from "node:path";
+import lockfile from "proper-lockfile";
+import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
 import { quoteKekId, SealError } from "./errors";
 import { contextAad, type KmsProvider } from "./kms-provider";
@@ -45,7 +47,8 @@ function serialize(file: KeyFile): string {
 }
 
 async function syncDirectory(dir: string): Promise<void> {
-  // Makes a new or renamed key file survive a crash; not every platform lets a directory be fsync'd.
+  // Makes the renamed key file survive a crash (write-file-atomic syncs the file, not its directory); not every
+  // platform lets a directory be fsync'd.
   try {
     const handle = await fs.open(dir, "r");
     try {
@@ -117,7 +120,7 @@ export class LocalKmsProvider implements KmsProvider {
 
   /**
    * Adds a new KEK and makes it current; older keys stay so records not yet re-wrapped still open.
-   * Serialized between processes by a lock file next to the key file. Returns the new key's id.
+   * Serialized between processes by the key file's lock. Returns the new key's id.
    */
   async rotate(): Promise<string> {
     await this.load(); // creates the file (and its first key) if this is the very first use
@@ -127,14 +130,7 @@ export class LocalKmsProvider implements KmsProvider {
       const key = randomBytes(KEY_BYTES);
       const text = serialize({ current: id, keys: { ...file.keys, [id]: key.toString("base64") } });
       key.fill(0);
-      const tmp = await this.writeTemp(text);
-      try {
-        await fs.rename(tmp, this.file);
-      } catch (error) {
-        await fs.rm(tmp, { force: true });
-        throw error;
-      }
-      await syncDirectory(path.dirname(this.file));
+      await this.write(text);
       return id;
     });
   }
@@ -190,8 +186,8 @@ export class LocalKmsProvider implements KmsProvider {
   }
 
   /**
-   * First use: write a complete file under a temporary name, then link it into place. link() fails if the
-   * name exists, so when two processes race exactly one file wins and the loser reads the winner's keys.
+   * First use. Under the lock, so when processes race exactly one creates the file and the others read its keys
+   * (an atomic write alone would let a later writer replace a key an earlier one already used).
    */
   private async create(): Promise<string> {
     const dir = path.dirname(this.file);
@@ -199,72 +195,55 @@ export class LocalKmsProvider implements KmsProvider {
     // only the key's own directory is private.
     await fs.mkdir(path.dirname(dir), { recursive: true, mode: 0o755 });
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    const id = nextKekId([]);
-    const key = randomBytes(KEY_BYTES);
-    const text = serialize({ current: id, keys: { [id]: key.toString("base64") } });
-    key.fill(0);
-    const tmp = await this.writeTemp(text);
-    try {
-      await fs.link(tmp, this.file);
-      await syncDirectory(dir);
-    } catch (error) {
-      if (errnoCode(error) !== "EEXIST") throw error;
-    } finally {
-      await fs.rm(tmp, { force: true });
-    }
-    return this.readChecked();
-  }
-
-  private async writeTemp(text: string): Promise<string> {
-    const tmp = `${this.file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-    const handle = await fs.open(tmp, "wx", 0o600);
-    try {
-      await handle.writeFile(text, "utf8");
-      await handle.sync();
-    } catch (error) {
-      await handle.close();
-      await fs.rm(tmp, { force: true });
-      throw error;
-    }
-    await handle.close();
-    return tmp;
-  }
-
-  private async withLock<T>(fn: () => Promise<T>): Promise<T> {
-    const lock = `${this.file}.lock`;
-    const deadline = Date.now() + 15_000;
-    for (;;) {
+    return this.withLock(async () => {
       try {
-        const handle = await fs.open(lock, "wx", 0o600);
-        await handle.writeFile(String(process.pid));
-        await handle.close();
-        break;
+        return await this.readChecked();
       } catch (error) {
-        if (errnoCode(error) !== "EEXIST") throw error;
+        if (errnoCode(error) !== "ENOENT") throw error;
       }
-      const holder = Number((await fs.readFile(lock, "utf8").catch(() => "")).trim());
-      if (Number.isInteger(holder) && holder > 0 && !processAlive(holder)) {
-        await fs.rm(lock, { force: true }); // left behind by a crashed rotation
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new KeyFileError(`Another key rotation holds ${lock}${holder ? ` (pid ${holder})` : ""}; if none is running, delete that file`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 25));
+      const id = nextKekId([]);
+      const key = randomBytes(KEY_BYTES);
+      const text = serialize({ current: id, keys: { [id]: key.toString("base64") } });
+      key.fill(0);
+      await this.write(text);
+      return this.readChecked();
+    });
+  }
+
+  /** A complete file under a temporary name (0600 from the start, fsync'd), renamed into place. */
+  private async write(text: string): Promise<void> {
+    await writeFileAtomic(this.file, text, { mode: 0o600, encoding: "utf8" });
+    await syncDirectory(path.dirname(this.file));
+  }
+
+  /**
+   * proper-lockfile: a `<file>.lock` directory whose mtime the holder refreshes; a lock not refreshed for
+   * 10 s is stale (its holder died) and is taken over. Waits up to ~15 s for a live holder.
+   */
+  private async withLock<T>(fn: () => Promise<T>): Promise<T> {
+    let compromised: Error | undefined;
+    let release: () => Promise<void>;
+    try {
+      release = await lockfile.lock(this.file, {
+        realpath: false, // the key file may not exist yet
+        stale: 10_000,
+        retries: { retries: 70, factor: 1.3, minTimeout: 20, maxTimeout: 250 },
+        onCompromised: (error) => {
+          compromised = error; // the default throws from a timer, killing the process
+        },
+      });
+    } catch (error) {
+      if (errnoCode(error) !== "ELOCKED") throw error;
+      throw new KeyFileError(
+        `Another process holds the key file lock ${this.file}.lock; if none is running, delete that directory`,
+      );
     }
     try {
-      return await fn();
+      const result = await fn();
+      if (compromised) throw new KeyFileError(`Lost the key file lock ${this.file}.lock: ${compromised.message}`);
+      return result;
     } finally {
-      await fs.rm(lock, { force: true });
+      await release().catch(() => {}); // already released when compromised
     }
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === "EPERM";
   }
 }

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
+import lockfile from "proper-lockfile";
 import { describe, expect, it } from "vitest";
 import { env, parseEnv } from "@/server/env";
 import { seal, unseal } from "./envelope";
@@ -117,9 +118,27 @@ describe("local key file", () => {
   it("a lock left by a dead process does not block rotation", async () => {
     const kms = tempLocalKms();
     await kms.currentKekId();
-    fs.writeFileSync(`${kms.file}.lock`, "999999999");
+    // proper-lockfile's lock: a directory its live holder touches every 5 s; this one was last touched 11 s ago.
+    const lock = `${kms.file}.lock`;
+    fs.mkdirSync(lock);
+    const past = new Date(Date.now() - 11_000);
+    fs.utimesSync(lock, past, past);
     await expect(kms.rotate()).resolves.toMatch(/^k2-/);
-    expect(fs.existsSync(`${kms.file}.lock`)).toBe(false);
+    expect(fs.existsSync(lock)).toBe(false);
+  });
+
+  it("a lock a live process holds makes rotation wait for it", async () => {
+    const kms = tempLocalKms();
+    await kms.currentKekId();
+    const release = await lockfile.lock(kms.file, { realpath: false });
+    let rotated = false;
+    const rotation = kms.rotate().then((id) => ((rotated = true), id));
+    for (let i = 0; i < 5; i++) await kms.currentKekId(); // more file round trips than an unlocked rotation needs
+    expect(rotated).toBe(false);
+    expect(Object.keys(readKeyFile(kms).keys)).toHaveLength(1);
+    await release();
+    await expect(rotation).resolves.toMatch(/^k2-/);
+    expect(fs.readdirSync(path.dirname(kms.file))).toEqual(["kek.json"]);
   });
 });
 
