@@ -2,10 +2,11 @@
  * The embedded engine driving real SDK functions over real HTTP, with state in a real Postgres.
  */
 import { NonRetriableError, RetryAfterError } from "inngest";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { engineAttempts, engineSchedules } from "@/db/schema";
-import { eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { engineAttempts, engineJobs, engineSchedules } from "@/db/schema";
+import { eq, inArray, sql } from "drizzle-orm";
 import { listRuns, replayRun, runDetail } from "./admin";
+import { NOTIFY_CHANNEL } from "./queue";
 import { startHarness, until, type Harness } from "./test/harness";
 
 /** Side effects the functions record, to count how often each step body really ran. */
@@ -211,7 +212,28 @@ describe("embedded engine", () => {
     const cancelled = await h.waitForRun("cancellable", (r) => r.status === "cancelled");
     expect((cancelled.event as { data: { id: string } }).data.id).toBe("stop");
     const runs = await h.runsOf("cancellable");
-    expect(runs.find((r) => (r.event as { data: { id: string } }).data.id === "keep")!.status).toBe("running");
+    const keep = runs.find((r) => (r.event as { data: { id: string } }).data.id === "keep")!;
+    expect(keep.status).toBe("running");
+
+    // The kept run sleeps until ~30 s from its start, with the step after the sleep not run yet.
+    const jobsOf = (ids: string[]) =>
+      h.engine.db.select().from(engineJobs).where(inArray(engineJobs.runId, ids));
+    const wake = await vi.waitFor(async () => {
+      const [job] = await jobsOf([keep.id]);
+      expect(job).toMatchObject({ kind: "wake" }); // after "begin", a discover call records the sleep
+      return job!;
+    });
+    expect(wake.dueAt.getTime() - Date.now()).toBeGreaterThan(20_000);
+    expect(wake.dueAt.getTime() - Date.now()).toBeLessThanOrEqual(30_000);
+    expect(count("never:keep")).toBe(0);
+
+    // End both sleeps now (the cancelled run's too, should its job still exist) instead of waiting 30 s: the kept
+    // run goes on past its sleep, the cancelled one must not.
+    await h.engine.db.update(engineJobs).set({ dueAt: new Date() }).where(inArray(engineJobs.runId, runs.map((r) => r.id)));
+    await h.engine.db.execute(sql`select pg_notify(${NOTIFY_CHANNEL}, '')`);
+    await h.waitForRun("cancellable", (r) => r.id === keep.id && r.status === "completed");
+    await expect.poll(async () => (await jobsOf(runs.map((r) => r.id))).length).toBe(0);
+    expect(count("never:keep")).toBe(1);
     expect(count("never:stop")).toBe(0);
   });
 
