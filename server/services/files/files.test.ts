@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { eq, like } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { eq, like, sql } from "drizzle-orm";
+import { describe, expect, it, vi } from "vitest";
 import { getDb } from "@/db/client";
 import { blobLedger, files } from "@/db/schema";
 import { recordingEvents } from "@/server/test/events";
@@ -105,7 +105,14 @@ describe("writing files", () => {
     await db().transaction(async (tx) => {
       await writeFile(tx, { blobs: store, events: recordingEvents() }, params("first"));
       second = writeFile(db(), { blobs: store, events: recordingEvents() }, params("second"));
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Commit only once the second writer is blocked by this transaction.
+      const [{ pid }] = (await tx.execute(sql`select pg_backend_pid() as pid`)) as unknown as [{ pid: number }];
+      await vi.waitFor(async () => {
+        const [{ n }] = (await db().execute(
+          sql`select count(*)::int as n from pg_stat_activity where ${pid}::int = any(pg_blocking_pids(pid))`,
+        )) as unknown as [{ n: number }];
+        expect(n).toBe(1);
+      });
     });
     await second;
     const [row, ...others] = await rows();
