@@ -1,0 +1,57 @@
+// ESLint flat config. `npm run lint` runs it with --max-warnings 0, so a warning fails CI like an error.
+import js from "@eslint/js";
+import comments from "@eslint-community/eslint-plugin-eslint-comments/configs";
+import nextCoreWebVitals from "eslint-config-next/core-web-vitals";
+import prettier from "eslint-config-prettier/flat";
+import reactHooks from "eslint-plugin-react-hooks";
+import { defineConfig, globalIgnores } from "eslint/config";
+import tseslint from "typescript-eslint";
+
+export default defineConfig([
+  globalIgnores([
+    ".next/",
+    "out/",
+    "build/",
+    "coverage/",
+    ".data/",
+    "test-results/",
+    "playwright-report/",
+    "blob-report/",
+    "next-env.d.ts",
+    "db/migrations/",
+  ]),
+
+  js.configs.recommended,
+  // Next's rules (@next/next recommended + core-web-vitals), with React, jsx-a11y and import rules.
+  ...nextCoreWebVitals,
+  reactHooks.configs.flat["recommended-latest"],
+  tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      // Numbers in template literals print as expected; objects, nullish values and the like still may not.
+      "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
+    },
+  },
+  {
+    // Plain JS files are outside tsconfig.json (allowJs is off), so they get no type information.
+    files: ["**/*.{js,mjs,cjs}"],
+    extends: [tseslint.configs.disableTypeChecked],
+  },
+
+  // Every eslint-disable names the rule and says why: `// eslint-disable-next-line rule -- reason`.
+  comments.recommended,
+  {
+    rules: {
+      "@eslint-community/eslint-comments/require-description": ["error", { ignore: ["eslint-enable"] }],
+      "@eslint-community/eslint-comments/no-unlimited-disable": "error",
+      "@eslint-community/eslint-comments/no-unused-disable": "error",
+    },
+    linterOptions: { reportUnusedDisableDirectives: "error" },
+  },
+
+  // Formatting is Prettier's job (npm run format:check); turn off rules that would fight it.
+  prettier,
+]);
