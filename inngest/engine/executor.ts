@@ -17,6 +17,7 @@ import type { CompiledFunction, FunctionCache } from "./registry";
 import { endRun, TERMINAL_STATUSES, toRun, type MemoEntry, type Run, type RunOutcome, type RunRow } from "./runs";
 import { signBody } from "./signing";
 import { json, type Sql } from "./sql";
+import { defined } from "@/server/defined";
 
 export interface EngineContext {
   /** The engine's pool: postgres.js for its own statements (sql.ts), drizzle over the same pool for the rest. */
@@ -110,13 +111,13 @@ async function resumeFromPause(ctx: EngineContext, lease: Lease): Promise<{ run:
       await deleteJob(tx, job);
       return false;
     }
-    const stepId = job.stepId!;
+    const stepId = defined(job.stepId, `the step of ${job.kind} job ${job.id}`);
     const totals = await saveStepResults(tx, toRun(row), [{ id: stepId, op: job.kind === "wake" ? "Sleep" : "WaitForEvent", name: null, result: { data: null } }]);
     if (job.kind === "timeout") {
       await tx`delete from engine_waits where run_id = ${row.id} and step_id = ${stepId}`;
       if (!totals.saved.has(stepId)) {
         // Saved before: by an earlier attempt of this job (null), or by the awaited event, which resumed the run itself.
-        const [step] = await tx<{ result: { data?: unknown } }[]>`select result from engine_steps where run_id = ${row.id} and id = ${stepId}`;
+        const [step] = await tx<{ result: { data?: unknown } | null }[]>`select result from engine_steps where run_id = ${row.id} and id = ${stepId}`;
         if (step?.result?.data != null) {
           await deleteJob(tx, job);
           return false;
@@ -140,7 +141,7 @@ async function callApp(
   const planned = job.kind === "step";
   const url = new URL(ctx.appUrl);
   url.searchParams.set("fnId", fn.id);
-  url.searchParams.set("stepId", planned ? job.stepId! : "step");
+  url.searchParams.set("stepId", planned ? defined(job.stepId, `the step of step job ${job.id}`) : "step");
   const body = canonicalize({
     event: run.event,
     events: [run.event],
@@ -154,7 +155,8 @@ async function callApp(
       stack: { stack: memo.map((s) => s.id), current: memo.length },
     },
     version: run.version,
-  })!;
+  });
+  if (body === undefined) throw new Error(`Run ${run.id}'s request body has no JSON form`);
 
   const controller = new AbortController();
   const abort = (reason: "timed_out" | "lease_lost" | "stopping") => controller.abort(reason);
@@ -227,12 +229,13 @@ async function callApp(
 
 /** Errors raised before the request reached the app: trying again costs the function nothing. */
 function neverReachedApp(error: unknown): boolean {
-  const code = (error as { code?: string; cause?: { code?: string } })?.code ?? (error as { cause?: { code?: string } })?.cause?.code;
+  const e = error as { code?: string; cause?: { code?: string } } | null | undefined;
+  const code = e?.code ?? e?.cause?.code;
   return ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"].includes(code ?? "");
 }
 
 function describe(error: unknown) {
-  const e = error as { name?: string; message?: string; code?: string };
+  const e = error as { name?: string; message?: string; code?: string } | null | undefined;
   return { name: e?.name ?? "Error", message: `${e?.message ?? String(error)}${e?.code ? ` (${e.code})` : ""}` };
 }
 

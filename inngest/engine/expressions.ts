@@ -4,6 +4,7 @@
  *   trigger filters:        event.data.x == 'literal'   (string, number or boolean literal)
  *   cancelOn / waitForEvent: event.data.x == async.data.y   (either side first)
  */
+import { defined } from "@/server/defined";
 export class UnsupportedFeatureError extends Error {
   constructor(message: string) {
     super(message);
@@ -26,9 +27,9 @@ export function parseEventFilter(expression: string): EventFilter {
   if (!m) {
     throw new UnsupportedFeatureError(`Unsupported trigger expression "${expression}": only event.<path> == <literal> is supported.`);
   }
-  const raw = m[2]!;
-  const value = raw.startsWith("'") ? raw.slice(1, -1).replace(/\\(.)/g, "$1") : JSON.parse(raw);
-  return { path: m[1]!, value };
+  const raw = defined(m[2], "the filter's literal");
+  const value: unknown = raw.startsWith("'") ? raw.slice(1, -1).replace(/\\(.)/g, "$1") : JSON.parse(raw);
+  return { path: defined(m[1], "the filter's event path"), value };
 }
 
 export interface EventMatch {
@@ -43,7 +44,8 @@ export function parseEventMatch(expression: string): EventMatch {
   if (!m || m[1] === m[3]) {
     throw new UnsupportedFeatureError(`Unsupported match expression "${expression}": only event.<path> == async.<path> is supported.`);
   }
-  return m[1] === "event" ? { eventPath: m[2]!, asyncPath: m[4]! } : { eventPath: m[4]!, asyncPath: m[2]! };
+  const [left, right] = [defined(m[2], "the match's left path"), defined(m[4], "the match's right path")];
+  return m[1] === "event" ? { eventPath: left, asyncPath: right } : { eventPath: right, asyncPath: left };
 }
 
 export function valueAt(object: unknown, path: string): unknown {

@@ -37,7 +37,8 @@ export function validateEvents(incoming: IncomingEvent[], limits: EngineLimits) 
   if (incoming.length > limits.maxEventsPerRequest) {
     throw new EventRejectedError(`Cannot have more than ${limits.maxEventsPerRequest} events in a batch`);
   }
-  for (const raw of incoming) {
+  // What the client sent, as JSON: an entry may be anything, null included.
+  for (const raw of incoming as (IncomingEvent | null)[]) {
     if (typeof raw?.name !== "string" || !raw.name) throw new EventRejectedError("Every event needs a name");
     const size = byteLength(raw);
     if (size > limits.maxEventBytes) throw new EventRejectedError(`Event is over the max size: Max ${limits.maxEventBytes} bytes / Size ${size} bytes`);

@@ -60,5 +60,6 @@ export class EventRejectedError extends Error {
 }
 
 export function byteLength(value: unknown): number {
-  return value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value) ?? "", "utf8");
+  // JSON.stringify gives undefined for a function or a symbol, whatever its declared return type says.
+  return value === undefined ? 0 : Buffer.byteLength((JSON.stringify(value) as string | undefined) ?? "", "utf8");
 }

@@ -15,8 +15,9 @@ import { parseEventMatch, valueAt } from "./expressions";
 import { byteLength, stateLimitError, stepLimitError, stepOutputTooLargeError } from "./limits";
 import { deleteJob, handOffSlot, insertJobs, insertLeasedJob, lockLeaseAndRun, notifyWorkers, releaseJob, reuseJobAsLeased, type Job, type Lease, type NewJob } from "./queue";
 import type { CompiledFunction } from "./registry";
-import { endRun, TERMINAL_STATUSES, toRun, type EngineEvent, type MemoEntry, type Run } from "./runs";
+import { endRun, TERMINAL_STATUSES, toRun, type MemoEntry, type Run } from "./runs";
 import { json, timestamp, transaction, type Sql } from "./sql";
+import { defined } from "@/server/defined";
 
 interface Timing {
   startedAt: Date;
@@ -54,7 +55,7 @@ interface StepToSave {
   result: unknown;
 }
 
-type Attempt = typeof engineAttempts.$inferInsert;
+type Attempt = typeof engineAttempts.$inferInsert & { startedAt: Date };
 
 const BUSY_RETRY_MS = 1000;
 const MAX_UNREACHABLE_DELAY_MS = 30_000;
@@ -115,11 +116,10 @@ export function saveStepResults(
       where id = ${run.id}
       returning step_count, state_bytes
     )
-    select t.step_count, t.state_bytes, coalesce((select json_agg(id) from saved), '[]'::json) as saved from totals t`.then(([row]) => ({
-    stepCount: row!.step_count,
-    stateBytes: Number(row!.state_bytes),
-    saved: new Set(row!.saved),
-  }));
+    select t.step_count, t.state_bytes, coalesce((select json_agg(id) from saved), '[]'::json) as saved from totals t`.then(([row]) => {
+    const totals = defined(row, `run ${run.id}'s step totals`);
+    return { stepCount: totals.step_count, stateBytes: Number(totals.state_bytes), saved: new Set(totals.saved) };
+  });
 }
 
 class Recording {
@@ -224,11 +224,12 @@ class Recording {
         case "WaitForEvent": {
           const expression = op.opts?.if as string | undefined;
           const match = expression ? parseEventMatch(expression) : null;
-          const expiresAt = new Date(Date.now() + (parseDurationMs(String(op.opts?.timeout ?? "")) ?? 0));
-          const matchValue = match ? (valueAt(this.run.event as EngineEvent, match.eventPath) ?? null) : null;
+          const { timeout, event } = op.opts ?? {};
+          const expiresAt = new Date(Date.now() + (parseDurationMs(typeof timeout === "string" ? timeout : "") ?? 0));
+          const matchValue = match ? (valueAt(this.run.event, match.eventPath) ?? null) : null;
           await this.tx`
             insert into engine_waits (run_id, step_id, event_name, match_path, match_value, expires_at)
-            values (${this.run.id}, ${op.id}, ${String(op.opts?.event ?? op.name)}, ${match?.asyncPath ?? null}, ${json(matchValue)}::jsonb, ${timestamp(expiresAt)})
+            values (${this.run.id}, ${op.id}, ${typeof event === "string" ? event : String(op.name)}, ${match?.asyncPath ?? null}, ${json(matchValue)}::jsonb, ${timestamp(expiresAt)})
             on conflict do nothing`;
           later.push({ ...this.slot(), kind: "timeout", stepId: op.id, dueAt: expiresAt });
           this.attempt("waiting", { stepId: op.id, stepName: op.displayName ?? null });
@@ -358,7 +359,7 @@ class Recording {
         attempt: a.attempt,
         outcome: a.outcome,
         error: json(a.error),
-        started_at: timestamp(a.startedAt!),
+        started_at: timestamp(a.startedAt),
         duration_ms: a.durationMs,
       })),
     )}`.then(() => undefined);

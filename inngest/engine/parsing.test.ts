@@ -56,7 +56,7 @@ describe("registration", () => {
       concurrency: { limit: 1, keyPath: "data.sourceId" },
       cancel: [{ event: "a/c", match: { eventPath: "data.id", asyncPath: "data.id" }, timeoutMs: 3_600_000 }],
     });
-    expect(compileFunction({ ...base, steps: { step: { runtime: base.steps.step!.runtime } } }).maxAttempts).toBe(5);
+    expect(compileFunction({ ...base, steps: { step: { runtime: base.steps!.step!.runtime } } }).maxAttempts).toBe(5);
   });
 
   it.each([

@@ -32,6 +32,7 @@ import type postgres from "postgres";
 import type { engineJobs } from "@/db/schema";
 import type { MemoEntry, Run, RunRow } from "./runs";
 import { date, timestamp, type Sql } from "./sql";
+import { defined } from "@/server/defined";
 
 export type Job = typeof engineJobs.$inferSelect;
 export type NewJob = Pick<Job, "runId" | "functionId" | "concurrencyKey" | "concurrencyLimit" | "kind"> & Partial<Pick<Job, "stepId" | "dueAt">>;
@@ -310,11 +311,12 @@ export async function queueStats(sql: Sql): Promise<QueueStats> {
       (select count(*) from engine_jobs where lease_token is not null and due_at > now())::int as running,
       (select count(*) from due where lease_token is not null)::int as expired,
       (select count(*) from due where blocked)::int as waiting`;
+  const health = defined(row, "the queue's health row");
   return {
-    due: row!.due,
-    oldestDueMs: Math.max(0, Math.round(row!.oldest_due_ms ?? 0)),
-    running: row!.running,
-    expiredLeases: row!.expired,
-    waitingForSlot: row!.waiting,
+    due: health.due,
+    oldestDueMs: Math.max(0, Math.round(health.oldest_due_ms ?? 0)),
+    running: health.running,
+    expiredLeases: health.expired,
+    waitingForSlot: health.waiting,
   };
 }

@@ -11,12 +11,14 @@ import type { Database, DbOrTx } from "@/db/client";
 import { engineFunctions, engineSchedules } from "@/db/schema";
 import { parseDurationMs } from "./durations";
 import { parseEventFilter, parseEventMatch, UnsupportedFeatureError, type EventFilter, type EventMatch } from "./expressions";
+import { defined } from "@/server/defined";
 
+/** A function config as the app's registration request sent it: JSON, so the checks below assume little. */
 export interface RegisteredConfig {
   id: string;
   name?: string;
-  triggers: ({ event: string; expression?: string } | { cron: string })[];
-  steps: Record<string, { runtime: { type: string; url?: string }; retries?: { attempts?: number } }>;
+  triggers?: ({ event: string; expression?: string } | { cron: string })[];
+  steps?: Record<string, { runtime?: { type: string; url?: string }; retries?: { attempts?: number } }>;
   concurrency?: unknown;
   cancel?: { event: string; if?: string; timeout?: string }[];
   [key: string]: unknown;
@@ -49,13 +51,15 @@ export function compileFunction(config: RegisteredConfig): CompiledFunction {
   for (const trigger of config.triggers ?? []) {
     if ("cron" in trigger) {
       try {
-        new Cron(cronPattern(trigger.cron).pattern, { timezone: cronPattern(trigger.cron).timezone });
+        const { pattern, timezone } = cronPattern(trigger.cron);
+        new Cron(pattern, { timezone });
       } catch (error) {
         throw fail(`invalid cron "${trigger.cron}": ${(error as Error).message}`);
       }
       crons.push(trigger.cron);
     } else {
-      triggers.push({ event: trigger.event, filter: trigger.expression ? wrap(fail, () => parseEventFilter(trigger.expression!)) : null });
+      const { expression } = trigger;
+      triggers.push({ event: trigger.event, filter: expression ? wrap(fail, () => parseEventFilter(expression)) : null });
     }
   }
   if (crons.length > 1) throw fail("more than one cron trigger is not supported.");
@@ -67,10 +71,10 @@ export function compileFunction(config: RegisteredConfig): CompiledFunction {
     triggers,
     crons,
     concurrency: compileConcurrency(config.concurrency, fail),
-    cancel: (config.cancel ?? []).map((c) => ({
-      event: c.event,
-      match: c.if ? wrap(fail, () => parseEventMatch(c.if!)) : null,
-      timeoutMs: c.timeout ? parseDurationMs(c.timeout) : null,
+    cancel: (config.cancel ?? []).map(({ event, if: expression, timeout }) => ({
+      event,
+      match: expression ? wrap(fail, () => parseEventMatch(expression)) : null,
+      timeoutMs: timeout ? parseDurationMs(timeout) : null,
     })),
   };
 }
@@ -93,13 +97,13 @@ function compileConcurrency(raw: unknown, fail: (what: string) => Error): Compil
   if (!item.key) return { limit: item.limit, keyPath: null };
   const m = /^\s*event\.([A-Za-z_][A-Za-z0-9_.]*)\s*$/.exec(item.key);
   if (!m) throw fail(`concurrency key "${item.key}" is not supported (only event.<path>).`);
-  return { limit: item.limit, keyPath: m[1]! };
+  return { limit: item.limit, keyPath: defined(m[1], "the concurrency key's path") };
 }
 
 /** Splits the optional "TZ=Area/City " prefix that Inngest cron strings may carry. */
 export function cronPattern(cron: string): { pattern: string; timezone: string | undefined } {
   const m = /^TZ=(\S+)\s+(.*)$/.exec(cron.trim());
-  return m ? { pattern: m[2]!, timezone: m[1] } : { pattern: cron.trim(), timezone: undefined };
+  return m ? { pattern: defined(m[2], "the cron pattern after TZ="), timezone: m[1] } : { pattern: cron.trim(), timezone: undefined };
 }
 
 export function nextCronTime(cron: string, after = new Date()): Date {
@@ -125,7 +129,7 @@ export async function registerFunctions(db: Database, appId: string, configs: Re
     }
     // Schedules: keep the next fire time of an unchanged cron, (re)compute changed ones, drop removed ones.
     const existing = await tx.select().from(engineSchedules);
-    const wanted = new Map(compiled.filter((f) => f.crons.length).map((f) => [f.id, f.crons[0]!]));
+    const wanted = new Map(compiled.flatMap((f) => (f.crons[0] === undefined ? [] : [[f.id, f.crons[0]] as const])));
     const stale = existing.filter((s) => wanted.get(s.functionId) !== s.cron).map((s) => s.functionId);
     if (stale.length) await tx.delete(engineSchedules).where(inArray(engineSchedules.functionId, stale));
     for (const [functionId, cron] of wanted) {

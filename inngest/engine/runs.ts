@@ -10,6 +10,7 @@ import { byteLength } from "./limits";
 import { enqueueJobs, NOTIFY_CHANNEL } from "./queue";
 import type { CompiledFunction } from "./registry";
 import { date, json, type Sql } from "./sql";
+import { defined } from "@/server/defined";
 
 export interface EngineEvent {
   id: string;
@@ -104,7 +105,7 @@ export async function createRuns(sql: Sql, starts: { fn: CompiledFunction; event
 
 export async function createRun(sql: Sql, fn: CompiledFunction, event: EngineEvent, replayOf?: string): Promise<string> {
   const [id] = await createRuns(sql, [{ fn, event, replayOf }]);
-  return id!;
+  return defined(id, `the id of the run of ${fn.id}`);
 }
 
 /**

@@ -47,7 +47,7 @@ function send(res: http.ServerResponse, status: number, body: unknown) {
 
 export function createEngineServer(handlers: EngineApiHandlers): http.Server {
   const expectedBearer = `Bearer ${hashedSigningKey(handlers.signingKey)}`;
-  return http.createServer(async (req, res) => {
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://engine");
     try {
       if (req.method === "POST" && url.pathname === "/fn/register") {
@@ -58,7 +58,7 @@ export function createEngineServer(handlers: EngineApiHandlers): http.Server {
       }
       const eventPath = /^\/e\/([^/]+)$/.exec(url.pathname);
       if (req.method === "POST" && eventPath) {
-        if (!safeEqual(decodeURIComponent(eventPath[1]!), handlers.eventKey)) return send(res, 401, { error: "Event key not found", status: 401 });
+        if (!safeEqual(decodeURIComponent(eventPath[1] ?? ""), handlers.eventKey)) return send(res, 401, { error: "Event key not found", status: 401 });
         const body = await readBody(req);
         const events = (Array.isArray(body) ? body : [body]) as IncomingEvent[];
         const ids = await handlers.ingest(events, req.headers["x-inngest-event-id-seed"]?.toString() ?? null);
@@ -71,7 +71,9 @@ export function createEngineServer(handlers: EngineApiHandlers): http.Server {
       if (status >= 500) handlers.log.error({ err: error, path: url.pathname }, "engine: API request failed");
       return send(res, status, { error: (error as Error).message, status });
     }
-  });
+  };
+  // handle answers every error itself.
+  return http.createServer((req, res) => void handle(req, res));
 }
 
 export function listen(server: http.Server, port: number): Promise<number> {

@@ -108,6 +108,7 @@ export class WorkerPool {
         continue;
       }
       if (this.parked.length) this.wakeOne(); // there may be more work: let the next idle loop look
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() sets this.stopping during the awaits; TypeScript keeps its narrowing from the check above
       while (lease && !this.stopping) {
         const current: Lease = lease;
         lease = await runLease(this.ctx, current, { stop: this.stopController.signal, mayContinue: () => !this.stopping && !this.paused }).catch(async (error: unknown) => {

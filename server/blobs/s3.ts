@@ -24,7 +24,7 @@ export interface S3BlobStoreConfig {
 }
 
 function isMissing(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } } | null | undefined;
   return e?.name === "NoSuchKey" || e?.name === "NotFound" || e?.$metadata?.httpStatusCode === 404;
 }
 

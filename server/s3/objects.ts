@@ -86,12 +86,12 @@ export async function readObject(
 }
 
 export function isChangedSinceListing(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } } | null | undefined;
   return e?.name === "PreconditionFailed" || e?.$metadata?.httpStatusCode === 412;
 }
 
 export function isMissingObject(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } } | null | undefined;
   return e?.name === "NoSuchKey" || e?.$metadata?.httpStatusCode === 404;
 }
 
@@ -100,7 +100,7 @@ export function isMissingObject(error: unknown): boolean {
  * (the rest of the sync goes on); null when it is not (credentials, the service, the network).
  */
 export function objectReadProblem(error: unknown): string | null {
-  const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } } | null | undefined;
   const code = e?.Code ?? e?.name;
   switch (code) {
     case "AccessDenied":

@@ -58,8 +58,8 @@ type Middleware = Parameters<S3Client["middlewareStack"]["add"]>[0];
 
 const logMiddleware: Middleware = (next, context) => async (args) => {
   if (listeners.size > 0) {
-    const operation = String(context.commandName ?? "Unknown").replace(/Command$/, "");
-    const entry = record(operation, (args.input ?? {}) as Record<string, unknown>, (args as { request?: unknown }).request);
+    const operation = (context.commandName ?? "Unknown").replace(/Command$/, "");
+    const entry = record(operation, args.input as Record<string, unknown>, (args as { request?: unknown }).request);
     for (const listener of listeners) {
       try {
         listener({ ...entry });
