@@ -31,7 +31,10 @@ function limiter(maxBytes: number, onSize: (size: number) => void): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
       size += chunk.length;
-      if (size > maxBytes) return done(tooLarge(maxBytes));
+      if (size > maxBytes) {
+        done(tooLarge(maxBytes));
+        return;
+      }
       onSize(size);
       done(null, chunk);
     },
@@ -120,7 +123,7 @@ export async function spoolMultipartFiles(request: Request, options: { maxBytes:
   try {
     await parsed;
     // Parts keep the order they were sent in.
-    return paths.map((p) => uploads.find((u) => u.file.path === p)!).filter(Boolean);
+    return paths.flatMap((p) => uploads.filter((u) => u.file.path === p));
   } catch (error) {
     await Promise.allSettled(writes);
     await Promise.all(paths.map((p) => fs.promises.rm(p, { force: true })));

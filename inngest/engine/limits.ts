@@ -61,5 +61,7 @@ export class EventRejectedError extends Error {
 
 export function byteLength(value: unknown): number {
   // JSON.stringify gives undefined for a function or a symbol, whatever its declared return type says.
-  return value === undefined ? 0 : Buffer.byteLength((JSON.stringify(value) as string | undefined) ?? "", "utf8");
+  if (value === undefined) return 0;
+  const text: string | undefined = JSON.stringify(value);
+  return Buffer.byteLength(text ?? "", "utf8");
 }

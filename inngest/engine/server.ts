@@ -47,29 +47,33 @@ function send(res: http.ServerResponse, status: number, body: unknown) {
 
 export function createEngineServer(handlers: EngineApiHandlers): http.Server {
   const expectedBearer = `Bearer ${hashedSigningKey(handlers.signingKey)}`;
+  /** The answer to one request, as [status, JSON body]. */
+  const answer = async (req: http.IncomingMessage, url: URL): Promise<[number, unknown]> => {
+    if (req.method === "POST" && url.pathname === "/fn/register") {
+      if (!safeEqual(req.headers.authorization ?? "", expectedBearer)) return [401, { error: "Unauthorized" }];
+      const body = (await readBody(req)) as { appName?: string; functions?: RegisteredConfig[] };
+      await handlers.register(body.appName ?? "app", body.functions ?? []);
+      return [200, { ok: true, modified: true }];
+    }
+    const eventPath = /^\/e\/([^/]+)$/.exec(url.pathname);
+    if (req.method === "POST" && eventPath) {
+      if (!safeEqual(decodeURIComponent(eventPath[1] ?? ""), handlers.eventKey)) return [401, { error: "Event key not found", status: 401 }];
+      const body = await readBody(req);
+      const events = (Array.isArray(body) ? body : [body]) as IncomingEvent[];
+      const ids = await handlers.ingest(events, req.headers["x-inngest-event-id-seed"]?.toString() ?? null);
+      return [200, { ids, status: 200 }];
+    }
+    if (req.method === "GET" && url.pathname === "/health") return [200, { ok: true }];
+    return [404, { error: `No route for ${req.method} ${url.pathname}` }];
+  };
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://engine");
     try {
-      if (req.method === "POST" && url.pathname === "/fn/register") {
-        if (!safeEqual(req.headers.authorization ?? "", expectedBearer)) return send(res, 401, { error: "Unauthorized" });
-        const body = (await readBody(req)) as { appName?: string; functions?: RegisteredConfig[] };
-        await handlers.register(body.appName ?? "app", body.functions ?? []);
-        return send(res, 200, { ok: true, modified: true });
-      }
-      const eventPath = /^\/e\/([^/]+)$/.exec(url.pathname);
-      if (req.method === "POST" && eventPath) {
-        if (!safeEqual(decodeURIComponent(eventPath[1] ?? ""), handlers.eventKey)) return send(res, 401, { error: "Event key not found", status: 401 });
-        const body = await readBody(req);
-        const events = (Array.isArray(body) ? body : [body]) as IncomingEvent[];
-        const ids = await handlers.ingest(events, req.headers["x-inngest-event-id-seed"]?.toString() ?? null);
-        return send(res, 200, { ids, status: 200 });
-      }
-      if (req.method === "GET" && url.pathname === "/health") return send(res, 200, { ok: true });
-      return send(res, 404, { error: `No route for ${req.method} ${url.pathname}` });
+      send(res, ...(await answer(req, url)));
     } catch (error) {
       const status = error instanceof UnsupportedFeatureError || error instanceof EventRejectedError ? 400 : ((error as { status?: number }).status ?? 500);
       if (status >= 500) handlers.log.error({ err: error, path: url.pathname }, "engine: API request failed");
-      return send(res, status, { error: (error as Error).message, status });
+      send(res, status, { error: (error as Error).message, status });
     }
   };
   // handle answers every error itself.

@@ -12,6 +12,7 @@ import fs from "node:fs";
 import type { BlobStore } from "./index";
 import { SpooledFile, type BlobBody } from "./spooled";
 import { assertBlobKey } from "./keys";
+import { defined } from "@/server/defined";
 
 export interface S3BlobStoreConfig {
   bucket: string;
@@ -55,7 +56,7 @@ export class S3BlobStore implements BlobStore {
   async get(key: string): Promise<Buffer> {
     try {
       const response = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: this.keyOf(key) }));
-      return Buffer.from(await response.Body!.transformToByteArray());
+      return Buffer.from(await defined(response.Body, `the body of blob ${key}`).transformToByteArray());
     } catch (error) {
       // The same shape as the local store's missing file, so callers need not know which store they have.
       if (isMissing(error)) throw Object.assign(new Error(`No stored copy at ${key}`), { code: "ENOENT" });
@@ -82,7 +83,7 @@ export class S3BlobStore implements BlobStore {
     const full = this.keyOf(prefix.slice(0, -1)) + "/";
     for (;;) {
       const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: full, MaxKeys: 1000 }));
-      const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+      const keys = (page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [{ Key: o.Key }]));
       if (!keys.length) return;
       await this.client.send(new DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects: keys, Quiet: true } }));
       if (!page.IsTruncated) return;

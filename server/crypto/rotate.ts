@@ -46,8 +46,9 @@ export async function rotateKeys(db: Database, kms: KmsProvider = kmsProvider())
         result.failed.push({ connectorId: row.id, error: error.message });
       }
     }
-    if (rows.length < BATCH) return result;
-    after = rows.at(-1)!.id;
+    const last = rows.at(-1);
+    if (rows.length < BATCH || !last) return result;
+    after = last.id;
   }
 }
 

@@ -84,7 +84,7 @@ const BY_EXTENSION: Record<string, Format> = {
 };
 
 function normalizeContentType(contentType: string): string {
-  return contentType.split(";")[0]!.trim().toLowerCase();
+  return (contentType.split(";")[0] ?? "").trim().toLowerCase();
 }
 
 function extensionOf(name: string): string {
@@ -138,7 +138,7 @@ export function decodeText(body: Uint8Array): string {
 
 /** PostgreSQL text cannot hold NUL, and other control characters are noise in entries. */
 function sanitize(text: string): string {
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point: they are removed
   return text.replace(/\r\n?/g, "\n").replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "");
 }
 
@@ -162,7 +162,8 @@ function jsonToText(raw: string): string {
 function scalar(value: unknown): string {
   if (value === null) return "null";
   if (typeof value === "string") return value;
-  return String(value);
+  // renderJson recurses into arrays and objects: what reaches here is a number or a boolean.
+  return String(value as number | boolean);
 }
 
 function renderJson(value: unknown, depth: number, lines: string[], prefix = ""): void {
@@ -258,7 +259,7 @@ async function docxToText(body: Uint8Array): Promise<string> {
 
 function shortMessage(error: unknown): string {
   const raw = error instanceof Error ? error.message : String(error);
-  const line = raw.split("\n")[0]!.trim() || "unknown error";
+  const line = (raw.split("\n")[0] ?? "").trim() || "unknown error";
   const clipped = line.length > 200 ? `${line.slice(0, 200)}…` : line;
   return /[.!?…]$/.test(clipped) ? clipped : `${clipped}.`;
 }

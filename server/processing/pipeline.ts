@@ -19,6 +19,7 @@ import { logger } from "@/server/logger";
 import { splitIntoEntries } from "./chunk";
 import { EmbeddingError, type Embedder } from "./embed";
 import { ExtractionError, extractText } from "./extract";
+import { defined } from "@/server/defined";
 
 /** Text beyond this many characters of a file is not processed (the file itself is kept whole). */
 export const MAX_TEXT_CHARS = 2_000_000;
@@ -47,14 +48,15 @@ export async function processFile(db: Database, blobs: BlobStore, embedder: Embe
     body = await blobs.get(file.blobKey);
   } catch (error) {
     // Missing means missing; anything else (store unreachable, permissions) is infrastructure: retry.
-    if ((await blobs.exists(file.blobKey)) === false) return write(db, fileId, file.blobKey, embedder.model, { status: "failed", error: MISSING_COPY_ERROR });
+    if (!(await blobs.exists(file.blobKey))) return write(db, fileId, file.blobKey, embedder.model, { status: "failed", error: MISSING_COPY_ERROR });
     throw error;
   }
   const derived = await deriveTexts({ body, contentType: file.contentType, name: file.name }, log);
   let outcome: Outcome;
   if (derived.status === "ready") {
-    const [embedded] = await embedFiles(embedder, [derived]);
-    outcome = "error" in embedded! ? { status: "failed", error: embedded.error } : { ...derived, vectors: embedded!.vectors };
+    const [result] = await embedFiles(embedder, [derived]);
+    const embedded = defined(result, `the embedding of file ${fileId}`);
+    outcome = "error" in embedded ? { status: "failed", error: embedded.error } : { ...derived, vectors: embedded.vectors };
   } else {
     outcome = derived;
   }
@@ -118,7 +120,7 @@ export async function embedFiles(embedder: Embedder, items: { texts: string[] }[
 
 function reasonFor(error: unknown): string {
   if (error instanceof ExtractionError || error instanceof EmbeddingError) return error.message;
-  const message = error instanceof Error ? error.message.split("\n")[0]!.trim() : "";
+  const message = error instanceof Error ? (error.message.split("\n")[0] ?? "").trim() : "";
   const clipped = message.length > 200 ? `${message.slice(0, 200)}…` : message;
   return clipped ? `This file could not be processed: ${clipped}` : "This file could not be processed.";
 }
@@ -143,7 +145,9 @@ async function write(db: Database, fileId: string, blobKey: string, model: strin
 
 /** Writes the entries and embeddings of files (whose old entries are gone), a bounded number of rows per statement. */
 export async function insertEntries(tx: DbOrTx, model: string, items: { fileId: string; texts: string[]; vectors: number[][] }[]) {
-  const rows = items.flatMap((item) => item.texts.map((text, ordinal) => ({ fileId: item.fileId, ordinal, text, vector: item.vectors[ordinal]! })));
+  const rows = items.flatMap((item) =>
+    item.texts.map((text, ordinal) => ({ fileId: item.fileId, ordinal, text, vector: defined(item.vectors[ordinal], `the vector of entry ${ordinal} of file ${item.fileId}`) })),
+  );
   for (let start = 0; start < rows.length; start += INSERT_BATCH) {
     const slice = rows.slice(start, start + INSERT_BATCH);
     const inserted = await tx
@@ -151,7 +155,9 @@ export async function insertEntries(tx: DbOrTx, model: string, items: { fileId: 
       .values(slice.map(({ fileId, ordinal, text }) => ({ fileId, ordinal, text })))
       .returning({ id: entries.id });
     // RETURNING gives the rows in the order of VALUES for a plain multi-row insert.
-    await tx.insert(embeddings).values(inserted.map((row, i) => ({ entryId: row.id, model, vector: realArray(slice[i]!.vector) })));
+    await tx
+      .insert(embeddings)
+      .values(inserted.map((row, i) => ({ entryId: row.id, model, vector: realArray(defined(slice[i], `entry ${row.id}'s row`).vector) })));
   }
 }
 

@@ -36,16 +36,19 @@ export async function listPage(
     { abortSignal: params.signal },
   );
   const encoded = page.EncodingType === "url";
-  const objects = (page.Contents ?? [])
-    .map((o) => ({ ...o, Key: o.Key === undefined ? undefined : encoded ? decodeKey(o.Key) : o.Key }))
-    .filter((o) => o.Key && !(o.Key.endsWith("/") && (o.Size ?? 0) === 0))
-    .map((o) => ({
-      key: o.Key!,
-      // ETags are opaque (multipart ones look like "<hex>-N"): compared exactly as listed.
-      etag: o.ETag ?? "",
-      size: o.Size ?? 0,
-      lastModified: o.LastModified ? o.LastModified.toISOString() : null,
-    }));
+  const objects = (page.Contents ?? []).flatMap((o) => {
+    const key = o.Key === undefined ? undefined : encoded ? decodeKey(o.Key) : o.Key;
+    if (!key || (key.endsWith("/") && (o.Size ?? 0) === 0)) return [];
+    return [
+      {
+        key,
+        // ETags are opaque (multipart ones look like "<hex>-N"): compared exactly as listed.
+        etag: o.ETag ?? "",
+        size: o.Size ?? 0,
+        lastModified: o.LastModified ? o.LastModified.toISOString() : null,
+      },
+    ];
+  });
   return { objects, nextToken: page.IsTruncated ? (page.NextContinuationToken ?? null) : null };
 }
 
@@ -68,9 +71,10 @@ export async function readObject(
   const contentType = response.ContentType ?? "application/octet-stream";
   const maxBytes = params.maxBytes ?? Number.POSITIVE_INFINITY;
   const stream = response.Body as Readable;
-  if ((response.ContentLength ?? 0) > maxBytes) {
+  const length = response.ContentLength ?? 0;
+  if (length > maxBytes) {
     stream.destroy();
-    return { body: null, size: response.ContentLength!, contentType };
+    return { body: null, size: length, contentType };
   }
   const chunks: Buffer[] = [];
   let size = 0;

@@ -73,7 +73,7 @@ export async function validateConnection(
   const ctx: S3ErrorContext = {
     bucket: config.bucket,
     region: config.region,
-    endpoint: normalized ? ("origin" in normalized ? normalized.origin : config.endpoint!.trim()) : null,
+    endpoint: normalized ? ("origin" in normalized ? normalized.origin : (config.endpoint?.trim() ?? null)) : null,
     ...(config.prefix ? { prefix: config.prefix } : {}),
   };
   let client: S3Client;

@@ -9,6 +9,7 @@ import type { DbOrTx } from "@/db/client";
 import { apiTokens, containerAccess, containers, members } from "@/db/schema";
 import { AppError, notFound } from "@/server/errors";
 import { containerLevel, levelAllows } from "@/server/permissions";
+import { defined } from "@/server/defined";
 
 const TOKEN_PREFIX = "wire_";
 
@@ -28,7 +29,7 @@ export async function createApiToken(db: DbOrTx, params: { containerId: string; 
       createdBy: params.createdBy,
     })
     .returning({ id: apiTokens.id, name: apiTokens.name, createdAt: apiTokens.createdAt });
-  return { ...row!, token };
+  return { ...defined(row, "the created API token"), token };
 }
 
 export function listApiTokens(db: DbOrTx, containerId: string) {

@@ -7,6 +7,7 @@ import type { DbOrTx } from "@/db/client";
 import { credentialReads } from "@/db/schema";
 import { seal, unseal, type SealedSecret } from "@/server/crypto/envelope";
 import { AppError } from "@/server/errors";
+import { defined } from "@/server/defined";
 
 export interface S3Credentials {
   accessKeyId: string;
@@ -48,8 +49,8 @@ export async function readCredentials(
   });
   const plain = await unseal(connector.sealedCredentials as SealedSecret, sealContext(connector));
   return {
-    accessKeyId: plain.accessKeyId!,
-    secretAccessKey: plain.secretAccessKey!,
+    accessKeyId: defined(plain.accessKeyId, `connector ${connector.id}'s access key id`),
+    secretAccessKey: defined(plain.secretAccessKey, `connector ${connector.id}'s secret access key`),
     ...(plain.sessionToken ? { sessionToken: plain.sessionToken } : {}),
   };
 }

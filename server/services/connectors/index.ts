@@ -15,6 +15,7 @@ import { S3AccessError } from "@/server/s3/errors";
 import { validateConnection } from "@/server/s3/validate";
 import { readCredentials, sealCredentials, type CredentialActor, type S3Credentials } from "./credentials";
 import type { ProviderId } from "./providers";
+import { defined } from "@/server/defined";
 
 /** What anyone in the org may see of a connector: everything but the credentials. */
 const publicColumns = {
@@ -67,7 +68,7 @@ async function feeds(db: DbOrTx, connectorIds: string[], viewer: Viewer): Promis
     .orderBy(containers.name, sources.bucket, sources.prefix);
   for (const row of rows) {
     const visible = containerLevel(viewer.role, row.grant) !== null;
-    result.get(row.connectorId)!.push({
+    result.get(row.connectorId)?.push({
       bucket: row.bucket,
       prefix: row.prefix,
       container: visible ? { id: row.containerId, name: row.containerName } : null,
@@ -83,7 +84,7 @@ export async function listConnectors(db: DbOrTx, params: { orgId: string; viewer
     .where(and(eq(connectors.orgId, params.orgId), isNull(connectors.removedAt)))
     .orderBy(desc(connectors.createdAt));
   const fed = await feeds(db, rows.map((r) => r.id), params.viewer);
-  return rows.map((row) => ({ ...row, feeds: fed.get(row.id)! }));
+  return rows.map((row) => ({ ...row, feeds: fed.get(row.id) ?? [] }));
 }
 
 export async function getConnector(db: DbOrTx, params: { orgId: string; connectorId: string; viewer: Viewer }) {
@@ -93,7 +94,7 @@ export async function getConnector(db: DbOrTx, params: { orgId: string; connecto
     .where(and(eq(connectors.id, params.connectorId), eq(connectors.orgId, params.orgId)));
   if (!row) throw notFound("Connector");
   const fed = await feeds(db, [row.id], params.viewer);
-  return { ...row, feeds: fed.get(row.id)! };
+  return { ...row, feeds: fed.get(row.id) ?? [] };
 }
 
 async function loadSealed(db: DbOrTx, params: { orgId: string; connectorId: string }) {
@@ -144,7 +145,7 @@ export async function createConnector(
     .insert(connectors)
     .values({ id, orgId: params.orgId, ...input, sealedCredentials, createdBy: params.userId, lastCheckedAt: new Date() })
     .returning(publicColumns);
-  return row!;
+  return defined(row, "the created connector");
 }
 
 /**
@@ -185,7 +186,7 @@ export async function updateConnector(
     })
     .where(and(eq(connectors.id, current.id), eq(connectors.orgId, params.orgId)))
     .returning(publicColumns);
-  return row!;
+  return defined(row, "the updated connector");
 }
 
 const CREDENTIAL_FAILURES = new Set(["invalid_credentials", "access_denied"]);
@@ -219,7 +220,7 @@ export async function retestConnector(
     })
     .where(and(eq(connectors.id, current.id), eq(connectors.orgId, params.orgId)))
     .returning(publicColumns);
-  return row!;
+  return defined(row, "the checked connector");
 }
 
 /** Wipes the sealed credentials for good and asks every source the connector fed to be cleaned up. */

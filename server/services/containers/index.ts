@@ -6,6 +6,7 @@ import { containerDeleted } from "@/inngest/events";
 import type { EventOutbox } from "@/inngest/outbox";
 import { notFound } from "@/server/errors";
 import { containerLevel, type OrgRole } from "@/server/permissions";
+import { defined } from "@/server/defined";
 
 /** Containers the user can see in the org, with their effective level and file count. */
 export async function listContainers(db: DbOrTx, params: { orgId: string; userId: string; role: OrgRole }) {
@@ -45,14 +46,15 @@ export async function createContainer(
   params: { orgId: string; userId: string; role: OrgRole; name: string; description: string },
 ) {
   return db.transaction(async (tx) => {
-    const [container] = await tx
+    const [created] = await tx
       .insert(containers)
       .values({ orgId: params.orgId, name: params.name, description: params.description, createdBy: params.userId })
       .returning();
+    const container = defined(created, "the created container");
     if (params.role === "member") {
-      await tx.insert(containerAccess).values({ containerId: container!.id, userId: params.userId, level: "edit" });
+      await tx.insert(containerAccess).values({ containerId: container.id, userId: params.userId, level: "edit" });
     }
-    return container!;
+    return container;
   });
 }
 

@@ -17,6 +17,7 @@ import { AppError, notFound } from "@/server/errors";
 import { textProblem } from "@/server/schemas";
 import { containerBlobPrefix } from "@/server/services/containers";
 import type { FileSortKey } from "@/server/schemas";
+import { defined } from "@/server/defined";
 
 export const FILE_NAME_MAX = 512;
 
@@ -97,7 +98,7 @@ export async function writeFile(db: DbOrTx, deps: { blobs: BlobStore; events: Ev
   if (size > params.maxBytes) {
     throw new AppError("PAYLOAD_TOO_LARGE", `Files can be at most ${formatMegabytes(params.maxBytes)}.`, "file");
   }
-  const contentType = params.contentType.split(";")[0]!.trim().toLowerCase() || "application/octet-stream";
+  const contentType = (params.contentType.split(";")[0] ?? "").trim().toLowerCase() || "application/octet-stream";
   const blobKey = `${containerBlobPrefix(params.containerId)}${randomUUID()}`;
   await noteBlobsWriting(db, [blobKey]);
   await blobs.put(blobKey, params.body);
@@ -134,7 +135,7 @@ export async function writeFile(db: DbOrTx, deps: { blobs: BlobStore; events: Ev
         error: null,
         updatedAt: new Date(),
       };
-      const [file] = await tx
+      const [stored] = await tx
         .insert(files)
         .values({ ...values, containerId: params.containerId, name: params.name, createdBy: params.createdBy })
         .onConflictDoUpdate({
@@ -143,11 +144,12 @@ export async function writeFile(db: DbOrTx, deps: { blobs: BlobStore; events: Ev
           set: values,
         })
         .returning();
+      const file = defined(stored, "the stored file");
       await forgetBlobs(tx, [blobKey]);
       const replaced = previous?.blobKey ? [previous.blobKey] : [];
       await noteBlobsToDelete(tx, replaced);
-      await deps.events.record(tx, [fileStored.create({ fileId: file!.id, containerId: file!.containerId })]);
-      return { file: file!, replaced };
+      await deps.events.record(tx, [fileStored.create({ fileId: file.id, containerId: file.containerId })]);
+      return { file, replaced };
     }).then(async ({ file, replaced }) => {
       await deps.events.flush();
       await deleteBlobs(db, blobs, replaced);

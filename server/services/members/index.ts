@@ -9,6 +9,7 @@ import { isUuid } from "@/server/ids";
 import { logger } from "@/server/logger";
 import type { Mailer } from "@/server/mail";
 import { assignableRoles, type OrgRole } from "@/server/permissions";
+import { defined } from "@/server/defined";
 
 export async function listMembers(db: DbOrTx, orgId: string) {
   const [people, pending] = await Promise.all([
@@ -70,19 +71,21 @@ export async function inviteMember(
     .innerJoin(users, eq(users.id, members.userId))
     .where(and(eq(members.orgId, params.orgId), sql`lower(${users.email}) = ${email}`));
   if (existing) throw new AppError("CONFLICT", `${email} is already a member.`, "email");
-  const [invitation] = await db
+  const [upserted] = await db
     .insert(invitations)
     .values({ orgId: params.orgId, email, role: params.role, invitedBy: params.invitedBy })
     .onConflictDoUpdate({ target: [invitations.orgId, invitations.email], set: { role: params.role, invitedBy: params.invitedBy } })
     .returning({ id: invitations.id });
-  const { link, expiresAt } = await issueInvitationLink(db, { invitationId: invitation!.id, appUrl: params.appUrl });
-  const [org] = await db.select({ name: organizations.name }).from(organizations).where(eq(organizations.id, params.orgId));
+  const invitation = defined(upserted, "the invitation");
+  const { link, expiresAt } = await issueInvitationLink(db, { invitationId: invitation.id, appUrl: params.appUrl });
+  const [orgRow] = await db.select({ name: organizations.name }).from(organizations).where(eq(organizations.id, params.orgId));
+  const org = defined(orgRow, `organization ${params.orgId}`);
   const mailed = await deps.mailer
     .send({
       to: email,
-      subject: `You are invited to ${org!.name} on Wire`,
+      subject: `You are invited to ${org.name} on Wire`,
       text: [
-        `You are invited to join ${org!.name} on Wire as ${ROLE_NAMES[params.role]}.`,
+        `You are invited to join ${org.name} on Wire as ${ROLE_NAMES[params.role]}.`,
         "",
         `Open this link to accept (it works once, until ${expiresAt.toUTCString()}):`,
         link,
@@ -97,7 +100,7 @@ export async function inviteMember(
         return false;
       },
     );
-  return { invitationId: invitation!.id, link, mailed };
+  return { invitationId: invitation.id, link, mailed };
 }
 
 const ROLE_NAMES: Record<OrgRole, string> = { owner: "an Owner", admin: "an Admin", member: "a Member" };

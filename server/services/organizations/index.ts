@@ -5,6 +5,7 @@ import type { DbOrTx } from "@/db/client";
 import { members, organizations } from "@/db/schema";
 import { notFound } from "@/server/errors";
 import type { OrgRole } from "@/server/permissions";
+import { defined } from "@/server/defined";
 
 export function slugify(name: string): string {
   const base = name
@@ -23,10 +24,13 @@ export async function createOrganization(db: DbOrTx, params: { userId: string; n
     const base = slugify(params.name);
     // Claim the plain slug with ON CONFLICT rather than check-then-insert, so two orgs created with the
     // same name at the same moment do not fail on the unique slug: the later one gets a suffix.
-    let [org] = await tx.insert(organizations).values({ name: params.name, slug: base }).onConflictDoNothing({ target: organizations.slug }).returning();
-    org ??= (await tx.insert(organizations).values({ name: params.name, slug: `${base}-${randomBytes(3).toString("hex")}` }).returning())[0];
-    await tx.insert(members).values({ orgId: org!.id, userId: params.userId, role: "owner" });
-    return { ...org!, role: "owner" as OrgRole };
+    const [plain] = await tx.insert(organizations).values({ name: params.name, slug: base }).onConflictDoNothing({ target: organizations.slug }).returning();
+    const org = defined(
+      plain ?? (await tx.insert(organizations).values({ name: params.name, slug: `${base}-${randomBytes(3).toString("hex")}` }).returning())[0],
+      "the created organization",
+    );
+    await tx.insert(members).values({ orgId: org.id, userId: params.userId, role: "owner" });
+    return { ...org, role: "owner" as OrgRole };
   });
 }
 

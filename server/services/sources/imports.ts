@@ -25,6 +25,7 @@ import { isChangedSinceListing, isMissingObject, objectReadProblem, readObject }
 import { containerBlobPrefix } from "@/server/services/containers";
 import { bumpCounters, loadSourceWithConnector, runIsRunning, type SourceWithConnector } from "./runs";
 import { s3Call, withSourceClient } from "./s3-calls";
+import { defined } from "@/server/defined";
 
 /** Downloads in flight per batch (the import function's concurrency, keyed by connector, bounds the batches). */
 export const DOWNLOADS_PER_BATCH = 8;
@@ -102,7 +103,7 @@ async function readAll(
       if (read.kind !== "body") return read;
       const derived = await deriveTexts({ body: read.body, contentType: read.contentType, name: object.key });
       signal.throwIfAborted();
-      const blobKey = blobKeys.get(object.key)!;
+      const blobKey = defined(blobKeys.get(object.key), `the blob key for ${object.key}`);
       await blobs.put(blobKey, read.body);
       return {
         kind: "read",
@@ -186,7 +187,7 @@ async function writeAll(
   });
   const embedded = await embedFiles(embed, prepared);
   prepared.forEach((p, i) => {
-    const result = embedded[i]!;
+    const result = defined(embedded[i], `the embedding of ${p.object.key}`);
     if ("error" in result) Object.assign(p, { status: "failed", error: result.error, texts: [] });
     else p.vectors = result.vectors;
   });
@@ -231,7 +232,10 @@ async function writeBatch(
   await deleteDerivedData(tx, existing.map((f) => f.id));
 
   const columns = (p: Prepared) => ({ content_type: p.contentType, size: p.size, blob_key: p.blobKey, status: p.status, error: p.error });
-  const updates = prepared.filter((p) => byName.has(p.object.key)).map((p) => ({ id: byName.get(p.object.key)!.id, ...columns(p) }));
+  const updates = prepared.flatMap((p) => {
+    const file = byName.get(p.object.key);
+    return file ? [{ id: file.id, ...columns(p) }] : [];
+  });
   if (updates.length) {
     await tx.execute(sql`
       update ${files} f set content_type = x.content_type, size = x.size, blob_key = x.blob_key,
@@ -262,7 +266,7 @@ async function writeBatch(
   await insertEntries(
     tx,
     model,
-    prepared.filter((p) => p.texts.length).map((p) => ({ fileId: fileIds.get(p.object.key)!, texts: p.texts, vectors: p.vectors })),
+    prepared.filter((p) => p.texts.length).map((p) => ({ fileId: defined(fileIds.get(p.object.key), `the file id of ${p.object.key}`), texts: p.texts, vectors: p.vectors })),
   );
 
   // Mirror rows: imported at the listed ETag (skipped ones too: the next listing sees what changed).

@@ -16,6 +16,7 @@ import { checkBucketAccess } from "@/server/s3/validate";
 import { connectorClient } from "@/server/services/connectors/client";
 import { cancelRuns } from "./runs";
 import { moveSource, sourceIs } from "./states";
+import { defined } from "@/server/defined";
 
 const visibleColumns = {
   id: sources.id,
@@ -49,7 +50,8 @@ export async function listSources(db: DbOrTx, containerId: string) {
     .orderBy(sources.createdAt);
   return rows.map(({ runId, runListed, runProcessed, runFailed, runRetrying, ...source }) => ({
     ...source,
-    progress: runId ? { listed: runListed!, processed: runProcessed!, failed: runFailed!, retrying: runRetrying } : null,
+    // The counters are NOT NULL columns: null only when the left join found no running run.
+    progress: runId ? { listed: runListed ?? 0, processed: runProcessed ?? 0, failed: runFailed ?? 0, retrying: runRetrying } : null,
   }));
 }
 
@@ -113,8 +115,9 @@ export async function attachSource(
       .insert(sources)
       .values({ containerId: params.containerId, connectorId: params.connectorId, bucket: params.bucket, prefix: params.prefix, createdBy: params.userId, queuedAt: new Date() })
       .returning({ id: sources.id });
-    await events.record(tx, [sourceSyncRequested.create({ sourceId: created!.id, trigger: "backfill" })]);
-    return created!;
+    const { id } = defined(created, "the created source");
+    await events.record(tx, [sourceSyncRequested.create({ sourceId: id, trigger: "backfill" })]);
+    return { id };
   });
   await events.flush();
   return source;

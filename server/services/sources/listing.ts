@@ -8,7 +8,7 @@
  */
 import "server-only";
 import { and, eq, inArray, sql } from "drizzle-orm";
-import type { Database, DbOrTx } from "@/db/client";
+import type { Database } from "@/db/client";
 import { files, sourceObjects, syncBatches, syncListed, syncRuns } from "@/db/schema";
 import { sourceImportRequested } from "@/inngest/events";
 import type { EventOutbox } from "@/inngest/outbox";
@@ -153,10 +153,10 @@ export async function removeMissing(
     throw new SyncStop(`This sync lost track of part of its listing (${staged} of ${params.listedTotal} keys). Nothing was removed; the next sync will try again.`);
   }
   if (params.listedTotal === 0) {
-    const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(sourceObjects).where(eq(sourceObjects.sourceId, params.sourceId));
-    if (row!.n > 0) {
+    const [{ n } = { n: 0 }] = await db.select({ n: sql<number>`count(*)::int` }).from(sourceObjects).where(eq(sourceObjects.sourceId, params.sourceId));
+    if (n > 0) {
       throw new SyncStop(
-        `The bucket listing came back empty, but this source has ${row!.n} files. Nothing was removed. If the prefix really is empty now, detach the source.`,
+        `The bucket listing came back empty, but this source has ${n} files. Nothing was removed. If the prefix really is empty now, detach the source.`,
       );
     }
   }

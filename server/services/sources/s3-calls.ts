@@ -12,10 +12,10 @@ import { SyncRetry, SyncStop, type SourceWithConnector } from "./runs";
 /** Who reads the connector's credentials for a sync, in the credential access log. */
 const SYNC_ACTOR = { type: "job", name: "sync-source" } as const;
 
-export async function withSourceClient<T>(db: DbOrTx, row: SourceWithConnector, purpose: string, use: (client: S3Client) => Promise<T>) {
+export async function withSourceClient<T>(db: DbOrTx, row: SourceWithConnector, purpose: string, work: (client: S3Client) => Promise<T>) {
   const client = await connectorClient(db, row.connector, SYNC_ACTOR, purpose);
   try {
-    return await use(client);
+    return await work(client);
   } finally {
     client.destroy();
   }
