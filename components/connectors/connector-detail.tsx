@@ -2,7 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { ChevronLeft, RefreshCw } from "lucide-react";
 import Link from "next/link";
-import { useState, type FormEvent } from "react";
+import { useState, type SubmitEvent } from "react";
 import { useOrg } from "@/components/orgs/org-context";
 import { describeError, useTRPC, type RouterOutputs } from "@/components/providers/trpc";
 import { Alert } from "@/components/ui/alert";
@@ -15,6 +15,7 @@ import { DataTable } from "@/components/ui/table";
 import { roleCan } from "@/server/permissions";
 import { formErrors } from "@/components/ui/form-errors";
 import { endpointLabel, feedLabel, providerLabel, STATUS_LABEL, STATUS_TONE } from "./labels";
+import { formText } from "@/components/ui/form-data";
 
 export function ConnectorDetail({ connectorId }: { connectorId: string }) {
   const org = useOrg();
@@ -88,7 +89,7 @@ export function ConnectorDetail({ connectorId }: { connectorId: string }) {
         ))}
       </dl>
 
-      {canManage && !disconnected && <EditForm connector={c} onSaved={refresh} />}
+      {canManage && !disconnected && <EditForm connector={c} onSaved={() => void refresh()} />}
       {canManage && <AccessLog connectorId={connectorId} />}
 
       <ConfirmDialog
@@ -144,19 +145,19 @@ function EditForm({
   );
   const errors = formErrors(update.error, EDIT_FIELDS);
 
-  function onSubmit(event: FormEvent<HTMLFormElement>) {
+  function onSubmit(event: SubmitEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    const text = (name: string) => String(form.get(name) ?? "").trim();
+    const text = (name: string) => formText(form, name).trim();
     update.mutate({
       orgId: org.id,
       connectorId: connector.id,
       label: text("label"),
       region: text("region"),
       testBucket: text("testBucket"),
-      testPrefix: String(form.get("testPrefix") ?? ""),
+      testPrefix: formText(form, "testPrefix"),
       credentials: replacing
-        ? { accessKeyId: text("accessKeyId"), secretAccessKey: String(form.get("secretAccessKey") ?? ""), sessionToken: text("sessionToken") || undefined }
+        ? { accessKeyId: text("accessKeyId"), secretAccessKey: formText(form, "secretAccessKey"), sessionToken: text("sessionToken") || undefined }
         : null,
     });
   }

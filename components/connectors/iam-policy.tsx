@@ -41,10 +41,11 @@ export function IamPolicyHelper({
         <Button
           variant="secondary"
           size="sm"
-          onClick={async () => {
-            await navigator.clipboard.writeText(policy);
-            setCopied(true);
-            setTimeout(() => setCopied(false), 2000);
+          onClick={() => {
+            void navigator.clipboard.writeText(policy).then(() => {
+              setCopied(true);
+              setTimeout(() => setCopied(false), 2000);
+            });
           }}
         >
           {copied ? <Check className="size-4" aria-hidden /> : <Copy className="size-4" aria-hidden />}

@@ -1,7 +1,7 @@
 "use client";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
-import { useState, type FormEvent } from "react";
+import { useState, type SubmitEvent } from "react";
 import { useOrg } from "@/components/orgs/org-context";
 import { useTRPC } from "@/components/providers/trpc";
 import { Alert } from "@/components/ui/alert";
@@ -11,6 +11,7 @@ import { PageHeader } from "@/components/ui/states";
 import { PROVIDER_IDS, PROVIDERS, type ProviderId } from "@/server/services/connectors/providers";
 import { formErrors } from "@/components/ui/form-errors";
 import { IamPolicyHelper } from "./iam-policy";
+import { formText } from "@/components/ui/form-data";
 
 const FIELDS = ["label", "provider", "endpoint", "region", "accessKeyId", "secretAccessKey", "sessionToken", "testBucket", "testPrefix"] as const;
 
@@ -36,10 +37,10 @@ export function NewConnectorPage() {
   );
   const errors = formErrors(create.error, FIELDS);
 
-  function onSubmit(event: FormEvent<HTMLFormElement>) {
+  function onSubmit(event: SubmitEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    const text = (name: string) => String(form.get(name) ?? "").trim();
+    const text = (name: string) => formText(form, name).trim();
     create.mutate({
       orgId: org.id,
       provider,
@@ -47,10 +48,10 @@ export function NewConnectorPage() {
       endpoint: text("endpoint") || undefined,
       region: region.trim() || undefined,
       accessKeyId: text("accessKeyId"),
-      secretAccessKey: String(form.get("secretAccessKey") ?? ""),
+      secretAccessKey: formText(form, "secretAccessKey"),
       sessionToken: text("sessionToken") || undefined,
       testBucket: text("testBucket"),
-      testPrefix: String(form.get("testPrefix") ?? "") || undefined,
+      testPrefix: formText(form, "testPrefix") || undefined,
     });
   }
 

@@ -2,7 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Check, Copy, KeyRound, Plus } from "lucide-react";
 import { useRouter } from "next/navigation";
-import { useState, type FormEvent } from "react";
+import { useState, type SubmitEvent } from "react";
 import { useOrg } from "@/components/orgs/org-context";
 import { describeError, useTRPC, type RouterOutputs } from "@/components/providers/trpc";
 import { Alert } from "@/components/ui/alert";
@@ -11,6 +11,7 @@ import { ConfirmDialog, Dialog } from "@/components/ui/dialog";
 import { controlClass, TextField } from "@/components/ui/field";
 import { formatRelative } from "@/components/ui/format";
 import { Badge, EmptyState, Loading } from "@/components/ui/states";
+import { formText } from "@/components/ui/form-data";
 import { useHydrated } from "@/components/ui/use-hydrated";
 
 const ROLE_LABEL = { owner: "Owner", admin: "Admin", member: "Member" } as const;
@@ -115,9 +116,9 @@ function TokensSection({ containerId }: { containerId: string }) {
     }),
   );
 
-  function onCreate(event: FormEvent<HTMLFormElement>) {
+  function onCreate(event: SubmitEvent<HTMLFormElement>) {
     event.preventDefault();
-    create.mutate({ containerId, name: String(new FormData(event.currentTarget).get("name")) });
+    create.mutate({ containerId, name: formText(new FormData(event.currentTarget), "name") });
   }
 
   function closeCreate(open: boolean) {
@@ -257,9 +258,8 @@ function CreatedToken({ token, containerId, onDone }: { token: string; container
         <Button
           variant="secondary"
           size="sm"
-          onClick={async () => {
-            await navigator.clipboard.writeText(token);
-            setCopied(true);
+          onClick={() => {
+            void navigator.clipboard.writeText(token).then(() => setCopied(true));
           }}
         >
           {copied ? <Check className="size-4" aria-hidden /> : <Copy className="size-4" aria-hidden />}

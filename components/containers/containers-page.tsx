@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Box, Plus } from "lucide-react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useState, type FormEvent } from "react";
+import { useState, type SubmitEvent } from "react";
 import { useOrg } from "@/components/orgs/org-context";
 import { describeError, useTRPC } from "@/components/providers/trpc";
 import { Alert } from "@/components/ui/alert";
@@ -11,6 +11,7 @@ import { Button } from "@/components/ui/button";
 import { Dialog } from "@/components/ui/dialog";
 import { TextField } from "@/components/ui/field";
 import { Badge, EmptyState, Loading, PageHeader } from "@/components/ui/states";
+import { formText } from "@/components/ui/form-data";
 
 const LEVEL_LABEL = { manage: "Manage", edit: "Can edit", view: "Can view" } as const;
 
@@ -81,10 +82,10 @@ function CreateContainerDialog({ open, onOpenChange }: { open: boolean; onOpenCh
   );
   const error = create.error ? describeError(create.error) : null;
 
-  function onSubmit(event: FormEvent<HTMLFormElement>) {
+  function onSubmit(event: SubmitEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    create.mutate({ orgId: org.id, name: String(form.get("name")), description: String(form.get("description") ?? "") });
+    create.mutate({ orgId: org.id, name: formText(form, "name"), description: formText(form, "description") });
   }
 
   return (

@@ -25,7 +25,6 @@ export function FilesPage({ containerId }: { containerId: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const [search, setSearch] = useState("");
-  const [page, setPage] = useState(1);
   const [dragging, setDragging] = useState(false);
   const [toDelete, setToDelete] = useState<RouterOutputs["files"]["list"]["items"][number] | null>(null);
   const picker = useRef<HTMLInputElement>(null);
@@ -35,6 +34,10 @@ export function FilesPage({ containerId }: { containerId: string }) {
   // The container comes hydrated from the layout; its controls wait for React (see useHydrated).
   const canEdit = useHydrated() && (container.data?.level === "edit" || container.data?.level === "manage");
   const [sort, setSort] = useState<{ by: FileSortKey; dir: "asc" | "desc" }>({ by: "updated", dir: "desc" });
+  // A page number belongs to one search and sort: another search or sort starts again at page 1.
+  const [paging, setPaging] = useState({ query, sort, page: 1 });
+  const page = paging.query === query && paging.sort === sort ? paging.page : 1;
+  const setPage = (change: (page: number) => number) => setPaging({ query, sort, page: change(page) });
   // The sources query is the one the Sources tab's pills poll: while any source is queued or syncing, new
   // files keep arriving, so this list polls too (the same cache entry, so one request serves both tabs).
   const sources = useQuery({
@@ -71,8 +74,6 @@ export function FilesPage({ containerId }: { containerId: string }) {
       },
     }),
   );
-
-  useEffect(() => setPage(1), [query, sort]);
 
   function sortColumn(by: FileSortKey, label: string, className?: string): Column {
     const active = sort.by === by;

@@ -1,6 +1,6 @@
 "use client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { useState, type SubmitEvent } from "react";
 import { useOrg } from "@/components/orgs/org-context";
 import { describeError, useTRPC, type RouterOutputs } from "@/components/providers/trpc";
 import { Alert } from "@/components/ui/alert";
@@ -34,7 +34,7 @@ export function MembersPage({ currentUserId }: { currentUserId: string }) {
   return (
     <>
       <PageHeader title="Members" description="People in this organization and what they can do." />
-      {roleCan(org.role, "members.invite") && <InviteForm onInvited={refresh} />}
+      {roleCan(org.role, "members.invite") && <InviteForm onInvited={() => void refresh()} />}
       {actionError && (
         <div className="mb-4">
           <Alert>{describeError(actionError).message}</Alert>
@@ -91,7 +91,7 @@ export function MembersPage({ currentUserId }: { currentUserId: string }) {
                       {i.email} <span className="text-zinc-500">· {ROLE_LABEL[i.role]} · invited {formatRelative(i.invitedAt)}</span>
                     </div>
                     {roleCan(org.role, "members.invite") && (
-                      <Button variant="ghost" size="sm" pending={revoke.isPending && revoke.variables?.invitationId === i.id} onClick={() => revoke.mutate({ orgId: org.id, invitationId: i.id })}>
+                      <Button variant="ghost" size="sm" pending={revoke.isPending && revoke.variables.invitationId === i.id} onClick={() => revoke.mutate({ orgId: org.id, invitationId: i.id })}>
                         Revoke
                       </Button>
                     )}
@@ -144,7 +144,7 @@ function InviteForm({ onInvited }: { onInvited: () => void }) {
   );
   const error = invite.error ? describeError(invite.error) : null;
 
-  function onSubmit(event: FormEvent) {
+  function onSubmit(event: SubmitEvent) {
     event.preventDefault();
     setDone(null);
     invite.mutate({ orgId: org.id, email, role });
@@ -187,9 +187,8 @@ function InviteForm({ onInvited }: { onInvited: () => void }) {
             <Button
               type="button"
               variant="secondary"
-              onClick={async () => {
-                await navigator.clipboard.writeText(done.link);
-                setCopied(true);
+              onClick={() => {
+                void navigator.clipboard.writeText(done.link).then(() => setCopied(true));
               }}
             >
               {copied ? "Copied" : "Copy link"}

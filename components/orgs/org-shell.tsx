@@ -145,7 +145,7 @@ function Sidebar({
           <div className="truncate px-2 text-xs text-zinc-500">{user.email}</div>
           <button
             type="button"
-            onClick={signOut}
+            onClick={() => void signOut()}
             className="mt-2 flex w-full items-center gap-2 rounded-md px-2 py-1.5 text-sm text-zinc-700 hover:bg-zinc-100"
           >
             <LogOut className="size-4" aria-hidden /> Sign out

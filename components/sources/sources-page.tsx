@@ -3,7 +3,7 @@ import { useDebounced } from "@/components/ui/use-debounced";
 import { useMutation, useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { Database, History, RefreshCw, Trash2 } from "lucide-react";
 import Link from "next/link";
-import { useEffect, useId, useRef, useState, type FormEvent } from "react";
+import { useEffect, useId, useRef, useState, type SubmitEvent } from "react";
 import { formErrors } from "@/components/ui/form-errors";
 import { useOrg } from "@/components/orgs/org-context";
 import { describeError, useTRPC, type RouterOutputs } from "@/components/providers/trpc";
@@ -16,6 +16,7 @@ import { Loading } from "@/components/ui/states";
 import { DataTable } from "@/components/ui/table";
 import { useHydrated } from "@/components/ui/use-hydrated";
 import { ErrorDetails, SourcePill } from "./source-pill";
+import { formText } from "@/components/ui/form-data";
 
 /**
  * Refetches what a sync or an attach changes (list, runs, failed files), not the Add bucket form's prefix
@@ -88,10 +89,7 @@ function SourceRow({ containerId, source, canEdit, editing }: { containerId: str
   const syncNow = useMutation(
     trpc.sources.syncNow.mutationOptions({
       onSuccess: () => setRequested(true),
-      onSettled: async () => {
-        await refresh();
-        inFlight.current = false;
-      },
+      onSettled: () => refresh(),
     }),
   );
   useEffect(() => {
@@ -148,7 +146,8 @@ function SourceRow({ containerId, source, canEdit, editing }: { containerId: str
               onClick={() => {
                 if (inFlight.current) return;
                 inFlight.current = true;
-                syncNow.mutate({ containerId, sourceId: source.id });
+                // After the hook's onSettled (the refreshed list): the button opens again once it shows the answer.
+                syncNow.mutate({ containerId, sourceId: source.id }, { onSettled: () => void (inFlight.current = false) });
               }}
               title={busy ? "A sync is in flight; one more runs after it." : undefined}
             >
@@ -286,14 +285,14 @@ function AddBucketForm({ containerId, onAdded }: { containerId: string; onAdded:
   const [prefix, setPrefix] = useState("");
   const chosenConnector = connectorId || usable[0]?.id || "";
 
-  function onSubmit(event: FormEvent<HTMLFormElement>) {
+  function onSubmit(event: SubmitEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
     attach.mutate({
       containerId,
-      connectorId: String(form.get("connectorId")),
-      bucket: String(form.get("bucket") ?? "").trim(),
-      prefix: String(form.get("prefix") ?? "") || undefined,
+      connectorId: formText(form, "connectorId"),
+      bucket: formText(form, "bucket").trim(),
+      prefix: formText(form, "prefix") || undefined,
     });
   }
 
@@ -371,6 +370,7 @@ function PrefixPreview({
   const ready = input.connectorId !== "" && input.bucket.length >= 3 && !input.prefix.startsWith("/");
   const preview = useQuery({ ...trpc.sources.previewPrefix.queryOptions(input), enabled: ready, retry: false, staleTime: 10_000 });
   const where = input.prefix ? `"${input.prefix}"` : "The whole bucket";
+  const suggestedFolder = preview.data?.openEnded?.folder;
   return (
     <div aria-live="polite" className="space-y-2 text-sm" data-testid="prefix-preview">
       {ready && preview.isFetching && !preview.data && <p className="text-zinc-500">Looking at {input.prefix ? `"${input.prefix}"` : "the bucket"}…</p>}
@@ -406,9 +406,9 @@ function PrefixPreview({
                   ", including folders added later."
                 )}
               </p>
-              {preview.data.openEnded.folder && (
-                <Button variant="secondary" size="sm" className="mt-2" onClick={() => onUsePrefix(preview.data.openEnded!.folder!)}>
-                  Use {preview.data.openEnded.folder}
+              {suggestedFolder && (
+                <Button variant="secondary" size="sm" className="mt-2" onClick={() => onUsePrefix(suggestedFolder)}>
+                  Use {suggestedFolder}
                 </Button>
               )}
             </Alert>

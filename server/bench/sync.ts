@@ -13,7 +13,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { createTRPCClient, httpLink } from "@trpc/client";
 import pLimit from "p-limit";
 import postgres from "postgres";
@@ -22,6 +22,7 @@ import type { AppRouter } from "@/server/trpc/router";
 import { freePort, startS3rver } from "@/server/test/global-setup";
 import { s3AdminClient } from "@/server/test/s3-admin";
 import { linkObjects } from "@/server/test/s3-bulk";
+import { defined } from "@/server/defined";
 
 const { values } = parseArgs({ options: { list: { type: "string", default: "100000" }, objects: { type: "string", default: "10000" } } });
 const LIST = Number(values.list);
@@ -75,7 +76,7 @@ await Promise.all(
       const object = await admin.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
       const target = path.join(downloadDir, key);
       await fs.promises.mkdir(path.dirname(target), { recursive: true });
-      await fs.promises.writeFile(target, await object.Body!.transformToByteArray());
+      await fs.promises.writeFile(target, await defined(object.Body, `the body of ${key}`).transformToByteArray());
     }),
   ),
 );
@@ -105,17 +106,18 @@ const app: ChildProcess = spawn(process.execPath, [...nodeArgs, "node_modules/ne
   },
   stdio: ["ignore", "inherit", "inherit"],
 });
+const appPid = defined(app.pid, "the app process's pid");
 let peakRss = 0;
 let phasePeak = 0;
 const rssSampler = setInterval(() => {
-  const rss = appRss(app.pid!);
+  const rss = appRss(appPid);
   peakRss = Math.max(peakRss, rss);
   phasePeak = Math.max(phasePeak, rss);
 }, 250);
 /** The app's peak RSS since the last call, in MB. */
 const phaseRss = () => {
   const peak = phasePeak;
-  phasePeak = appRss(app.pid!);
+  phasePeak = appRss(appPid);
   return Math.round(peak / 1024 / 1024);
 };
 try {
@@ -149,13 +151,13 @@ try {
     const { sourceId } = await start();
     let seenSyncing = false;
     await until(async () => {
-      const source = (await api.sources.list.query({ containerId })).find((s) => s.id === sourceId)!;
+      const source = defined((await api.sources.list.query({ containerId })).find((s) => s.id === sourceId), `source ${sourceId}`);
       if (source.status === "error") throw new Error(`sync failed: ${source.lastError}`);
       seenSyncing ||= source.status !== "synced";
       return seenSyncing && source.status === "synced";
     }, 3_600_000);
     const [run] = await api.sources.runs.query({ containerId, sourceId });
-    return { seconds: seconds(started), run: run!, sourceId };
+    return { seconds: seconds(started), run: defined(run, `the sync run of source ${sourceId}`), sourceId };
   }
 
   const docs = await api.containers.create.mutate({ orgId: org.id, name: "Docs", description: "" });
@@ -179,11 +181,13 @@ try {
   console.log(`(b) Wire's no-change sync of ${LIST}: ${noChange.seconds.toFixed(1)} s (${JSON.stringify(pick(noChange.run))}), peak RSS ${phaseRss()} MB`);
 
   const sql = postgres({ host: "127.0.0.1", port: pgPort, database: "wire", username: "postgres", password: fs.readFileSync(path.join(appDir, "secrets", "postgres-password"), "utf8").trim(), max: 1 });
-  const [steps] = await sql<{ max_steps: number; max_state: number; runs: number }[]>`
+  const [stepsRow] = await sql<{ max_steps: number; max_state: number; runs: number }[]>`
     select max(step_count)::int as max_steps, max(state_bytes)::int as max_state, count(*)::int as runs from engine_runs`;
-  const [database] = await sql<{ commits: number; written: number; read: number }[]>`
+  const [databaseRow] = await sql<{ commits: number; written: number; read: number }[]>`
     select xact_commit::int as commits, (tup_inserted + tup_updated + tup_deleted)::int as written, tup_returned::bigint::float8 as read
     from pg_stat_database where datname = current_database()`;
+  const steps = defined(stepsRow, "the engine runs' step counts");
+  const database = defined(databaseRow, "the database statistics");
   await sql.end();
 
   const row = (label: string, value: string) => console.log(`  ${label.padEnd(46)} ${value}`);
@@ -202,9 +206,9 @@ try {
     `${perObject(backfillCpu.app + backfillCpu.database + backfillCpu.s3)} (${perObject(backfillCpu.app)} + ${perObject(backfillCpu.database)} + ${perObject(backfillCpu.s3)})`,
   );
   row("peak app RSS (next start, without PostgreSQL)", `${Math.round(peakRss / 1024 / 1024)} MB (goal ≤ 250)`);
-  row("most steps in one engine run", `${steps!.max_steps} of ${steps!.runs} runs (goal ≤ 300)`);
-  row("most run state", `${(steps!.max_state / 1024).toFixed(0)} KB`);
-  row("database work over the whole bench", `${database!.commits} transactions, ${database!.written} rows written, ${Math.round(database!.read)} rows read`);
+  row("most steps in one engine run", `${steps.max_steps} of ${steps.runs} runs (goal ≤ 300)`);
+  row("most run state", `${(steps.max_state / 1024).toFixed(0)} KB`);
+  row("database work over the whole bench", `${database.commits} transactions, ${database.written} rows written, ${Math.round(database.read)} rows read`);
 } finally {
   clearInterval(rssSampler);
   app.kill("SIGTERM");

@@ -27,7 +27,7 @@ export function normalizeWhitespace(text: string): string {
   return (
     text
       .replace(/\r\n?/g, "\n")
-      // eslint-disable-next-line no-control-regex
+      // eslint-disable-next-line no-control-regex -- control characters are what this replace removes
       .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "")
       .replace(/[^\S\n]+/g, " ")
       .split("\n")

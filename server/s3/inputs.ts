@@ -47,14 +47,14 @@ export const bucketNameSchema = z
 export const prefixSchema = z
   .string({ error: "The prefix must be text." })
   .refine((p) => !p.startsWith("/"), {
-    message: 'Prefixes do not start with "/": S3 keys have no leading slash (use "reports/", not "/reports/").',
+    error: 'Prefixes do not start with "/": S3 keys have no leading slash (use "reports/", not "/reports/").',
   })
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point of this check
   .refine((p) => !/[\u0000-\u001f\u007f]/.test(p), {
-    message: "The prefix contains a control character (a line break or tab?). Remove it.",
+    error: "The prefix contains a control character (a line break or tab?). Remove it.",
   })
   .refine((p) => Buffer.byteLength(p, "utf8") <= 1024, {
-    message: "The prefix is longer than 1,024 bytes, the longest key S3 allows.",
+    error: "The prefix is longer than 1,024 bytes, the longest key S3 allows.",
   })
   .nullish()
   .transform((p) => p ?? undefined);
@@ -69,7 +69,7 @@ export const regionSchema = z
   .toLowerCase()
   .max(64, "Region names are at most 64 characters.")
   .regex(/^([a-z0-9]+(-[a-z0-9]+)*)?$/, {
-    message: "Region names use lowercase letters, digits and single hyphens, e.g. us-east-1 or auto.",
+    error: "Region names use lowercase letters, digits and single hyphens, e.g. us-east-1 or auto.",
   })
   .nullish()
   .transform((r) => r || DEFAULT_REGION);
@@ -113,7 +113,7 @@ export function normalizeEndpoint(input: string): { origin: string } | { problem
 export const endpointSchema = z
   .string({ error: "The endpoint must be text." })
   // Checked before URL parsing, which silently drops tabs and line breaks inside a host name.
-  .refine((e) => !textProblem(e, "line"), { message: "The endpoint contains a control character (a line break or tab?). Remove it.", abort: true })
+  .refine((e) => !textProblem(e, "line"), { error: "The endpoint contains a control character (a line break or tab?). Remove it.", abort: true })
   .trim()
   .max(2048, "The endpoint is too long.")
   .transform((value, ctx) => {
@@ -140,7 +140,7 @@ export const accessKeyIdSchema = z
   .min(3, "The access key ID is too short: check that it was copied whole.")
   .max(128, "The access key ID is longer than 128 characters: is this the secret access key?")
   .regex(/^[A-Za-z0-9._+=@-]+$/, {
-    message: "Access key IDs contain only letters, digits and . _ + = @ -: check that it was copied whole.",
+    error: "Access key IDs contain only letters, digits and . _ + = @ -: check that it was copied whole.",
   });
 
 export const secretAccessKeySchema = z
@@ -148,14 +148,16 @@ export const secretAccessKeySchema = z
   .trim()
   .min(1, "Enter the secret access key.")
   .max(256, "The secret access key is longer than 256 characters: check what was pasted.")
-  .refine((s) => !/[\s\u0000-\u001f\u007f-\u009f]/.test(s), { message: "The secret access key must not contain spaces, line breaks or control characters." });
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point of this check
+  .refine((s) => !/[\s\u0000-\u001f\u007f-\u009f]/.test(s), { error: "The secret access key must not contain spaces, line breaks or control characters." });
 
 /** STS session token for temporary credentials. Empty or missing means none. */
 export const sessionTokenSchema = z
   .string({ error: "The session token must be text." })
   .trim()
   .max(4096, "The session token is longer than 4,096 characters: check what was pasted.")
-  .refine((s) => !/[\s\u0000-\u001f\u007f-\u009f]/.test(s), { message: "The session token must not contain spaces, line breaks or control characters." })
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point of this check
+  .refine((s) => !/[\s\u0000-\u001f\u007f-\u009f]/.test(s), { error: "The session token must not contain spaces, line breaks or control characters." })
   .nullish()
   .transform((t) => t || undefined);
 

@@ -51,10 +51,10 @@ export const connectorsRouter = createTRPCRouter({
           testPrefix: prefixSchema,
         })
         .extend(credentials.shape)
-        .refine((v) => v.provider === "aws" || v.endpoint, { message: "This provider needs its endpoint.", path: ["endpoint"] }),
+        .refine((v) => v.provider === "aws" || v.endpoint, { error: "This provider needs its endpoint.", path: ["endpoint"] }),
     )
     .mutation(({ ctx, input }) => {
-      const { accessKeyId, secretAccessKey, sessionToken, orgId: _orgId, ...rest } = input;
+      const { accessKeyId, secretAccessKey, sessionToken, orgId, ...rest } = input;
       return createConnector(ctx.db, {
         orgId: ctx.org.id,
         userId: ctx.user.id,
