@@ -41,7 +41,8 @@ test.describe("connectors", () => {
     ]);
   });
 
-  test("an Admin adds a connector, sees wrong credentials refused, re-tests and disconnects", async ({}, testInfo) => {
+  // eslint-disable-next-line no-empty-pattern -- Playwright reads fixtures from a destructured first parameter; this test uses none
+test("an Admin adds a connector, sees wrong credentials refused, re-tests and disconnects", async ({}, testInfo) => {
     const page = await admin.page();
     await page.goto(`/o/${org.slug}/connectors`);
     await expect(page.getByText("No connectors yet")).toBeVisible();
@@ -101,7 +102,7 @@ test.describe("connectors", () => {
     await page.goto(`/o/${org.slug}/connectors/new`);
     await page.getByRole("region", { name: "Minimal IAM policy" }).getByLabel("Bucket").fill("acme-reports");
     await page.getByRole("region", { name: "Minimal IAM policy" }).getByLabel("Prefix").fill("reports/2026/");
-    const policy = JSON.parse((await page.getByTestId("iam-policy").textContent())!);
+    const policy = JSON.parse((await page.getByTestId("iam-policy").textContent())!) as { Statement: unknown };
     expect(policy.Statement).toEqual([
       { Effect: "Allow", Action: ["s3:GetObject"], Resource: "arn:aws:s3:::acme-reports/reports/2026/*" },
       { Effect: "Allow", Action: ["s3:ListBucket"], Resource: "arn:aws:s3:::acme-reports", Condition: { StringLike: { "s3:prefix": ["reports/2026/*"] } } },

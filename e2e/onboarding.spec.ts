@@ -5,7 +5,7 @@ test("the health endpoint reports the database and the registered embedded engin
   const response = await request.get("/api/health");
   expect(response.status()).toBe(200);
   expect(await response.json()).toMatchObject({ ok: true, db: "up", engine: { mode: "embedded", ready: true, error: null } });
-  expect((await response.json()).engine.functions).toBeGreaterThan(0);
+  expect(((await response.json()) as { engine: { functions: number } }).engine.functions).toBeGreaterThan(0);
 });
 
 test("sign up, create an org, invite a member, create a container and upload a file", async ({ page, createPerson }) => {

@@ -17,9 +17,9 @@ let handlers: Record<"GET" | "POST" | "PUT", (req: Request) => Promise<Response>
 beforeAll(async () => {
   fakeInngest = http.createServer((req, res) => {
     let body = "";
-    req.on("data", (c) => (body += c));
+    req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => {
-      if (req.url === "/fn/register") registrations.push({ authorization: req.headers.authorization, body: JSON.parse(body) });
+      if (req.url === "/fn/register") registrations.push({ authorization: req.headers.authorization, body: JSON.parse(body) as { url: string; functions: { id: string }[] } });
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, modified: true }));
     });
   });
@@ -34,13 +34,16 @@ beforeAll(async () => {
   const { inngestHandlers } = await import("./serve");
   const { engineMode } = await import("./engine/config");
   expect(engineMode()).toBe("inngest");
-  const hello = inngest.createFunction({ id: "hello", triggers: [{ event: "test/hello" }] }, async ({ event }) => `hello ${event.data.name}`);
+  const hello = inngest.createFunction({ id: "hello", triggers: [{ event: "test/hello" }] }, ({ event }) => `hello ${event.data.name}`);
   handlers = inngestHandlers([hello]) as never;
 });
 
 afterAll(() => {
   fakeInngest.close();
-  for (const key of ["INNGEST_BASE_URL", "INNGEST_SIGNING_KEY", "INNGEST_EVENT_KEY"]) delete process.env[key];
+  for (const key of ["INNGEST_BASE_URL", "INNGEST_SIGNING_KEY", "INNGEST_EVENT_KEY"]) {
+    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- process.env is a map by name; an unset variable is a deleted key
+    delete process.env[key];
+  }
 });
 
 const endpoint = "http://wire.test/api/inngest";

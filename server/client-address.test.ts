@@ -22,7 +22,7 @@ let base: string;
 
 beforeAll(async () => {
   // The smallest Node server that hands requests to the route the way Next does: headers from req.headers.
-  server = http.createServer(async (req, res) => {
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const headers = new Headers();
@@ -30,7 +30,8 @@ beforeAll(async () => {
     const response = await POST(new Request(`${base}${req.url}`, { method: req.method, headers, body: Buffer.concat(chunks) }));
     res.writeHead(response.status, Object.fromEntries(response.headers));
     res.end(Buffer.from(await response.arrayBuffer()));
-  });
+  };
+  server = http.createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });

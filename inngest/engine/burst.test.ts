@@ -10,7 +10,9 @@ let h: Harness;
 
 beforeAll(async () => {
   h = await startHarness(
-    (client) => [
+    (client) => {
+  // Built before returning: inside startHarness's call, InngestFunction.Any[] would type the handlers' context as any.
+  const fns = [
       client.createFunction({ id: "limited", concurrency: { limit: 4 }, triggers: [{ event: "test/limited" }] }, async ({ event, step }) =>
         step.run("work", async () => {
           await new Promise((r) => setTimeout(r, 2));
@@ -24,7 +26,9 @@ beforeAll(async () => {
           return step.run("second", () => event.data.n as number);
         },
       ),
-    ],
+    ];
+    return fns;
+    },
     { workers: 4 },
   );
 }, 60_000);

@@ -65,7 +65,7 @@ it("resumes a run after the process is killed mid-run, running each completed st
 
   const [done] = await sql`select output from engine_runs`;
   expect(done!.output).toBe("finished");
-  const effects = await sql`select step, count(*)::int as n from crash_effects where run_key = ${key} group by step order by step`;
+  const effects = await sql<{ step: number; n: number }[]>`select step, count(*)::int as n from crash_effects where run_key = ${key} group by step order by step`;
   expect(effects.map((e) => [e.step, e.n])).toEqual([1, 2, 3, 4, 5].map((step) => [step, 1]));
 }, 90_000);
 
@@ -89,7 +89,7 @@ it("two processes share a burst of 5,000; one is SIGKILLed mid-step three times;
       }, 60_000, `the victim to be mid-step (kill ${kill})`);
       victim.kill("SIGKILL");
       await new Promise((resolve) => victim.once("exit", resolve));
-      const [held] = await sql`select count(*)::int as n from engine_jobs where leased_by like ${holder}`;
+      const [held] = await sql<{ n: number }[]>`select count(*)::int as n from engine_jobs where leased_by like ${holder}`;
       lostCalls += held!.n;
       victim = await spawnReadyChild("inngest/engine/test/crash-app.ts", victimEnv);
     }

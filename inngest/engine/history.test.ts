@@ -53,14 +53,14 @@ it("prunes ended runs with their steps, and events, after the retention period; 
 
   expect(await pruneHistory(sql, { days: 7, failedDays: 30 })).toEqual({ runs: 3, events: 1 });
 
-  const runs = (await sql`select id from engine_runs`).map((r) => r.id).sort();
+  const runs = (await sql<{ id: string }[]>`select id from engine_runs`).map((r) => r.id).sort();
   expect(runs).toEqual([kept, failedRecently, running].sort());
   expect(runs).not.toContain(old);
   expect(runs).not.toContain(cancelled);
   expect(runs).not.toContain(failedLongAgo);
   const [steps] = await sql`select count(*)::int as n from engine_steps`;
   expect(steps!.n).toBe(3);
-  expect((await sql`select id from engine_events`).map((e) => e.id)).toEqual(["new"]);
+  expect((await sql<{ id: string }[]>`select id from engine_events`).map((e) => e.id)).toEqual(["new"]);
 });
 
 it("reports the queue degraded when a job with a free slot waits for a worker, not when it waits for its slot", async () => {

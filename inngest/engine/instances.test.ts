@@ -19,7 +19,9 @@ let second: Engine;
 
 beforeAll(async () => {
   h = await startHarness(
-    (client) => [
+    (client) => {
+  // Built before returning: inside startHarness's call, InngestFunction.Any[] would type the handlers' context as any.
+  const fns = [
       client.createFunction({ id: "work", triggers: [{ event: "test/work" }] }, async ({ event, step }) => {
         for (const part of ["one", "two", "three"]) {
           await step.run(part, async () => {
@@ -28,7 +30,9 @@ beforeAll(async () => {
           });
         }
       }),
-    ],
+    ];
+    return fns;
+    },
     { workers: 3 },
   );
   // A second engine on the same database, as a second app instance would run it.
@@ -61,7 +65,7 @@ it("refuses at registration a function that uses unsupported flow control, namin
   const keys = testKeys();
   const enginePort = await freePort();
   const client = new Inngest({ id: "unsupported", ...embeddedClientOptions(keys, enginePort) });
-  const fn = client.createFunction({ id: "throttled", throttle: { limit: 1, period: "1s" }, triggers: [{ event: "test/x" }] }, async () => null);
+  const fn = client.createFunction({ id: "throttled", throttle: { limit: 1, period: "1s" }, triggers: [{ event: "test/x" }] }, () => null);
   const app = serveRoute(inngestHandlers([fn], { client }) as never);
   const appPort = await listen(app, 0);
   const engine = await startEngine({

@@ -14,7 +14,9 @@ let h: Harness;
 
 beforeAll(async () => {
   h = await startHarness(
-    (client) => [
+    (client) => {
+  // Built before returning: inside startHarness's call, InngestFunction.Any[] would type the handlers' context as any.
+  const fns = [
       client.createFunction({ id: "slow", retries: 2, triggers: [{ event: "test/slow" }] }, async ({ step }) => {
         await step.run("longer than the timeout", async () => {
           const start = Date.now();
@@ -23,7 +25,9 @@ beforeAll(async () => {
         });
       }),
       client.createFunction({ id: "quick", triggers: [{ event: "test/quick" }] }, async ({ step }) => step.run("answer", () => 42)),
-    ],
+    ];
+    return fns;
+    },
     { requestTimeoutMs: 2000, leaseMs: 1500, backoffBaseMs: 10 },
   );
 }, 60_000);
@@ -52,7 +56,7 @@ it("times a call out at the request timeout, spends an attempt each time, and ne
 
 it("takes over a job whose lease expired, counting the lost call as an attempt", async () => {
   // Another process claims the job, then dies without renewing its lease.
-  await h.engine.workers.pause();
+  h.engine.workers.pause();
   await h.client.send({ name: "test/quick", data: {} });
   const [run] = await h.runsOf("quick");
   await until(async () => (await h.engine.sql`select 1 from engine_jobs where run_id = ${run!.id}`).length === 1, 5_000, "the job");

@@ -10,7 +10,9 @@ let h: Harness;
 let small: Harness;
 
 beforeAll(async () => {
-  h = await startHarness((client) => [
+  h = await startHarness((client) => {
+  // Built before returning: inside startHarness's call, InngestFunction.Any[] would type the handlers' context as any.
+  const fns = [
     client.createFunction({ id: "many-steps", retries: 0, triggers: [{ event: "test/many-steps" }] }, async ({ event, step }) => {
       for (let i = 0; i < (event.data.steps as number); i++) await step.run(`step ${i}`, () => i);
       return "done";
@@ -19,16 +21,22 @@ beforeAll(async () => {
       await step.run("big", () => "x".repeat(event.data.bytes as number));
       return "done";
     }),
-    client.createFunction({ id: "noop", triggers: [{ event: "test/noop" }] }, async () => "ok"),
-  ]);
+    client.createFunction({ id: "noop", triggers: [{ event: "test/noop" }] }, () => "ok"),
+  ];
+  return fns;
+  });
   // Run state is tested against a lowered limit: the mechanism is the same, without moving 32 MB around.
   small = await startHarness(
-    (client) => [
+    (client) => {
+  // Built before returning: inside startHarness's call, InngestFunction.Any[] would type the handlers' context as any.
+  const fns = [
       client.createFunction({ id: "growing", retries: 0, triggers: [{ event: "test/growing" }] }, async ({ step }) => {
         for (let i = 0; i < 10; i++) await step.run(`chunk ${i}`, () => "y".repeat(30_000));
         return "done";
       }),
-    ],
+    ];
+    return fns;
+    },
     { limits: { maxRunStateBytes: 100_000 } },
   );
 }, 60_000);
@@ -58,7 +66,7 @@ describe("Inngest's limits", () => {
     const run = await h.waitForRun("big-result", undefined, 60_000);
     expect(run.status).toBe("failed");
     expect((run.error as { message: string }).message).toMatch(/step output size is greater than the limit/);
-    const attempts = await h.engine.sql`select outcome, attempt from engine_attempts where run_id = ${run.id} order by id`;
+    const attempts = await h.engine.sql<{ outcome: string; attempt: number }[]>`select outcome, attempt from engine_attempts where run_id = ${run.id} order by id`;
     expect(attempts.map((a) => [a.outcome, a.attempt])).toEqual([
       ["step_error", 0],
       ["step_error", 1],

@@ -60,8 +60,10 @@ export class EventRejectedError extends Error {
 }
 
 export function byteLength(value: unknown): number {
-  // JSON.stringify gives undefined for a function or a symbol, whatever its declared return type says.
-  if (value === undefined) return 0;
-  const text: string | undefined = JSON.stringify(value);
-  return Buffer.byteLength(text ?? "", "utf8");
+  return value === undefined ? 0 : Buffer.byteLength(jsonText(value) ?? "", "utf8");
+}
+
+/** JSON.stringify as it behaves: undefined for a function or a symbol, whatever its declared return type says. */
+function jsonText(value: unknown): string | undefined {
+  return JSON.stringify(value);
 }

@@ -68,6 +68,6 @@ describe("registration", () => {
     [{ triggers: [{ cron: "not a cron" }] }, /invalid cron/],
     [{ triggers: [{ event: "a/b", expression: "event.data.x > 1" }] }, /Unsupported trigger expression/],
   ] as const)("refuses %j", (extra, message) => {
-    expect(() => compileFunction({ ...base, ...(extra as object) } as RegisteredConfig)).toThrow(message);
+    expect(() => compileFunction({ ...base, ...extra } as RegisteredConfig)).toThrow(message);
   });
 });

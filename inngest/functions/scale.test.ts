@@ -3,7 +3,7 @@
  * (Inngest's limits in force: 1,000 steps a run, 4 MB a step result, 32 MB of run state), against a real
  * S3 server of the test's own: a 100,050-object prefix, objects that cannot be read, an object over the cap.
  */
-import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";

@@ -66,7 +66,7 @@ describe("local key file", () => {
     const providers = Array.from({ length: 16 }, () => new LocalKmsProvider(file));
     const ids = await Promise.all(providers.map((p) => p.currentKekId()));
     expect(new Set(ids).size).toBe(1);
-    const keyFile = JSON.parse(fs.readFileSync(file, "utf8"));
+    const keyFile = JSON.parse(fs.readFileSync(file, "utf8")) as { keys: Record<string, unknown> };
     expect(Object.keys(keyFile.keys)).toEqual([ids[0]]);
     expect(fs.readdirSync(path.dirname(file))).toEqual(["kek.json"]);
   });
@@ -145,25 +145,27 @@ describe("local key file", () => {
 describe("provider selection", () => {
   it("defaults to the local key file under WIRE_DATA_DIR/secrets, once per process", () => {
     const kms = kmsProvider();
-    expect(kms).toBeInstanceOf(LocalKmsProvider);
-    expect((kms as LocalKmsProvider).file).toBe(path.join(env().dataDir, "secrets", "kek.json"));
+    if (!(kms instanceof LocalKmsProvider)) expect.fail("not the local key file provider");
+    expect(kms.file).toBe(path.join(env().dataDir, "secrets", "kek.json"));
     expect(kmsProvider()).toBe(kms);
   });
 
   it("honours WIRE_KEK_FILE", () => {
     const kms = createKmsProvider(parseEnv({ WIRE_DATA_DIR: "/tmp/x", WIRE_KEK_FILE: "/etc/wire/kek.json" }));
-    expect((kms as LocalKmsProvider).file).toBe("/etc/wire/kek.json");
+    if (!(kms instanceof LocalKmsProvider)) expect.fail("not the local key file provider");
+    expect(kms.file).toBe("/etc/wire/kek.json");
   });
 
   it("picks AWS KMS when WIRE_KMS_AWS_KEY_ID is set, with the region from the ARN unless given", async () => {
     const arn = "arn:aws:kms:eu-west-3:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     const fromArn = createKmsProvider(parseEnv({ WIRE_KMS_AWS_KEY_ID: arn }));
-    expect(fromArn).toBeInstanceOf(AwsKmsProvider);
+    if (!(fromArn instanceof AwsKmsProvider)) expect.fail("not the AWS KMS provider");
     expect(fromArn.name).toBe("aws-kms");
     expect(await fromArn.currentKekId()).toBe(arn);
-    expect(await (fromArn as AwsKmsProvider).client.config.region()).toBe("eu-west-3");
+    expect(await fromArn.client.config.region()).toBe("eu-west-3");
     const explicit = createKmsProvider(parseEnv({ WIRE_KMS_AWS_KEY_ID: "alias/wire", WIRE_KMS_AWS_REGION: "ap-south-1" }));
-    expect(await (explicit as AwsKmsProvider).client.config.region()).toBe("ap-south-1");
+    if (!(explicit instanceof AwsKmsProvider)) expect.fail("not the AWS KMS provider");
+    expect(await explicit.client.config.region()).toBe("ap-south-1");
     expect(regionOfKeyArn("alias/wire")).toBeUndefined();
   });
 });

@@ -56,7 +56,7 @@ describe("rotateKeys", () => {
     expect(b.sealed.kekId).toBe(k1);
 
     const result = await rotateKeys(db, kms);
-    expect(result).toEqual({ rewrapped: 2, kekId: expect.stringMatching(/^k2-/), failed: [] });
+    expect(result).toEqual({ rewrapped: 2, kekId: expect.stringMatching(/^k2-/) as string, failed: [] });
     const keyFile = readKeyFile(kms);
     expect(keyFile.current).toBe(result.kekId);
     expect(Object.keys(keyFile.keys)).toEqual([k1, result.kekId]);
@@ -106,7 +106,7 @@ describe("rotateKeys", () => {
     expect(result.failed).toEqual(
       expect.arrayContaining([
         { connectorId: moved.id, error: "Sealed credentials were tampered with or do not belong to this record" },
-        { connectorId: junk.id, error: expect.stringMatching(/^Sealed credentials are malformed/) },
+        { connectorId: junk.id, error: expect.stringMatching(/^Sealed credentials are malformed/) as string },
       ]),
     );
     expect(result.failed).toHaveLength(2);

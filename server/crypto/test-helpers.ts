@@ -20,7 +20,7 @@ export function tempLocalKms(): LocalKmsProvider {
 }
 
 export function readKeyFile(kms: LocalKmsProvider): { current: string; keys: Record<string, string> } {
-  return JSON.parse(fs.readFileSync(kms.file, "utf8"));
+  return JSON.parse(fs.readFileSync(kms.file, "utf8")) as { current: string; keys: Record<string, string> };
 }
 
 /** An organization and a connector row, inserted directly. */

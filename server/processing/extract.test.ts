@@ -135,7 +135,7 @@ describe("extractText", () => {
 
   it.each([
     ["not a zip", utf8("plain text pretending to be a Word document")],
-    ["a zip without a document", new Uint8Array([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)])],
+    ["a zip without a document", new Uint8Array([0x50, 0x4b, 0x05, 0x06, ...new Array<number>(18).fill(0)])],
   ])("throws a readable error for a corrupt DOCX (%s)", async (_label, body) => {
     const error = await extractText({ body, contentType: "application/octet-stream", name: "bad.docx" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ExtractionError);

@@ -162,8 +162,9 @@ function jsonToText(raw: string): string {
 function scalar(value: unknown): string {
   if (value === null) return "null";
   if (typeof value === "string") return value;
-  // renderJson recurses into arrays and objects: what reaches here is a number or a boolean.
-  return String(value as number | boolean);
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  // renderJson recurses into arrays and objects, so nothing else should reach here.
+  return JSON.stringify(value);
 }
 
 function renderJson(value: unknown, depth: number, lines: string[], prefix = ""): void {

@@ -167,7 +167,6 @@ describe("processFile", () => {
     const file = await upload("infra.txt", "Some text.");
     const before = await fileRow(file.id);
     const broken: BlobStore = {
-      ...blobs,
       get: () => Promise.reject(Object.assign(new Error("connect ETIMEDOUT"), { code: "ETIMEDOUT" })),
       exists: () => Promise.resolve(true),
       put: (k, b) => blobs.put(k, b),
@@ -268,9 +267,7 @@ describe("processFile when the embeddings service is down", () => {
     const down: Embedder = {
       model: "remote",
       dimensions: 384,
-      embed: async () => {
-        throw new EmbeddingError("The embeddings service answered 503.", 503, { retryable: true });
-      },
+      embed: () => Promise.reject(new EmbeddingError("The embeddings service answered 503.", 503, { retryable: true })),
     };
     await expect(processFile(db(), blobs, down, file.id)).rejects.toThrow(/503/);
     expect((await fileRow(file.id))!.status).toBe("processing");

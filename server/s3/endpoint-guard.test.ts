@@ -17,8 +17,8 @@ const deny = { allowPrivateEndpoints: false } as const;
 const allow = { allowPrivateEndpoints: true } as const;
 const answers =
   (...addresses: string[]): Resolver =>
-  async () =>
-    addresses.map((address): ResolvedAddress => ({ address, family: address.includes(":") ? 6 : 4 }));
+  () =>
+    Promise.resolve(addresses.map((address): ResolvedAddress => ({ address, family: address.includes(":") ? 6 : 4 })));
 
 describe("addressProblem", () => {
   it.each([
@@ -220,9 +220,7 @@ describe("guardEndpoint", () => {
     await expect(
       guardEndpoint("nope.example", {
         ...deny,
-        resolve: async () => {
-          throw notFound;
-        },
+        resolve: () => Promise.reject(notFound),
       }),
     ).rejects.toBe(notFound);
     await expect(guardEndpoint("empty.example", { ...deny, resolve: answers() })).rejects.toMatchObject({

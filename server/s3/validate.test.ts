@@ -133,9 +133,9 @@ describe("validateConnection against s3rver", () => {
 
   it("connects to the pinned address, never asking DNS again", async () => {
     let lookups = 0;
-    const resolve = async () => {
+    const resolve = () => {
       lookups++;
-      return lookups === 1 ? [{ address: "127.0.0.1", family: 4 as const }] : [{ address: "10.0.0.1", family: 4 as const }];
+      return Promise.resolve(lookups === 1 ? [{ address: "127.0.0.1", family: 4 as const }] : [{ address: "10.0.0.1", family: 4 as const }]);
     };
     const log = recordRequests();
     await validateConnection(
@@ -147,9 +147,7 @@ describe("validateConnection against s3rver", () => {
   });
 
   it("maps an unresolvable host to endpoint_unreachable", async () => {
-    const resolve = async () => {
-      throw Object.assign(new Error("getaddrinfo ENOTFOUND s3.nowhere.invalid"), { code: "ENOTFOUND" });
-    };
+    const resolve = () => Promise.reject(Object.assign(new Error("getaddrinfo ENOTFOUND s3.nowhere.invalid"), { code: "ENOTFOUND" }));
     const error = await failure(validateConnection({ ...base, endpoint: "s3.nowhere.invalid" }, { resolve }));
     expect(error).toMatchObject({ kind: "endpoint_unreachable", field: "endpoint" });
     expect(error.message).toBe("The host of https://s3.nowhere.invalid could not be found. Check the endpoint's spelling.");

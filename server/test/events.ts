@@ -8,8 +8,9 @@ export function recordingEvents(): EventOutbox & { sent: { name: string; data: R
   const sent: { name: string; data: Record<string, unknown> }[] = [];
   return {
     sent,
-    async record(_tx, events: OutboxEvent[]) {
+    record(_tx, events: OutboxEvent[]) {
       for (const event of events) sent.push({ name: event.name, data: event.data });
+      return Promise.resolve();
     },
     async flush() {},
   };

@@ -65,7 +65,8 @@ export function testBlobs(): LocalBlobStore {
 /** Every key stored under a LocalBlobStore root (relative paths, "/"-separated), excluding temp files. */
 export function listBlobKeys(root: string): string[] {
   if (!fs.existsSync(root)) return [];
-  return (fs.readdirSync(root, { recursive: true, withFileTypes: true }) as fs.Dirent[])
+  return fs
+    .readdirSync(root, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => path.relative(root, path.join(e.parentPath, e.name)).split(path.sep).join("/"))
     .sort();

@@ -43,7 +43,7 @@ export async function serveWithEngine(params: {
 export function spawnReadyChild(script: string, env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
-    child.stdout!.on("data", (chunk: Buffer) => {
+    child.stdout.on("data", (chunk: Buffer) => {
       if (process.env.LOG_LEVEL) process.stderr.write(chunk); // the child's logs, when asked for
       if (chunk.toString().includes("ready")) resolve(child);
     });

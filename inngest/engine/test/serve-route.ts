@@ -2,7 +2,7 @@ import http from "node:http";
 
 /** Serves Next-style route handlers from a plain Node HTTP server. */
 export function serveRoute(handlers: Record<string, (req: Request) => Promise<Response>>): http.Server {
-  return http.createServer(async (req, res) => {
+  const handle = async (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = chunks.length ? Buffer.concat(chunks) : undefined;
@@ -15,5 +15,6 @@ export function serveRoute(handlers: Record<string, (req: Request) => Promise<Re
     const response = handler ? await handler(request) : new Response("Method not allowed", { status: 405 });
     res.writeHead(response.status, Object.fromEntries(response.headers.entries()));
     res.end(Buffer.from(await response.arrayBuffer()));
-  });
+  };
+  return http.createServer((req, res) => void handle(req, res));
 }

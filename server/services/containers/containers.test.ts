@@ -11,7 +11,6 @@ import {
   createOrg,
   createToken,
   grantAccess,
-  listBlobKeys,
   tempBlobStore,
   uploadFile,
 } from "@/server/test/factories";

@@ -202,8 +202,8 @@ describe("the last Owner", () => {
     ]);
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     // The loser either lost the race inside the lock (CONFLICT) or was no longer a member when checked (NOT_FOUND).
-    const [failure] = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
-    expect(["CONFLICT", "NOT_FOUND"]).toContain(failure!.reason.code);
+    const [failure] = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    expect(["CONFLICT", "NOT_FOUND"]).toContain((failure!.reason as { code: string }).code);
     expect(await ownersOf(org.id)).toHaveLength(1);
   });
 });

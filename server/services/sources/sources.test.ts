@@ -26,9 +26,10 @@ describe("queueing sync runs", () => {
     const sent: { id?: string; name: string }[] = [];
     let reachable = false;
     const sender = {
-      async send(events: { id?: string; name: string }[]) {
-        if (!reachable) throw new Error("engine unreachable");
+      send(events: { id?: string; name: string }[]) {
+        if (!reachable) return Promise.reject(new Error("engine unreachable"));
         sent.push(...events);
+        return Promise.resolve();
       },
     };
     const events = new Outbox(db(), sender);
