@@ -66,9 +66,10 @@ async function signUp(browser: Browser, baseURL: string, label: string, cleanup:
 export type Org = inferRouterOutputs<AppRouter>["organizations"]["create"];
 
 export const test = base.extend<{ createPerson: (label: string) => Promise<Person> }>({
-  createPerson: async ({ browser, baseURL }, use) => {
+  // Playwright's fixture callback, not React's use(): named so react-hooks does not take it for one.
+  createPerson: async ({ browser, baseURL }, provide) => {
     const cleanup: (() => Promise<void>)[] = [];
-    await use((label) => signUp(browser, baseURL!, label, cleanup));
+    await provide((label) => signUp(browser, baseURL!, label, cleanup));
     for (const step of cleanup.reverse()) await step();
   },
 });

@@ -6,7 +6,7 @@
 import type { Locator, Page, TestInfo } from "@playwright/test";
 import { seriousViolations } from "./a11y";
 import { expect, seedContainer, seedOrg, test, upload, type Org, type Person, seedConnector } from "./fixtures";
-import { E2E_S3, e2eS3Endpoint } from "./s3";
+import { E2E_S3 } from "./s3";
 
 async function screenshot(page: Page, testInfo: TestInfo, name: string) {
   const path = testInfo.outputPath(`${name}.png`);

@@ -79,7 +79,7 @@ describe("sources", () => {
     const keys = ["a.txt", "with space.txt", "ünïcödé.md", "plus+sign.txt", "deep/er/still/deeper.txt"].map((k) => prefix + k);
     for (const key of keys) await put(key, `content of ${key}`);
     await put("outside/never.txt", "not under the prefix");
-    const { org, container, connector, api } = await world();
+    const { container, connector, api } = await world();
     const upload = await f.uploadFile(container.id, { name: "mine.txt", body: "uploaded by a person", blobs: blobStore() });
 
     const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
@@ -122,7 +122,6 @@ describe("sources", () => {
       if (r.operation === "ListObjectsV2") expect(r.prefix).toBe(prefix);
       if (r.operation === "GetObject") expect(r.key!.startsWith(prefix)).toBe(true);
     }
-    void org;
   }, 60_000);
 
   it("refuses an overlapping source of the same bucket, keeps two side by side apart, and detach removes only its own files", async () => {

@@ -161,11 +161,11 @@ try {
   }
 
   const docs = await api.containers.create.mutate({ orgId: org.id, name: "Docs", description: "" });
-  const cpuBefore = { app: cpuSeconds(app.pid!), s3: cpuSeconds(process.pid).others - cpuSeconds(app.pid!).all };
+  const cpuBefore = { app: cpuSeconds(appPid), s3: cpuSeconds(process.pid).others - cpuSeconds(appPid).all };
   const backfill = await timed(docs.id, async () => ({
     sourceId: (await api.sources.attach.mutate({ containerId: docs.id, connectorId: connector.id, bucket: BUCKET, prefix: "docs/" })).id,
   }));
-  const cpuAfter = { app: cpuSeconds(app.pid!), s3: cpuSeconds(process.pid).others - cpuSeconds(app.pid!).all };
+  const cpuAfter = { app: cpuSeconds(appPid), s3: cpuSeconds(process.pid).others - cpuSeconds(appPid).all };
   const backfillCpu = { app: cpuAfter.app.own - cpuBefore.app.own, database: cpuAfter.app.postgres - cpuBefore.app.postgres, s3: cpuAfter.s3 - cpuBefore.s3 };
   console.log(`(d) Wire's backfill of ${OBJECTS} to Ready: ${backfill.seconds.toFixed(1)} s (${JSON.stringify(pick(backfill.run))}), peak RSS ${phaseRss()} MB`);
 

@@ -21,8 +21,8 @@ export class AwsKmsProvider implements KmsProvider {
     readonly client: KMSClient,
   ) {}
 
-  async currentKekId(): Promise<string> {
-    return this.keyId;
+  currentKekId(): Promise<string> {
+    return Promise.resolve(this.keyId);
   }
 
   async wrapKey(dataKey: Buffer, context: Record<string, string>): Promise<{ kekId: string; wrapped: Buffer }> {

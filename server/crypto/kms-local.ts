@@ -10,6 +10,7 @@ import path from "node:path";
 import lockfile from "proper-lockfile";
 import writeFileAtomic from "write-file-atomic";
 import { z } from "zod";
+import { defined } from "@/server/defined";
 import { quoteKekId, SealError } from "./errors";
 import { contextAad, type KmsProvider } from "./kms-provider";
 
@@ -76,7 +77,7 @@ export class LocalKmsProvider implements KmsProvider {
   async wrapKey(dataKey: Buffer, context: Record<string, string>): Promise<{ kekId: string; wrapped: Buffer }> {
     const aad = contextAad(context);
     const file = await this.load();
-    const kek = Buffer.from(file.keys[file.current]!, "base64");
+    const kek = Buffer.from(defined(file.keys[file.current], `key ${file.current}`), "base64");
     try {
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv("aes-256-gcm", kek, iv, { authTagLength: TAG_BYTES });
@@ -100,7 +101,7 @@ export class LocalKmsProvider implements KmsProvider {
       );
     }
     if (wrapped.length !== IV_BYTES + TAG_BYTES + KEY_BYTES) throw SealError.tampered();
-    const kek = Buffer.from(file.keys[kekId]!, "base64");
+    const kek = Buffer.from(defined(file.keys[kekId], `key ${kekId}`), "base64");
     try {
       const decipher = createDecipheriv("aes-256-gcm", kek, wrapped.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
       decipher.setAAD(aad);

@@ -46,12 +46,13 @@ export class LocalEmbedder implements Embedder {
     const add = (feature: string, weight: number) => {
       const index = murmur3(feature, 0x5f3759df) % this.dimensions;
       const sign = murmur3(feature, 0x2545f491) & 1 ? 1 : -1;
-      vector[index]! += sign * weight;
+      vector[index] = (vector[index] ?? 0) + sign * weight;
     };
-    for (let i = 0; i < tokens.length; i++) {
-      add(tokens[i]!, 1);
-      if (i + 1 < tokens.length) add(`${tokens[i]} ${tokens[i + 1]}`, 0.5);
-    }
+    tokens.forEach((token, i) => {
+      add(token, 1);
+      const next = tokens[i + 1];
+      if (next !== undefined) add(`${token} ${next}`, 0.5);
+    });
     let norm = 0;
     for (const v of vector) norm += v * v;
     norm = Math.sqrt(norm);
@@ -60,8 +61,8 @@ export class LocalEmbedder implements Embedder {
 
   async embed(texts: string[]): Promise<number[][]> {
     const out: number[][] = [];
-    for (let i = 0; i < texts.length; i++) {
-      out.push(this.embedOne(texts[i]!));
+    for (const [i, text] of texts.entries()) {
+      out.push(this.embedOne(text));
       // Hashing thousands of entries is CPU work: let other requests in now and then.
       if (i % 256 === 255) await new Promise<void>((resolve) => setImmediate(resolve));
     }

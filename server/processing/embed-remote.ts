@@ -6,6 +6,7 @@
 import "server-only";
 import { STATUS_CODES } from "node:http";
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
+import { defined } from "@/server/defined";
 import { EmbeddingError, type Embedder } from "./embedder";
 
 export interface OpenAICompatibleOptions {
@@ -33,7 +34,9 @@ const MAX_RETRY_AFTER_MS = 30_000;
  */
 class Client extends OpenAI {
   protected override makeStatusError(status: number, body: object, text: string | undefined, headers: Headers): APIError {
-    return Object.assign(super.makeStatusError(status, body, text, headers), { body: body ?? text });
+    // Typed as an object, but undefined when the error body was not JSON.
+    const parsed = body as object | undefined;
+    return Object.assign(super.makeStatusError(status, body, text, headers), { body: parsed ?? text });
   }
 }
 
@@ -118,23 +121,25 @@ export class OpenAICompatibleEmbedder implements Embedder {
     } catch {
       throw new EmbeddingError("The embeddings service returned a response that is not JSON.");
     }
-    const data = (payload as { data?: unknown })?.data;
+    const data = (payload as { data?: unknown } | null)?.data;
     if (!Array.isArray(data) || data.length !== expected) {
       throw new EmbeddingError(
         `The embeddings service returned ${Array.isArray(data) ? data.length : "no"} embeddings for ${expected} inputs.`,
       );
     }
-    const vectors: number[][] = new Array(expected);
-    data.forEach((item: { index?: unknown; embedding?: unknown }, position) => {
-      const index = typeof item?.index === "number" ? item.index : position;
-      const embedding = item?.embedding;
+    const vectors = new Array<number[]>(expected);
+    const items: unknown[] = data;
+    items.forEach((raw, position) => {
+      const item = (raw ?? {}) as { index?: unknown; embedding?: unknown };
+      const index = typeof item.index === "number" ? item.index : position;
+      const embedding = item.embedding;
       if (!Array.isArray(embedding) || embedding.length === 0 || !embedding.every((v) => typeof v === "number" && Number.isFinite(v))) {
         throw new EmbeddingError("The embeddings service returned an embedding that is not a list of numbers (is encoding_format \"float\" supported?).");
       }
       if (index < 0 || index >= expected || vectors[index]) throw new EmbeddingError("The embeddings service returned embeddings with invalid indexes.");
       vectors[index] = embedding as number[];
     });
-    const size = vectors[0]!.length;
+    const size = defined(vectors[0], "the first embedding").length;
     if (vectors.some((v) => v.length !== size)) throw new EmbeddingError("The embeddings service returned vectors of different sizes.");
     const wanted = this.configuredDimensions ?? this.learntDimensions;
     if (wanted !== undefined && size !== wanted) {
@@ -158,12 +163,14 @@ export class OpenAICompatibleEmbedder implements Embedder {
         retryable: true,
       });
     }
-    if (error instanceof APIError && error.status !== undefined) {
-      const status = error.status;
+    // instanceof leaves the class's type parameters as any; these are what the SDK sets.
+    const apiError = error instanceof APIError ? (error as APIError) : null;
+    if (apiError?.status !== undefined) {
+      const status = apiError.status;
       const reason = STATUS_CODES[status];
-      const retryAfter = Number(error.headers?.get("retry-after") ?? Number.NaN);
+      const retryAfter = Number(apiError.headers?.get("retry-after") ?? Number.NaN);
       return new EmbeddingError(
-        `The embeddings service answered ${status}${reason ? ` ${reason}` : ""}: ${this.redact(errorDetail((error as { body?: unknown }).body))}`,
+        `The embeddings service answered ${status}${reason ? ` ${reason}` : ""}: ${this.redact(errorDetail((apiError as { body?: unknown }).body))}`,
         status,
         {
           retryable: status === 429 || status >= 500,

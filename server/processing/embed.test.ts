@@ -203,6 +203,7 @@ describe("OpenAICompatibleEmbedder", () => {
       await make({ apiKey: undefined }).embed(["x"]);
     } finally {
       for (const [name, value] of [["OPENAI_API_KEY", saved.key], ["OPENAI_ORG_ID", saved.org]] as const) {
+        // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- process.env is a map by name; an unset variable is a deleted key
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }

@@ -10,6 +10,7 @@ import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import ipaddr from "ipaddr.js";
+import { defined } from "@/server/defined";
 import { env } from "@/server/env";
 import { normalizeEndpoint } from "@/server/s3/inputs";
 
@@ -207,7 +208,7 @@ export async function guardEndpoint(endpoint: string, options: GuardOptions = {}
     protocol: url.protocol === "http:" ? "http:" : "https:",
     hostname,
     addresses,
-    address: addresses[0]!.address,
+    address: defined(addresses[0], "the endpoint's first address").address,
   };
 }
 
@@ -223,18 +224,19 @@ export function pinnedLookup(pinned: Pick<PinnedEndpoint, "hostname" | "addresse
         "not_pinned",
         hostname,
       );
-      callback(error as NodeJS.ErrnoException, "", 0);
+      callback(error, "", 0);
       return;
     }
     const family = options.family === 4 || options.family === 6 ? options.family : undefined;
     const candidates = family ? pinned.addresses.filter((a) => a.family === family) : pinned.addresses;
-    if (candidates.length === 0) {
+    const [first] = candidates;
+    if (!first) {
       const error = Object.assign(new Error(`No IPv${family} address for ${hostname}`), { code: "ENOTFOUND" });
       callback(error, "", 0);
       return;
     }
     if (options.all) callback(null, candidates.map((a) => ({ ...a })));
-    else callback(null, candidates[0]!.address, candidates[0]!.family);
+    else callback(null, first.address, first.family);
   };
 }
 

@@ -72,7 +72,7 @@ describe("NUL in free-text input", () => {
     const { status, text, error } = await call(appRouter, contextFor(world.users.owner), c.path, c.type, input);
     expect(status, text).toBe(400);
     expect(error?.data.code).toBe("BAD_REQUEST");
-    expect(Object.keys((error?.data.fieldErrors ?? {}) as object)).toContain(c.field);
+    expect(Object.keys(error?.data.fieldErrors ?? {})).toContain(c.field);
     expect(text).not.toMatch(SQL_WORDS);
   });
 });
@@ -85,7 +85,7 @@ describe("bidi controls", () => {
   ] as const)("are refused in names: %s %s", async (path, field, input) => {
     const { status, error } = await call(appRouter, contextFor(world.users.owner), path, "mutation", input(world));
     expect(status).toBe(400);
-    expect(Object.keys((error?.data.fieldErrors ?? {}) as object)).toContain(field);
+    expect(Object.keys(error?.data.fieldErrors ?? {})).toContain(field);
   });
 
   it("line breaks stay allowed in a description", async () => {
@@ -99,7 +99,12 @@ describe("bidi controls", () => {
 describe("internal errors", () => {
   it("go out as a generic message with the request id; the log has the query but not its parameters", async () => {
     const lines: string[] = [];
-    const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
+    const sink = new Writable({
+      write: (chunk, _enc, done) => {
+        lines.push(String(chunk));
+        done();
+      },
+    });
     const ctx = { ...contextFor(world.users.owner), log: pino({ level: "info" }, sink) };
     // A real failed query: PostgreSQL refuses NUL in text, and drizzle quotes the parameters in its message.
     const router = createTRPCRouter({

@@ -72,7 +72,7 @@ interface Me {
   orgSlug: string;
 }
 
-const inputFor: Record<string, (world: World, me: Me) => unknown | Promise<unknown>> = {
+const inputFor: Record<string, (world: World, me: Me) => unknown> = {
   me: () => undefined,
   "organizations.list": () => undefined,
   "organizations.bySlug": (_w, me) => ({ slug: me.orgSlug }),

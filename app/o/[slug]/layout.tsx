@@ -9,7 +9,7 @@ export default async function OrgLayout({ children, params }: { children: ReactN
   const user = await requirePageUser(`/o/${slug}`);
   const [org, orgs] = await Promise.all([
     // Through the request's query client, so the container layout's read of the same org is not a second query.
-    getQueryClient().fetchQuery(trpc.organizations.bySlug.queryOptions({ slug })).catch(notFoundOnMissing),
+    getQueryClient().query(trpc.organizations.bySlug.queryOptions({ slug })).catch(notFoundOnMissing),
     caller.organizations.list(),
   ]);
   return (

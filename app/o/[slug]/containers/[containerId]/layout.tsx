@@ -21,8 +21,8 @@ export default async function ContainerLayout({
   const queryClient = getQueryClient();
   // containers.get is the access check (view, else not found); the tabs' pages read it from the hydrated cache.
   const [org, container] = await Promise.all([
-    queryClient.fetchQuery(trpc.organizations.bySlug.queryOptions({ slug })),
-    queryClient.fetchQuery(trpc.containers.get.queryOptions({ containerId })),
+    queryClient.query(trpc.organizations.bySlug.queryOptions({ slug })),
+    queryClient.query(trpc.containers.get.queryOptions({ containerId })),
   ]).catch(notFoundOnMissing);
   // A container is only shown under its own organization's address.
   if (container.orgId !== org.id) notFound();
