@@ -1,8 +1,9 @@
 /**
  * The embedded engine driving real SDK functions over real HTTP, with state in a real Postgres.
  */
-import { NonRetriableError, RetryAfterError } from "inngest";
+import { eventType, NonRetriableError, RetryAfterError } from "inngest";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { z } from "zod";
 import { engineAttempts, engineJobs, engineSchedules } from "@/db/schema";
 import { eq, inArray, sql } from "drizzle-orm";
 import { listRuns, replayRun, runDetail } from "./admin";
@@ -15,10 +16,19 @@ const count = (tag: string) => effects.filter((e) => e === tag).length;
 const intervals: Record<string, { start: number; end: number }[]> = {};
 const runSpans: Record<string, { start: number; end: number }[]> = {};
 let flaky = 0;
-let retryAfterCalls: number[] = [];
+const retryAfterCalls: number[] = [];
 let brokenUntilFixed = true;
 
 let h: Harness;
+
+/** The events whose data the functions read, typed as the app types its own (inngest/events.ts). */
+const sequentialEvent = eventType("test/sequential", { schema: z.object({ n: z.number() }) });
+const childEvent = eventType("test/child", { schema: z.object({ n: z.number() }) });
+const serialEvent = eventType("test/serial", { schema: z.object({ key: z.string() }) });
+const cancellableEvent = eventType("test/cancellable", { schema: z.object({ id: z.string() }) });
+const cancelEvent = eventType("test/cancel", { schema: z.object({ id: z.string() }) });
+const approvalEvent = eventType("test/approval", { schema: z.object({ id: z.string(), timeout: z.string() }) });
+const approvedEvent = eventType("test/approved", { schema: z.object({ id: z.string(), by: z.string() }) });
 
 interface FailureArgs {
   event: { data: { error: { message: string } } };
@@ -26,105 +36,111 @@ interface FailureArgs {
 }
 
 beforeAll(async () => {
-  h = await startHarness((client) => [
-    client.createFunction({ id: "sequential", triggers: [{ event: "test/sequential" }] }, async ({ event, step }) => {
-      const a = await step.run("a", () => (effects.push(`a:${event.data.n}`), 1));
-      const b = await step.run("b", () => (effects.push(`b:${event.data.n}`), a + 1));
-      const c = await step.run("c", () => (effects.push(`c:${event.data.n}`), b + 1));
-      return { sum: a + b + c };
-    }),
-    client.createFunction({ id: "parallel", triggers: [{ event: "test/parallel" }] }, async ({ step }) => {
-      const [x, y] = await Promise.all([
-        step.run("x", () => (effects.push("x"), "x")),
-        step.run("y", () => (effects.push("y"), "y")),
-      ]);
-      const z = await step.run("z", () => (effects.push("z"), `${x}${y}z`));
-      return z;
-    }),
-    client.createFunction({ id: "sleeper", triggers: [{ event: "test/sleep" }] }, async ({ step }) => {
-      const before = await step.run("before", () => Date.now());
-      await step.sleep("nap", "1s");
-      const after = await step.run("after", () => Date.now());
-      return after - before;
-    }),
-    client.createFunction({ id: "flaky", retries: 3, triggers: [{ event: "test/flaky" }] }, async ({ step }) => {
-      return step.run("sometimes", () => {
-        flaky++;
-        if (flaky < 3) throw new Error(`flake ${flaky}`);
-        return `ok after ${flaky}`;
-      });
-    }),
-    client.createFunction(
-      {
-        id: "doomed",
-        retries: 5,
-        triggers: [{ event: "test/doomed" }],
-        onFailure: async ({ event, step }: FailureArgs) => {
-          await step.run("record failure", () => effects.push(`onFailure:${event.data.error.message}`));
-        },
-      },
-      async ({ step }) => {
-        await step.run("refuse", () => {
-          effects.push("refuse");
-          throw new NonRetriableError("not today");
+  h = await startHarness((client) => {
+    // Built before returning: inside startHarness's call, InngestFunction.Any[] would type the handlers' context as any.
+    const fns = [
+      client.createFunction({ id: "sequential", triggers: [sequentialEvent] }, async ({ event, step }) => {
+        const a = await step.run("a", () => (effects.push(`a:${event.data.n}`), 1));
+        const b = await step.run("b", () => (effects.push(`b:${event.data.n}`), a + 1));
+        const c = await step.run("c", () => (effects.push(`c:${event.data.n}`), b + 1));
+        return { sum: a + b + c };
+      }),
+      client.createFunction({ id: "parallel", triggers: [{ event: "test/parallel" }] }, async ({ step }) => {
+        const [x, y] = await Promise.all([
+          step.run("x", () => (effects.push("x"), "x")),
+          step.run("y", () => (effects.push("y"), "y")),
+        ]);
+        const xyz = await step.run("z", () => (effects.push("z"), `${x}${y}z`));
+        return xyz;
+      }),
+      client.createFunction({ id: "sleeper", triggers: [{ event: "test/sleep" }] }, async ({ step }) => {
+        const before = await step.run("before", () => Date.now());
+        await step.sleep("nap", "1s");
+        const after = await step.run("after", () => Date.now());
+        return after - before;
+      }),
+      client.createFunction({ id: "flaky", retries: 3, triggers: [{ event: "test/flaky" }] }, async ({ step }) => {
+        return step.run("sometimes", () => {
+          flaky++;
+          if (flaky < 3) throw new Error(`flake ${flaky}`);
+          return `ok after ${flaky}`;
         });
-      },
-    ),
-    client.createFunction({ id: "retry-after", retries: 2, triggers: [{ event: "test/retry-after" }] }, async ({ step }) => {
-      return step.run("rate limited", () => {
-        retryAfterCalls.push(Date.now());
-        if (retryAfterCalls.length === 1) throw new RetryAfterError("slow down", 800);
-        return "done";
-      });
-    }),
-    client.createFunction({ id: "fan-out", triggers: [{ event: "test/fan-out" }] }, async ({ step }) => {
-      await step.sendEvent("children", [1, 2, 3].map((n) => ({ name: "test/child", data: { n } })));
-    }),
-    client.createFunction({ id: "child", triggers: [{ event: "test/child" }] }, async ({ event, step }) => {
-      await step.run("child work", () => effects.push(`child:${event.data.n}`));
-    }),
-    client.createFunction(
-      { id: "one-at-a-time", concurrency: { limit: 1, key: "event.data.key" }, triggers: [{ event: "test/serial" }] },
-      async ({ event, step }) => {
-        const work = (name: string) =>
-          step.run(name, async () => {
-            const start = Date.now();
-            await new Promise((r) => setTimeout(r, 50));
-            (intervals[event.data.key] ??= []).push({ start, end: Date.now() });
-            return start;
+      }),
+      client.createFunction(
+        {
+          id: "doomed",
+          retries: 5,
+          triggers: [{ event: "test/doomed" }],
+          onFailure: async ({ event, step }: FailureArgs) => {
+            await step.run("record failure", () => effects.push(`onFailure:${event.data.error.message}`));
+          },
+        },
+        async ({ step }) => {
+          await step.run("refuse", () => {
+            effects.push("refuse");
+            throw new NonRetriableError("not today");
           });
-        const started = await work("start");
-        await step.sleep("hold", "1s");
-        await work("end");
-        (runSpans[event.data.key] ??= []).push({ start: started, end: Date.now() });
-      },
-    ),
-    client.createFunction(
-      { id: "cancellable", cancelOn: [{ event: "test/cancel", if: "event.data.id == async.data.id" }], triggers: [{ event: "test/cancellable" }] },
-      async ({ event, step }) => {
-        await step.run("begin", () => effects.push(`begin:${event.data.id}`));
-        await step.sleep("long nap", "30s");
-        await step.run("never", () => effects.push(`never:${event.data.id}`));
-      },
-    ),
-    client.createFunction({ id: "approval", triggers: [{ event: "test/approval" }] }, async ({ event, step }) => {
-      const approved = await step.waitForEvent("approved", {
-        event: "test/approved",
-        timeout: event.data.timeout,
-        if: "event.data.id == async.data.id",
-      });
-      return approved ? { by: approved.data.by } : { timedOut: true };
-    }),
-    client.createFunction({ id: "fragile", retries: 0, triggers: [{ event: "test/fragile" }] }, async ({ step }) => {
-      return step.run("depends on a fix", () => {
-        if (brokenUntilFixed) throw new Error("still broken");
-        return "fixed";
-      });
-    }),
-    client.createFunction({ id: "ticker", triggers: [{ cron: "*/30 * * * *" }] }, async ({ event, step }) => {
-      await step.run("tick", () => effects.push(`tick:${event.data.cron}`));
-    }),
-  ]);
+        },
+      ),
+      client.createFunction({ id: "retry-after", retries: 2, triggers: [{ event: "test/retry-after" }] }, async ({ step }) => {
+        return step.run("rate limited", () => {
+          retryAfterCalls.push(Date.now());
+          if (retryAfterCalls.length === 1) throw new RetryAfterError("slow down", 800);
+          return "done";
+        });
+      }),
+      client.createFunction({ id: "fan-out", triggers: [{ event: "test/fan-out" }] }, async ({ step }) => {
+        await step.sendEvent("children", [1, 2, 3].map((n) => childEvent.create({ n })));
+      }),
+      client.createFunction({ id: "child", triggers: [childEvent] }, async ({ event, step }) => {
+        await step.run("child work", () => effects.push(`child:${event.data.n}`));
+      }),
+      client.createFunction(
+        { id: "one-at-a-time", concurrency: { limit: 1, key: "event.data.key" }, triggers: [serialEvent] },
+        async ({ event, step }) => {
+          const work = (name: string) =>
+            step.run(name, async () => {
+              const start = Date.now();
+              await new Promise((r) => setTimeout(r, 50));
+              (intervals[event.data.key] ??= []).push({ start, end: Date.now() });
+              return start;
+            });
+          const started = await work("start");
+          await step.sleep("hold", "1s");
+          await work("end");
+          (runSpans[event.data.key] ??= []).push({ start: started, end: Date.now() });
+        },
+      ),
+      client.createFunction(
+        { id: "cancellable", cancelOn: [{ event: cancelEvent, if: "event.data.id == async.data.id" }], triggers: [cancellableEvent] },
+        async ({ event, step }) => {
+          await step.run("begin", () => effects.push(`begin:${event.data.id}`));
+          await step.sleep("long nap", "30s");
+          await step.run("never", () => effects.push(`never:${event.data.id}`));
+        },
+      ),
+      client.createFunction({ id: "approval", triggers: [approvalEvent] }, async ({ event, step }) => {
+        const approved = await step.waitForEvent("approved", {
+          event: approvedEvent,
+          timeout: event.data.timeout,
+          if: "event.data.id == async.data.id",
+        });
+        return approved ? { by: approved.data.by } : { timedOut: true };
+      }),
+      client.createFunction({ id: "fragile", retries: 0, triggers: [{ event: "test/fragile" }] }, async ({ step }) => {
+        return step.run("depends on a fix", () => {
+          if (brokenUntilFixed) throw new Error("still broken");
+          return "fixed";
+        });
+      }),
+      client.createFunction({ id: "ticker", triggers: [{ cron: "*/30 * * * *" }] }, async ({ event, step }) => {
+        // Typed as the cron's event or a direct invocation's; only the schedule starts this one.
+        const schedule = event.name === "inngest/scheduled.timer" ? event.data.cron : "invoked";
+        await step.run("tick", () => effects.push(`tick:${schedule}`));
+      }),
+    ];
+    return fns;
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -137,7 +153,7 @@ describe("embedded engine", () => {
   });
 
   it("runs sequential steps once each and records the output", async () => {
-    await h.client.send({ name: "test/sequential", data: { n: 1 } });
+    await h.client.send(sequentialEvent.create({ n: 1 }));
     const run = await h.waitForRun("sequential");
     expect(run.status).toBe("completed");
     expect(run.output).toEqual({ sum: 6 });
@@ -190,7 +206,7 @@ describe("embedded engine", () => {
   });
 
   it("counts concurrency as Inngest does: never two steps of one key at once, and a sleeping run holds no slot", async () => {
-    await h.client.send(Array.from({ length: 6 }, (_, i) => ({ name: "test/serial", data: { key: i % 2 ? "odd" : "even" } })));
+    await h.client.send(Array.from({ length: 6 }, (_, i) => serialEvent.create({ key: i % 2 ? "odd" : "even" })));
     await until(async () => (await h.runsOf("one-at-a-time")).filter((r) => r.status === "completed").length === 6, 30_000, "6 runs");
     for (const key of ["odd", "even"]) {
       const steps = intervals[key]!.sort((a, b) => a.start - b.start);
@@ -204,11 +220,11 @@ describe("embedded engine", () => {
 
   it("cancels a sleeping run when a matching cancel event arrives", async () => {
     await h.client.send([
-      { name: "test/cancellable", data: { id: "keep" } },
-      { name: "test/cancellable", data: { id: "stop" } },
+      cancellableEvent.create({ id: "keep" }),
+      cancellableEvent.create({ id: "stop" }),
     ]);
     await until(() => count("begin:keep") === 1 && count("begin:stop") === 1, 10_000, "both runs to start");
-    await h.client.send({ name: "test/cancel", data: { id: "stop" } });
+    await h.client.send(cancelEvent.create({ id: "stop" }));
     const cancelled = await h.waitForRun("cancellable", (r) => r.status === "cancelled");
     expect((cancelled.event as { data: { id: string } }).data.id).toBe("stop");
     const runs = await h.runsOf("cancellable");
@@ -238,17 +254,17 @@ describe("embedded engine", () => {
   });
 
   it("resumes a waitForEvent on the matching event", async () => {
-    await h.client.send({ name: "test/approval", data: { id: "doc-1", timeout: "30s" } });
+    await h.client.send(approvalEvent.create({ id: "doc-1", timeout: "30s" }));
     await h.waitForRun("approval", (r) => r.status === "running");
     await until(async () => Number((await h.engine.db.execute(sql`select count(*)::int as n from engine_waits`))[0]!.n) === 1, 10_000, "the wait");
-    await h.client.send({ name: "test/approved", data: { id: "other", by: "mallory" } });
-    await h.client.send({ name: "test/approved", data: { id: "doc-1", by: "alice" } });
+    await h.client.send(approvedEvent.create({ id: "other", by: "mallory" }));
+    await h.client.send(approvedEvent.create({ id: "doc-1", by: "alice" }));
     const run = await h.waitForRun("approval");
     expect(run.output).toEqual({ by: "alice" });
   });
 
   it("times out a waitForEvent", async () => {
-    await h.client.send({ name: "test/approval", data: { id: "doc-2", timeout: "1s" } });
+    await h.client.send(approvalEvent.create({ id: "doc-2", timeout: "1s" }));
     const run = await h.waitForRun("approval", (r) => r.status === "completed" && (r.event as { data: { id: string } }).data.id === "doc-2");
     expect(run.output).toEqual({ timedOut: true });
   });
@@ -299,8 +315,8 @@ describe("embedded engine", () => {
   });
 
   it("deduplicates events sent with the same id", async () => {
-    await h.client.send({ id: "same-id", name: "test/sequential", data: { n: 7 } });
-    await h.client.send({ id: "same-id", name: "test/sequential", data: { n: 7 } });
+    await h.client.send(sequentialEvent.create({ n: 7 }, { id: "same-id" }));
+    await h.client.send(sequentialEvent.create({ n: 7 }, { id: "same-id" }));
     await h.waitForRun("sequential", (r) => (r.event as { data: { n: number } }).data.n === 7 && r.status === "completed");
     expect((await h.runsOf("sequential")).filter((r) => (r.event as { data: { n: number } }).data.n === 7)).toHaveLength(1);
   });
