@@ -26,7 +26,14 @@ export default defineConfig({
     ...devices["Desktop Chrome"],
     launchOptions: {
       executablePath,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
     },
   },
   webServer: [
@@ -48,26 +55,26 @@ export default defineConfig({
       env: { NODE_OPTIONS: "--openssl-legacy-provider" },
     },
     {
-    // A fresh embedded database for every run; the app is built by `npm run test:e2e` beforehand.
-    command: `rm -rf .data/e2e && next start -p ${PORT}`,
-    url: `${baseURL}/api/health`,
-    timeout: 120_000,
-    reuseExistingServer: false,
-    stdout: "ignore",
-    stderr: "pipe",
-    env: {
-      WIRE_DATA_DIR: ".data/e2e",
-      WIRE_EMBEDDED_PG_PORT: process.env.E2E_PG_PORT ?? "54339",
-      WIRE_ENGINE_PORT: process.env.E2E_ENGINE_PORT ?? "54340",
-      // One engine worker: a second source queues behind a running backfill, so Pending can be seen.
-      WIRE_ENGINE_WORKERS: "1",
-      WIRE_PUBLIC_URL: baseURL,
-      WIRE_AUTH_RATE_LIMIT: "off",
-      LOG_LEVEL: "warn",
-      NEXT_TELEMETRY_DISABLED: "1",
-      // The e2e S3 server listens on loopback, which the SSRF guard refuses by default.
-      WIRE_ALLOW_PRIVATE_ENDPOINTS: "true",
-    },
+      // A fresh embedded database for every run; the app is built by `npm run test:e2e` beforehand.
+      command: `rm -rf .data/e2e && next start -p ${PORT}`,
+      url: `${baseURL}/api/health`,
+      timeout: 120_000,
+      reuseExistingServer: false,
+      stdout: "ignore",
+      stderr: "pipe",
+      env: {
+        WIRE_DATA_DIR: ".data/e2e",
+        WIRE_EMBEDDED_PG_PORT: process.env.E2E_PG_PORT ?? "54339",
+        WIRE_ENGINE_PORT: process.env.E2E_ENGINE_PORT ?? "54340",
+        // One engine worker: a second source queues behind a running backfill, so Pending can be seen.
+        WIRE_ENGINE_WORKERS: "1",
+        WIRE_PUBLIC_URL: baseURL,
+        WIRE_AUTH_RATE_LIMIT: "off",
+        LOG_LEVEL: "warn",
+        NEXT_TELEMETRY_DISABLED: "1",
+        // The e2e S3 server listens on loopback, which the SSRF guard refuses by default.
+        WIRE_ALLOW_PRIVATE_ENDPOINTS: "true",
+      },
     },
   ],
 });

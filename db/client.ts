@@ -16,7 +16,11 @@ export type DbOrTx = Database | Tx;
  */
 export function createDatabase(
   url: string,
-  options: { max?: number; connection?: Record<string, string | number | boolean>; onQuery?: (query: string, connection: number) => void } = {},
+  options: {
+    max?: number;
+    connection?: Record<string, string | number | boolean>;
+    onQuery?: (query: string, connection: number) => void;
+  } = {},
 ) {
   const onQuery = options.onQuery;
   const sql = postgres(url, {

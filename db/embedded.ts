@@ -71,7 +71,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<{
   const adopted = runningPid(clusterDir) !== undefined;
   if (!adopted) {
     await pg.start().catch((error: unknown) => {
-      throw new Error(`Embedded PostgreSQL failed to start on port ${options.port} (${clusterDir}): ${error instanceof Error ? String(error) : "exited"}. Is the port in use? Set WIRE_EMBEDDED_PG_PORT or DATABASE_URL.`);
+      throw new Error(
+        `Embedded PostgreSQL failed to start on port ${options.port} (${clusterDir}): ${error instanceof Error ? String(error) : "exited"}. Is the port in use? Set WIRE_EMBEDDED_PG_PORT or DATABASE_URL.`,
+      );
     });
   }
   await ensureDatabase(options);
@@ -95,7 +97,10 @@ function stopWithProcess(clusterDir: string): void {
       // Already gone.
     }
   });
-  for (const [signal, code] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
+  for (const [signal, code] of [
+    ["SIGTERM", 143],
+    ["SIGINT", 130],
+  ] as const) {
     process.once(signal, () => {
       if (process.listenerCount(signal) === 0) process.exit(code);
     });

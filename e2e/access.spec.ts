@@ -43,7 +43,9 @@ test.describe("container access", () => {
         await expect(page.getByRole("heading", { name: "Not found", exact: true })).toBeVisible();
         await expect(page.getByText("nda.txt")).toHaveCount(0);
       }
-      await expect(person.trpc.files.list.query({ containerId: container.id })).rejects.toMatchObject({ data: { httpStatus: 404 } });
+      await expect(person.trpc.files.list.query({ containerId: container.id })).rejects.toMatchObject({
+        data: { httpStatus: 404 },
+      });
       const uploadAttempt = await person.api.post(`/api/containers/${container.id}/files`, {
         multipart: { file: { name: "x.txt", mimeType: "text/plain", buffer: Buffer.from("x") } },
       });
@@ -75,7 +77,9 @@ test.describe("container access", () => {
   test("an editor uploads and deletes files but does not manage people", async () => {
     const page = await editor.page();
     await page.goto(container.url);
-    await page.getByTestId("file-input").setInputFiles({ name: "draft.txt", mimeType: "text/plain", buffer: Buffer.from("v1") });
+    await page
+      .getByTestId("file-input")
+      .setInputFiles({ name: "draft.txt", mimeType: "text/plain", buffer: Buffer.from("v1") });
     await expect(page.getByRole("row", { name: /draft\.txt/ })).toBeVisible();
     await page.getByRole("button", { name: "Delete draft.txt" }).click();
     await page.getByRole("alertdialog").getByRole("button", { name: "Delete file" }).click();
@@ -97,7 +101,9 @@ test.describe("container access", () => {
   });
 });
 
-test("an Owner deletes a container; its stored copies are removed in the background by the engine", async ({ createPerson }) => {
+test("an Owner deletes a container; its stored copies are removed in the background by the engine", async ({
+  createPerson,
+}) => {
   const owner = await createPerson("owner");
   const org = await seedOrg(owner);
   const container = await seedContainer(owner, org, "Short-lived");

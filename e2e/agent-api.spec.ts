@@ -19,11 +19,16 @@ test("an agent writes a file with a container API token", async ({ createPerson,
 
   const auth = { Authorization: `Bearer ${token}` };
   const path = `/api/v1/containers/${container.id}/files/findings/week 1.md`;
-  const written = await request.put(path, { headers: { ...auth, "content-type": "text/markdown" }, data: "# Findings" });
+  const written = await request.put(path, {
+    headers: { ...auth, "content-type": "text/markdown" },
+    data: "# Findings",
+  });
   expect(written.status()).toBe(200);
   expect(await (await request.get(path, { headers: auth })).text()).toBe("# Findings");
   expect((await request.put(path, { data: "no token" })).status()).toBe(401);
-  expect((await request.put(`/api/v1/containers/${other.id}/files/x.md`, { headers: auth, data: "x" })).status()).toBe(404);
+  expect((await request.put(`/api/v1/containers/${other.id}/files/x.md`, { headers: auth, data: "x" })).status()).toBe(
+    404,
+  );
 
   await page.goto(container.url);
   const row = page.getByRole("row", { name: /findings\/week 1\.md/ });
@@ -37,7 +42,10 @@ test("an agent writes a file with a container API token", async ({ createPerson,
   expect((await request.get(path, { headers: auth })).status()).toBe(401);
 });
 
-test("500 agent writes, 20 at a time, are all Ready within a minute while the app stays healthy", async ({ createPerson, request }) => {
+test("500 agent writes, 20 at a time, are all Ready within a minute while the app stays healthy", async ({
+  createPerson,
+  request,
+}) => {
   const owner = await createPerson("burst");
   const org = await seedOrg(owner);
   const container = await seedContainer(owner, org, "Burst");
@@ -49,7 +57,14 @@ test("500 agent writes, 20 at a time, are all Ready within a minute while the ap
   const names = Array.from({ length: 500 }, (_, i) => `burst/note-${String(i).padStart(3, "0")}.md`);
   for (let i = 0; i < names.length; i += 20) {
     const statuses = await Promise.all(
-      names.slice(i, i + 20).map(async (name) => (await request.put(`/api/v1/containers/${container.id}/files/${name}`, { headers: auth, data: `# ${name}\n\nA note written by an agent in a burst.` })).status()),
+      names.slice(i, i + 20).map(async (name) =>
+        (
+          await request.put(`/api/v1/containers/${container.id}/files/${name}`, {
+            headers: auth,
+            data: `# ${name}\n\nA note written by an agent in a burst.`,
+          })
+        ).status(),
+      ),
     );
     expect(statuses.every((s) => s === 200)).toBe(true);
   }
@@ -57,7 +72,12 @@ test("500 agent writes, 20 at a time, are all Ready within a minute while the ap
   const ready = async () => {
     let count = 0;
     for (let page = 1; page <= 5; page++) {
-      const { items } = await api.files.list.query({ containerId: container.id, search: "burst/", page, pageSize: 100 });
+      const { items } = await api.files.list.query({
+        containerId: container.id,
+        search: "burst/",
+        page,
+        pageSize: 100,
+      });
       count += items.filter((f) => f.status === "ready").length;
     }
     return count;

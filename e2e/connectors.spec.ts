@@ -42,7 +42,7 @@ test.describe("connectors", () => {
   });
 
   // eslint-disable-next-line no-empty-pattern -- Playwright reads fixtures from a destructured first parameter; this test uses none
-test("an Admin adds a connector, sees wrong credentials refused, re-tests and disconnects", async ({}, testInfo) => {
+  test("an Admin adds a connector, sees wrong credentials refused, re-tests and disconnects", async ({}, testInfo) => {
     const page = await admin.page();
     await page.goto(`/o/${org.slug}/connectors`);
     await expect(page.getByText("No connectors yet")).toBeVisible();
@@ -105,7 +105,12 @@ test("an Admin adds a connector, sees wrong credentials refused, re-tests and di
     const policy = JSON.parse((await page.getByTestId("iam-policy").textContent())!) as { Statement: unknown };
     expect(policy.Statement).toEqual([
       { Effect: "Allow", Action: ["s3:GetObject"], Resource: "arn:aws:s3:::acme-reports/reports/2026/*" },
-      { Effect: "Allow", Action: ["s3:ListBucket"], Resource: "arn:aws:s3:::acme-reports", Condition: { StringLike: { "s3:prefix": ["reports/2026/*"] } } },
+      {
+        Effect: "Allow",
+        Action: ["s3:ListBucket"],
+        Resource: "arn:aws:s3:::acme-reports",
+        Condition: { StringLike: { "s3:prefix": ["reports/2026/*"] } },
+      },
     ]);
   });
 

@@ -33,7 +33,9 @@ export function trpcFor(api: APIRequestContext, baseURL: string): Trpc {
       httpLink({
         url: new URL("/api/trpc", baseURL).toString(),
         transformer: superjson,
-        headers: async () => ({ cookie: (await api.storageState()).cookies.map((c) => `${c.name}=${c.value}`).join("; ") }),
+        headers: async () => ({
+          cookie: (await api.storageState()).cookies.map((c) => `${c.name}=${c.value}`).join("; "),
+        }),
       }),
     ],
   });
@@ -43,7 +45,12 @@ export function uniqueEmail(label: string): string {
   return `${label}-${randomUUID().slice(0, 8)}@example.test`;
 }
 
-async function signUp(browser: Browser, baseURL: string, label: string, cleanup: (() => Promise<void>)[]): Promise<Person> {
+async function signUp(
+  browser: Browser,
+  baseURL: string,
+  label: string,
+  cleanup: (() => Promise<void>)[],
+): Promise<Person> {
   const email = uniqueEmail(label);
   const name = label.charAt(0).toUpperCase() + label.slice(1);
   const api = await request.newContext({ baseURL });
@@ -80,7 +87,9 @@ export async function seedOrg(owner: Person, people: [Person, "owner" | "admin" 
   for (const [person, role] of people) {
     // A membership comes only through the invite link, which the person opens.
     const { link } = await owner.trpc.members.invite.mutate({ orgId: org.id, email: person.email, role });
-    await person.trpc.invitations.accept.mutate({ token: decodeURIComponent(new URL(link).pathname.split("/").pop()!) });
+    await person.trpc.invitations.accept.mutate({
+      token: decodeURIComponent(new URL(link).pathname.split("/").pop()!),
+    });
   }
   return org;
 }
@@ -110,7 +119,13 @@ export async function grant(owner: Person, containerId: string, person: Person, 
   await owner.trpc.containers.access.set.mutate({ containerId, userId, level });
 }
 
-export async function upload(person: Person, containerId: string, name: string, content: string, mimeType = "text/plain") {
+export async function upload(
+  person: Person,
+  containerId: string,
+  name: string,
+  content: string,
+  mimeType = "text/plain",
+) {
   const response = await person.api.post(`/api/containers/${containerId}/files`, {
     multipart: { file: { name, mimeType, buffer: Buffer.from(content) } },
   });

@@ -1,7 +1,11 @@
 /** Invitations need proof of the address: the invite link, not an account with the invited email. */
 import { expect, PASSWORD, seedOrg, test, uniqueEmail } from "./fixtures";
 
-test("signing up with an invited address grants nothing; the invite link does, once", async ({ createPerson, browser, baseURL }) => {
+test("signing up with an invited address grants nothing; the invite link does, once", async ({
+  createPerson,
+  browser,
+  baseURL,
+}) => {
   const owner = await createPerson("owner");
   const org = await seedOrg(owner);
   const ownerPage = await owner.page();
@@ -18,7 +22,9 @@ test("signing up with an invited address grants nothing; the invite link does, o
   // Someone signs up with the invited address (another letter case) without the link: not a member.
   const context = await browser.newContext({ baseURL });
   const page = await context.newPage();
-  const signUp = await page.request.post("/api/auth/sign-up/email", { data: { email: invited.toUpperCase(), name: "Newcomer", password: PASSWORD } });
+  const signUp = await page.request.post("/api/auth/sign-up/email", {
+    data: { email: invited.toUpperCase(), name: "Newcomer", password: PASSWORD },
+  });
   expect(signUp.ok()).toBe(true);
   await page.goto(`/o/${org.slug}/containers`);
   await expect(page.getByRole("heading", { name: "Not found", exact: true })).toBeVisible();
@@ -37,7 +43,11 @@ test("signing up with an invited address grants nothing; the invite link does, o
   await context.close();
 });
 
-test("an invite link opened while signed out leads through sign-up and back, and refuses another account", async ({ createPerson, browser, baseURL }) => {
+test("an invite link opened while signed out leads through sign-up and back, and refuses another account", async ({
+  createPerson,
+  browser,
+  baseURL,
+}) => {
   const owner = await createPerson("owner");
   const stranger = await createPerson("stranger");
   const org = await seedOrg(owner);

@@ -1,7 +1,9 @@
 /** Managing members: Owners change roles and remove people; Admins invite; Members only look. */
 import { expect, seedOrg, test } from "./fixtures";
 
-test("an Owner changes roles and removes members, and cannot leave the org without an Owner", async ({ createPerson }) => {
+test("an Owner changes roles and removes members, and cannot leave the org without an Owner", async ({
+  createPerson,
+}) => {
   const owner = await createPerson("owner");
   const member = await createPerson("member");
   const org = await seedOrg(owner, [[member, "member"]]);
@@ -26,7 +28,9 @@ test("an Owner changes roles and removes members, and cannot leave the org witho
 });
 
 for (const role of ["admin", "member"] as const) {
-  test(`${role === "admin" ? "an Admin" : "a Member"} cannot change roles or remove people`, async ({ createPerson }) => {
+  test(`${role === "admin" ? "an Admin" : "a Member"} cannot change roles or remove people`, async ({
+    createPerson,
+  }) => {
     const owner = await createPerson("owner");
     const person = await createPerson(role);
     const org = await seedOrg(owner, [[person, role]]);

@@ -4,11 +4,18 @@ import { expect, test, uniqueEmail, PASSWORD } from "./fixtures";
 test("the health endpoint reports the database and the registered embedded engine", async ({ request }) => {
   const response = await request.get("/api/health");
   expect(response.status()).toBe(200);
-  expect(await response.json()).toMatchObject({ ok: true, db: "up", engine: { mode: "embedded", ready: true, error: null } });
+  expect(await response.json()).toMatchObject({
+    ok: true,
+    db: "up",
+    engine: { mode: "embedded", ready: true, error: null },
+  });
   expect(((await response.json()) as { engine: { functions: number } }).engine.functions).toBeGreaterThan(0);
 });
 
-test("sign up, create an org, invite a member, create a container and upload a file", async ({ page, createPerson }) => {
+test("sign up, create an org, invite a member, create a container and upload a file", async ({
+  page,
+  createPerson,
+}) => {
   const email = uniqueEmail("owner");
   await page.goto("/");
   await expect(page).toHaveURL(/\/sign-in/);
@@ -54,7 +61,9 @@ test("sign up, create an org, invite a member, create a container and upload a f
   await expect(page.getByRole("heading", { name: "Quarterly reports", exact: true })).toBeVisible();
   await expect(page.getByText("No files yet")).toBeVisible();
 
-  await page.getByTestId("file-input").setInputFiles({ name: "summary.md", mimeType: "text/markdown", buffer: Buffer.from("# Q3\nAll good.") });
+  await page
+    .getByTestId("file-input")
+    .setInputFiles({ name: "summary.md", mimeType: "text/markdown", buffer: Buffer.from("# Q3\nAll good.") });
   const row = page.getByRole("row", { name: /summary\.md/ });
   await expect(row).toBeVisible();
   await expect(row.getByText("Upload")).toBeVisible();

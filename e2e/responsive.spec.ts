@@ -16,7 +16,10 @@ async function screenshot(page: Page, testInfo: TestInfo, name: string) {
 
 /** The page itself never scrolls sideways (tables scroll inside their own box). */
 async function expectNoPageOverflow(page: Page) {
-  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth: window.innerWidth,
+  }));
   expect(scrollWidth, "the page scrolls sideways").toBeLessThanOrEqual(innerWidth);
 }
 
@@ -45,9 +48,20 @@ async function seed(createPerson: (label: string) => Promise<Person>): Promise<W
   await api.connectors.disconnect.mutate({ orgId: org.id, connectorId: old.id });
   const container = await seedContainer(owner, org, "Quarterly research");
   // A long name and a long content type: the cells that used to push the Files table past the screen.
-  await upload(owner, container.id, `minutes/${"very-long-meeting-notes-name-".repeat(4)}final.docx`, "notes", "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+  await upload(
+    owner,
+    container.id,
+    `minutes/${"very-long-meeting-notes-name-".repeat(4)}final.docx`,
+    "notes",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+  );
   await upload(owner, container.id, "notes.txt", "short");
-  await api.sources.attach.mutate({ containerId: container.id, connectorId: connector.id, bucket: E2E_S3.bucket, prefix: "reports/" });
+  await api.sources.attach.mutate({
+    containerId: container.id,
+    connectorId: connector.id,
+    bucket: E2E_S3.bucket,
+    prefix: "reports/",
+  });
   await expect
     .poll(async () => (await api.sources.list.query({ containerId: container.id }))[0]?.status, { timeout: 60_000 })
     .toBe("synced");
@@ -59,7 +73,9 @@ for (const viewport of [
   { width: 1280, height: 800 },
 ]) {
   const phone = viewport.width < 768;
-  test(`Connectors, Add connector, Sources, Files and Access at ${viewport.width} × ${viewport.height}`, async ({ createPerson }, testInfo) => {
+  test(`Connectors, Add connector, Sources, Files and Access at ${viewport.width} × ${viewport.height}`, async ({
+    createPerson,
+  }, testInfo) => {
     test.setTimeout(120_000);
     const { owner, org, container } = await seed(createPerson);
     const page = await owner.page();
@@ -111,7 +127,10 @@ for (const viewport of [
     const source = page.getByRole("listitem", { name: `${E2E_S3.bucket}/reports/` });
     await expect(source.getByTestId("source-pill")).toHaveText("Synced");
     await expectReachable(page, source.getByRole("button", { name: `Sync now reports/ from bucket ${E2E_S3.bucket}` }));
-    await expectReachable(page, source.getByRole("button", { name: `History of reports/ from bucket ${E2E_S3.bucket}` }));
+    await expectReachable(
+      page,
+      source.getByRole("button", { name: `History of reports/ from bucket ${E2E_S3.bucket}` }),
+    );
     await source.getByRole("button", { name: /^History of/ }).click();
     await expect(source.getByRole("table", { name: "Sync runs" })).toBeVisible();
     await expectReachable(page, page.getByRole("button", { name: "Edit" }));
@@ -152,7 +171,9 @@ for (const viewport of [
   });
 }
 
-test("a disconnected connector is removed from the list after confirming; its access log stays", async ({ createPerson }) => {
+test("a disconnected connector is removed from the list after confirming; its access log stays", async ({
+  createPerson,
+}) => {
   const owner = await createPerson("owner");
   const org = await seedOrg(owner);
   const api = owner.trpc;

@@ -8,12 +8,15 @@ import { expect, seedContainer, seedOrg, test } from "./fixtures";
 function watchCspViolations(page: Page): string[] {
   const violations: string[] = [];
   page.on("console", (message) => {
-    if (/Content Security Policy|Refused to (execute|load|apply)/i.test(message.text())) violations.push(message.text());
+    if (/Content Security Policy|Refused to (execute|load|apply)/i.test(message.text()))
+      violations.push(message.text());
   });
   return violations;
 }
 
-test("pages carry CSP with a nonce, frame-ancestors 'none', nosniff and Referrer-Policy, and run under it", async ({ createPerson }) => {
+test("pages carry CSP with a nonce, frame-ancestors 'none', nosniff and Referrer-Policy, and run under it", async ({
+  createPerson,
+}) => {
   const owner = await createPerson("owner");
   const org = await seedOrg(owner);
   const page = await owner.page();
@@ -30,7 +33,9 @@ test("pages carry CSP with a nonce, frame-ancestors 'none', nosniff and Referrer
     expect(headers["x-content-type-options"]).toBe("nosniff");
     expect(headers["referrer-policy"]).toBe("strict-origin-when-cross-origin");
     // Every script Next rendered carries this request's nonce (browsers expose it only as the property).
-    const scriptNonces = await page.locator("script").evaluateAll((scripts) => scripts.map((s) => (s as HTMLScriptElement).nonce));
+    const scriptNonces = await page
+      .locator("script")
+      .evaluateAll((scripts) => scripts.map((s) => (s as HTMLScriptElement).nonce));
     expect(scriptNonces.length).toBeGreaterThan(0);
     expect(new Set(scriptNonces)).toEqual(new Set([nonce]));
   }
@@ -41,12 +46,18 @@ test("pages carry CSP with a nonce, frame-ancestors 'none', nosniff and Referrer
 
   // The app still runs: a client-side interaction works (the new-container dialog is React state).
   await page.goto(`/o/${org.slug}/containers`);
-  await page.getByRole("button", { name: /new container/i }).first().click();
+  await page
+    .getByRole("button", { name: /new container/i })
+    .first()
+    .click();
   await expect(page.getByRole("dialog")).toBeVisible();
   expect(violations).toEqual([]);
 });
 
-test("a form post from another origin of the same site cannot plant a file with the victim's cookie", async ({ createPerson, baseURL }) => {
+test("a form post from another origin of the same site cannot plant a file with the victim's cookie", async ({
+  createPerson,
+  baseURL,
+}) => {
   const victim = await createPerson("victim");
   const org = await seedOrg(victim);
   const container = await seedContainer(victim, org, "Target");
@@ -68,7 +79,9 @@ test("a form post from another origin of the same site cannot plant a file with 
         </script>`,
     }),
   );
-  const posted = page.waitForResponse((r) => r.url().endsWith(`/api/containers/${container.id}/files`) && r.request().method() === "POST");
+  const posted = page.waitForResponse(
+    (r) => r.url().endsWith(`/api/containers/${container.id}/files`) && r.request().method() === "POST",
+  );
   await page.goto(`${attacker.origin}/attack.html`);
   const response = await posted;
   expect(response.status()).toBe(403);
@@ -79,7 +92,11 @@ test("a form post from another origin of the same site cannot plant a file with 
 
 test("malformed percent-encoding in a path is a 400, not a 500", async ({ request }) => {
   const id = "00000000-0000-4000-8000-000000000000";
-  for (const path of [`/api/v1/containers/${id}/files/bad%E0%A4%A.md`, `/api/v1/containers/${id}/files/%zz`, "/o/%E0%A4%A/containers"]) {
+  for (const path of [
+    `/api/v1/containers/${id}/files/bad%E0%A4%A.md`,
+    `/api/v1/containers/${id}/files/%zz`,
+    "/o/%E0%A4%A/containers",
+  ]) {
     const response = await request.get(path, { headers: { Authorization: "Bearer wire_x" } });
     expect(response.status(), path).toBe(400);
   }

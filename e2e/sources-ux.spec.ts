@@ -17,7 +17,11 @@ async function bucketWith(keys: string[]): Promise<string> {
   const bucket = `e2e-ux-${randomUUID().slice(0, 8)}`;
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   for (let i = 0; i < keys.length; i += 50) {
-    await Promise.all(keys.slice(i, i + 50).map((Key) => s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: Buffer.from(`body of ${Key}`) }))));
+    await Promise.all(
+      keys
+        .slice(i, i + 50)
+        .map((Key) => s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: Buffer.from(`body of ${Key}`) }))),
+    );
   }
   return bucket;
 }
@@ -33,11 +37,17 @@ async function setup(createPerson: (label: string) => Promise<Person>) {
 
 async function waitForStatus(api: Trpc, containerId: string, where: string, status: string, timeout = 60_000) {
   await expect
-    .poll(async () => (await api.sources.list.query({ containerId })).find((s) => `${s.bucket}/${s.prefix}` === where)?.status, { timeout })
+    .poll(
+      async () =>
+        (await api.sources.list.query({ containerId })).find((s) => `${s.bucket}/${s.prefix}` === where)?.status,
+      { timeout },
+    )
     .toBe(status);
 }
 
-test("Add bucket flags an open-ended prefix with what else it matches, fixes it in one click, and counts objects", async ({ createPerson }) => {
+test("Add bucket flags an open-ended prefix with what else it matches, fixes it in one click, and counts objects", async ({
+  createPerson,
+}) => {
   test.setTimeout(120_000);
   const { owner, container } = await setup(createPerson);
   const bucket = await bucketWith([
@@ -84,18 +94,30 @@ test("Files fills in from a backfill without a reload", async ({ createPerson })
   const page = await owner.page();
   await page.goto(container.url);
   await expect(page.getByText("No files yet")).toBeVisible();
-  await api.sources.attach.mutate({ containerId: container.id, connectorId: connector.id, bucket: E2E_S3.bucket, prefix: E2E_S3.bulk.prefix });
+  await api.sources.attach.mutate({
+    containerId: container.id,
+    connectorId: connector.id,
+    bucket: E2E_S3.bucket,
+    prefix: E2E_S3.bulk.prefix,
+  });
   // The same page, never reloaded: rows arrive while the source syncs, until all of them are there.
   const total = page.getByText(/^1–25 of \d+$/);
   await expect(total).toBeVisible({ timeout: 60_000 });
   await expect(total).toHaveText(`1–25 of ${E2E_S3.bulk.count}`, { timeout: 120_000 });
 });
 
-test("an Error pill shows its reason beside it and advice for its cause in the row; buttons name their source; pills take focus", async ({ createPerson }) => {
+test("an Error pill shows its reason beside it and advice for its cause in the row; buttons name their source; pills take focus", async ({
+  createPerson,
+}) => {
   test.setTimeout(120_000);
   const { owner, api, connector, container } = await setup(createPerson);
   const doomed = await bucketWith(["a.txt"]);
-  await api.sources.attach.mutate({ containerId: container.id, connectorId: connector.id, bucket: E2E_S3.bucket, prefix: "reports/" });
+  await api.sources.attach.mutate({
+    containerId: container.id,
+    connectorId: connector.id,
+    bucket: E2E_S3.bucket,
+    prefix: "reports/",
+  });
   await api.sources.attach.mutate({ containerId: container.id, connectorId: connector.id, bucket: doomed, prefix: "" });
   await waitForStatus(api, container.id, `${doomed}/`, "synced");
   await waitForStatus(api, container.id, `${E2E_S3.bucket}/reports/`, "synced");
@@ -140,7 +162,12 @@ test("an Error pill shows its reason beside it and advice for its cause in the r
 test("fifteen rapid presses of Sync now send one request", async ({ createPerson }) => {
   test.setTimeout(120_000);
   const { owner, api, connector, container } = await setup(createPerson);
-  await api.sources.attach.mutate({ containerId: container.id, connectorId: connector.id, bucket: E2E_S3.bucket, prefix: "reports/" });
+  await api.sources.attach.mutate({
+    containerId: container.id,
+    connectorId: connector.id,
+    bucket: E2E_S3.bucket,
+    prefix: "reports/",
+  });
   await waitForStatus(api, container.id, `${E2E_S3.bucket}/reports/`, "synced");
   const page = await owner.page();
   await page.goto(`${container.url}/sources`);
@@ -155,7 +182,12 @@ test("fifteen rapid presses of Sync now send one request", async ({ createPerson
   // The manual run happens and ends, and the button takes presses again: only then is the count final.
   const sourceId = (await api.sources.list.query({ containerId: container.id }))[0]!.id;
   await expect
-    .poll(async () => (await api.sources.runs.query({ containerId: container.id, sourceId })).filter((r) => r.trigger === "manual").length, { timeout: 60_000 })
+    .poll(
+      async () =>
+        (await api.sources.runs.query({ containerId: container.id, sourceId })).filter((r) => r.trigger === "manual")
+          .length,
+      { timeout: 60_000 },
+    )
     .toBeGreaterThan(0);
   await waitForStatus(api, container.id, `${E2E_S3.bucket}/reports/`, "synced");
   await expect(button).toBeEnabled();
@@ -195,10 +227,17 @@ test("Files sorts by name, size, origin and date from its headers", async ({ cre
   await expect(table.getByRole("columnheader", { name: /Origin/ })).toHaveAttribute("aria-sort", "ascending");
 });
 
-test("one name, one file: an overlapping source and an upload of a mirrored name are refused, naming the source", async ({ createPerson }) => {
+test("one name, one file: an overlapping source and an upload of a mirrored name are refused, naming the source", async ({
+  createPerson,
+}) => {
   test.setTimeout(120_000);
   const { owner, api, connector, container } = await setup(createPerson);
-  await api.sources.attach.mutate({ containerId: container.id, connectorId: connector.id, bucket: E2E_S3.bucket, prefix: "reports/" });
+  await api.sources.attach.mutate({
+    containerId: container.id,
+    connectorId: connector.id,
+    bucket: E2E_S3.bucket,
+    prefix: "reports/",
+  });
   await waitForStatus(api, container.id, `${E2E_S3.bucket}/reports/`, "synced");
 
   const page = await owner.page();
@@ -208,7 +247,9 @@ test("one name, one file: an overlapping source and an upload of a mirrored name
   await form.getByLabel("Bucket").fill(E2E_S3.bucket);
   await form.getByLabel("Prefix (optional)").fill("reports/2026/");
   await form.getByRole("button", { name: "Add" }).click();
-  await expect(form.getByText(`This prefix overlaps the source ${E2E_S3.bucket}/reports/ already in this container`)).toBeVisible();
+  await expect(
+    form.getByText(`This prefix overlaps the source ${E2E_S3.bucket}/reports/ already in this container`),
+  ).toBeVisible();
   await expect(form.getByLabel("Prefix (optional)")).toHaveAttribute("aria-invalid", "true");
   expect((await api.sources.list.query({ containerId: container.id })).length).toBe(1);
 

@@ -72,16 +72,26 @@ test("attach a bucket, watch it sync, change a file, see an error, detach", asyn
   await expect(page.getByRole("row", { name: /mine\.txt/ })).toContainText("Upload");
 
   // Change a file at the source, Sync now, and the container has the new version.
-  await s3.send(new PutObjectCommand({ Bucket: E2E_S3.bucket, Key: "reports/2026/q1.md", Body: "# Q1\nRevenue restated.", ContentType: "text/markdown" }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: E2E_S3.bucket,
+      Key: "reports/2026/q1.md",
+      Body: "# Q1\nRevenue restated.",
+      ContentType: "text/markdown",
+    }),
+  );
   await page.getByRole("link", { name: "Sources" }).click();
   await reports.getByRole("button", { name: "Sync now" }).click();
   await expect(reports.getByTestId("source-pill")).toHaveText("Synced", { timeout: 30_000 });
   await expect
-    .poll(async () => {
-      const list = await api.files.list.query({ containerId: container.id, search: "reports/2026/q1.md" });
-      const file = list.items[0];
-      return file ? (await owner.api.get(`/api/containers/${container.id}/files/${file.id}`)).text() : null;
-    }, { timeout: 30_000 })
+    .poll(
+      async () => {
+        const list = await api.files.list.query({ containerId: container.id, search: "reports/2026/q1.md" });
+        const file = list.items[0];
+        return file ? (await owner.api.get(`/api/containers/${container.id}/files/${file.id}`)).text() : null;
+      },
+      { timeout: 30_000 },
+    )
     .toBe("# Q1\nRevenue restated.");
   await reports.getByRole("button", { name: "History" }).click();
   await expect(reports.getByRole("table", { name: "Sync runs" }).getByText("Manual")).toBeVisible();
@@ -111,7 +121,9 @@ test("attach a bucket, watch it sync, change a file, see an error, detach", asyn
   await page.getByRole("alertdialog").getByRole("button", { name: "Detach" }).click();
   await expect(reports).toHaveCount(0);
   await expect
-    .poll(async () => (await api.files.list.query({ containerId: container.id, search: "reports/2026" })).total, { timeout: 30_000 })
+    .poll(async () => (await api.files.list.query({ containerId: container.id, search: "reports/2026" })).total, {
+      timeout: 30_000,
+    })
     .toBe(0);
   expect((await api.files.list.query({ containerId: container.id, search: "mine.txt" })).total).toBe(1);
 });

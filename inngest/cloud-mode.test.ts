@@ -19,7 +19,11 @@ beforeAll(async () => {
     let body = "";
     req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => {
-      if (req.url === "/fn/register") registrations.push({ authorization: req.headers.authorization, body: JSON.parse(body) as { url: string; functions: { id: string }[] } });
+      if (req.url === "/fn/register")
+        registrations.push({
+          authorization: req.headers.authorization,
+          body: JSON.parse(body) as { url: string; functions: { id: string }[] },
+        });
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, modified: true }));
     });
   });
@@ -34,7 +38,10 @@ beforeAll(async () => {
   const { inngestHandlers } = await import("./serve");
   const { engineMode } = await import("./engine/config");
   expect(engineMode()).toBe("inngest");
-  const hello = inngest.createFunction({ id: "hello", triggers: [{ event: "test/hello" }] }, ({ event }) => `hello ${event.data.name}`);
+  const hello = inngest.createFunction(
+    { id: "hello", triggers: [{ event: "test/hello" }] },
+    ({ event }) => `hello ${event.data.name}`,
+  );
   handlers = inngestHandlers([hello]) as never;
 });
 
@@ -49,7 +56,9 @@ afterAll(() => {
 const endpoint = "http://wire.test/api/inngest";
 
 it("registers with the hashed signing key, at the configured URL whatever the request's Host says", async () => {
-  const forged = await handlers.PUT(new Request("http://attacker.example/api/inngest", { method: "PUT", headers: { host: "attacker.example" } }));
+  const forged = await handlers.PUT(
+    new Request("http://attacker.example/api/inngest", { method: "PUT", headers: { host: "attacker.example" } }),
+  );
   expect(forged.status).toBe(200);
   expect(registrations).toHaveLength(1);
   expect(registrations[0]!.authorization).toBe(`Bearer ${hashedSigningKey(signingKey)}`);
@@ -62,7 +71,14 @@ function execution(name: string) {
     event: { name: "test/hello", data: { name }, id: "e1", ts: Date.now() },
     events: [{ name: "test/hello", data: { name }, id: "e1", ts: Date.now() }],
     steps: {},
-    ctx: { run_id: "r1", attempt: 0, max_attempts: 1, disable_immediate_execution: false, use_api: false, stack: { stack: [], current: 0 } },
+    ctx: {
+      run_id: "r1",
+      attempt: 0,
+      max_attempts: 1,
+      disable_immediate_execution: false,
+      use_api: false,
+      stack: { stack: [], current: 0 },
+    },
     version: -1,
   };
 }

@@ -25,7 +25,12 @@ export const sourceSyncRequested = eventType("wire/source.sync-requested", {
 
 /** One import batch of a sync run (keys assigned by the run's listing) is to be fetched into the container. */
 export const sourceImportRequested = eventType("wire/source.import-requested", {
-  schema: z.object({ sourceId: z.uuid(), connectorId: z.uuid(), runId: z.uuid(), batch: z.number().int().nonnegative() }),
+  schema: z.object({
+    sourceId: z.uuid(),
+    connectorId: z.uuid(),
+    runId: z.uuid(),
+    batch: z.number().int().nonnegative(),
+  }),
 });
 
 /** A source was archived (detached, or its connector disconnected): its files are to be removed. */

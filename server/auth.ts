@@ -32,7 +32,9 @@ function createAuth() {
           // The free-text rule of every other input (server/schemas.ts) applies to people's names too.
           before: (user) => {
             const problem = textProblem(user.name, "name");
-            return problem ? Promise.reject(new APIError("BAD_REQUEST", { message: `Name: ${problem}` })) : Promise.resolve();
+            return problem
+              ? Promise.reject(new APIError("BAD_REQUEST", { message: `Name: ${problem}` }))
+              : Promise.resolve();
           },
         },
       },

@@ -27,7 +27,9 @@ beforeAll(async () => {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) if (typeof value === "string") headers.set(name, value);
-    const response = await POST(new Request(`${base}${req.url}`, { method: req.method, headers, body: Buffer.concat(chunks) }));
+    const response = await POST(
+      new Request(`${base}${req.url}`, { method: req.method, headers, body: Buffer.concat(chunks) }),
+    );
     res.writeHead(response.status, Object.fromEntries(response.headers));
     res.end(Buffer.from(await response.arrayBuffer()));
   };

@@ -10,7 +10,9 @@ describe("parseEnv", () => {
   });
 
   it("accepts postgres URLs and treats empty values as unset", () => {
-    expect(parseEnv({ DATABASE_URL: "postgres://u:p@localhost:5432/wire" }).DATABASE_URL).toBe("postgres://u:p@localhost:5432/wire");
+    expect(parseEnv({ DATABASE_URL: "postgres://u:p@localhost:5432/wire" }).DATABASE_URL).toBe(
+      "postgres://u:p@localhost:5432/wire",
+    );
     expect(parseEnv({ DATABASE_URL: "postgresql://localhost/wire" }).DATABASE_URL).toBe("postgresql://localhost/wire");
     expect(parseEnv({ DATABASE_URL: "" }).DATABASE_URL).toBeUndefined();
     expect(parseEnv({ WIRE_EMBEDDED_PG_PORT: "6543" }).WIRE_EMBEDDED_PG_PORT).toBe(6543);

@@ -40,13 +40,21 @@ const schema = z.object({
   /** SMTP server for outgoing mail (smtp:// or smtps://user:pass@host:port); unset: mail goes to WIRE_DATA_DIR/outbox. */
   WIRE_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   WIRE_MAIL_FROM: z.string().trim().min(3).default("Wire <wire@localhost>"),
-  WIRE_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().default(50 * 1024 * 1024),
+  WIRE_MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(50 * 1024 * 1024),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Embedded engine (used when no INNGEST_* variable is set): loopback port, workers, retry backoff. */
   WIRE_ENGINE_PORT: port.default(54330),
   WIRE_ENGINE_WORKERS: z.coerce.number().int().min(1).max(64).default(4),
   WIRE_ENGINE_BACKOFF_MS: z.coerce.number().int().min(1).default(1000),
-  WIRE_ENGINE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(15 * 60 * 1000),
+  WIRE_ENGINE_REQUEST_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(15 * 60 * 1000),
   /**
    * Where this process's engine calls the app's Inngest endpoint; defaults to WIRE_PUBLIC_URL + /api/inngest.
    * With several processes, point each at itself (or all at the shared public URL).
@@ -80,7 +88,12 @@ const schema = z.object({
   WIRE_EMBEDDINGS_DIMENSIONS: z.coerce.number().int().min(1).max(65536).optional(),
   WIRE_EMBEDDINGS_TIMEOUT_MS: z.coerce.number().int().min(1000).default(60_000),
   /** Sources: how often each is synced, and the most objects one sync run looks at. */
-  WIRE_SYNC_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
+  WIRE_SYNC_INTERVAL_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(15),
   WIRE_SYNC_MAX_OBJECTS: z.coerce.number().int().min(1).default(100_000),
   /** Objects larger than this are listed as too large and never downloaded; unset: the upload limit. */
   WIRE_MAX_FILE_BYTES: z.coerce.number().int().positive().optional(),

@@ -3,7 +3,8 @@
  * UNAUTHORIZED no session · FORBIDDEN role or level too low · NOT_FOUND not visible to the caller ·
  * BAD_REQUEST invalid input · CONFLICT clashes with current state · PAYLOAD_TOO_LARGE over a size limit.
  */
-export type AppErrorCode = "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "BAD_REQUEST" | "CONFLICT" | "PAYLOAD_TOO_LARGE";
+export type AppErrorCode =
+  "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "BAD_REQUEST" | "CONFLICT" | "PAYLOAD_TOO_LARGE";
 
 export class AppError extends Error {
   constructor(
@@ -39,7 +40,10 @@ export function errorForLog(error: unknown, depth = 0): Record<string, unknown> 
     type: error.name,
     message: failedQuery ? "Failed query" : error.message,
     // Frames only: the first line of a stack repeats the message.
-    stack: error.stack?.split("\n").filter((line) => line.trimStart().startsWith("at ")).join("\n"),
+    stack: error.stack
+      ?.split("\n")
+      .filter((line) => line.trimStart().startsWith("at "))
+      .join("\n"),
   };
   if (failedQuery) out.query = String((error as { query: unknown }).query);
   if ("code" in error && typeof error.code === "string") out.code = error.code;

@@ -22,9 +22,18 @@ export async function handle(request: Request, handler: (requestId: string) => P
     return response;
   } catch (error) {
     if (error instanceof AppError) return errorResponse(error);
-    logger.error({ requestId, method: request.method, url: new URL(request.url).pathname, err: errorForLog(error) }, "request failed");
+    logger.error(
+      { requestId, method: request.method, url: new URL(request.url).pathname, err: errorForLog(error) },
+      "request failed",
+    );
     return Response.json(
-      { error: { code: "INTERNAL_SERVER_ERROR", message: `Something went wrong on our side (request ${requestId}).`, requestId } },
+      {
+        error: {
+          code: "INTERNAL_SERVER_ERROR",
+          message: `Something went wrong on our side (request ${requestId}).`,
+          requestId,
+        },
+      },
       { status: 500, headers: { "x-request-id": requestId } },
     );
   }

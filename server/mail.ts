@@ -30,10 +30,22 @@ export class LocalOutbox implements Mailer {
   async send(message: MailMessage): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
     const file = path.join(this.dir, `${new Date().toISOString().replace(/[:.]/g, "-")}-${randomUUID()}.eml`);
-    const eml = [`From: ${this.from}`, `To: ${message.to}`, `Subject: ${message.subject}`, `Date: ${new Date().toUTCString()}`, "Content-Type: text/plain; charset=utf-8", "", message.text, ""].join("\r\n");
+    const eml = [
+      `From: ${this.from}`,
+      `To: ${message.to}`,
+      `Subject: ${message.subject}`,
+      `Date: ${new Date().toUTCString()}`,
+      "Content-Type: text/plain; charset=utf-8",
+      "",
+      message.text,
+      "",
+    ].join("\r\n");
     await fs.writeFile(file, eml, { mode: 0o600 });
     // The body (it may hold a link that grants access) stays in the file, not in the logs.
-    logger.info({ to: message.to, subject: message.subject, file }, "mail kept in the local outbox (no WIRE_SMTP_URL configured)");
+    logger.info(
+      { to: message.to, subject: message.subject, file },
+      "mail kept in the local outbox (no WIRE_SMTP_URL configured)",
+    );
   }
 }
 

@@ -17,7 +17,11 @@ export async function currentPageUser(): Promise<SessionUser | null> {
 }
 
 /** For pages only some roles may open: others are sent back to `fallback` (the org's page they can use). */
-export async function requireOrgPagePermission(slug: string, permission: OrgPermission, fallback = `/o/${slug}/connectors`) {
+export async function requireOrgPagePermission(
+  slug: string,
+  permission: OrgPermission,
+  fallback = `/o/${slug}/connectors`,
+) {
   const user = await requirePageUser(`/o/${slug}`);
   const org = await caller.organizations.bySlug({ slug }).catch(notFoundOnMissing);
   if (!roleCan(org.role, permission)) redirect(fallback);

@@ -22,7 +22,11 @@ function tempPath(): string {
 }
 
 export function tooLarge(maxBytes: number): AppError {
-  return new AppError("PAYLOAD_TOO_LARGE", `Files can be at most ${Math.round((maxBytes / 1024 / 1024) * 10) / 10} MB.`, "file");
+  return new AppError(
+    "PAYLOAD_TOO_LARGE",
+    `Files can be at most ${Math.round((maxBytes / 1024 / 1024) * 10) / 10} MB.`,
+    "file",
+  );
 }
 
 /** Counts bytes through and fails the pipeline at the first byte past `maxBytes`. */
@@ -51,10 +55,16 @@ export async function spoolRequestBody(request: Request, maxBytes: number): Prom
   const target = tempPath();
   let size = 0;
   try {
-    await pipeline(webBody(request), limiter(maxBytes, (n) => (size = n)), fs.createWriteStream(target, { mode: 0o600 }));
+    await pipeline(
+      webBody(request),
+      limiter(maxBytes, (n) => (size = n)),
+      fs.createWriteStream(target, { mode: 0o600 }),
+    );
   } catch (error) {
     await fs.promises.rm(target, { force: true });
-    throw error instanceof AppError ? error : new AppError("BAD_REQUEST", "The request body could not be read.", "file");
+    throw error instanceof AppError
+      ? error
+      : new AppError("BAD_REQUEST", "The request body could not be read.", "file");
   }
   return new SpooledFile(target, size);
 }
@@ -69,7 +79,10 @@ export interface SpooledUpload {
  * The `file` parts of a multipart/form-data upload, each spooled with its own limit of `maxBytes`, at most
  * `maxFiles` of them. On any failure every spooled file is removed and reading stops.
  */
-export async function spoolMultipartFiles(request: Request, options: { maxBytes: number; maxFiles: number }): Promise<SpooledUpload[]> {
+export async function spoolMultipartFiles(
+  request: Request,
+  options: { maxBytes: number; maxFiles: number },
+): Promise<SpooledUpload[]> {
   const invalid = () => new AppError("BAD_REQUEST", "Send the files as multipart/form-data.", "file");
   let parser: busboy.Busboy;
   try {
@@ -108,12 +121,19 @@ export async function spoolMultipartFiles(request: Request, options: { maxBytes:
       stream.on("data", (chunk: Buffer) => (size += chunk.length));
       writes.push(
         pipeline(stream, fs.createWriteStream(target, { mode: 0o600 })).then(
-          () => void uploads.push({ name: info.filename ?? "", contentType: info.mimeType, file: new SpooledFile(target, size) }),
+          () =>
+            void uploads.push({
+              name: info.filename ?? "",
+              contentType: info.mimeType,
+              file: new SpooledFile(target, size),
+            }),
           () => fail(invalid()),
         ),
       );
     });
-    parser.on("filesLimit", () => fail(new AppError("PAYLOAD_TOO_LARGE", `Upload at most ${options.maxFiles} files at once.`, "file")));
+    parser.on("filesLimit", () =>
+      fail(new AppError("PAYLOAD_TOO_LARGE", `Upload at most ${options.maxFiles} files at once.`, "file")),
+    );
     parser.on("error", () => fail(invalid()));
     parser.on("close", () => void Promise.all(writes).then(() => (failed ? undefined : resolve())));
     source.on("error", () => fail(invalid()));

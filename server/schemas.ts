@@ -16,7 +16,9 @@ const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 /** Why `text` breaks the free-text rule, or null. `kind`: a name (one line, no bidi controls), a line, or multi-line text. */
 export function textProblem(text: string, kind: "name" | "line" | "text"): string | null {
   if ((kind === "text" ? TEXT_CONTROLS : LINE_CONTROLS).test(text)) {
-    return kind === "text" ? "Remove the control characters (only tabs and line breaks are allowed)." : "Remove the control characters (a line break, tab or NUL?).";
+    return kind === "text"
+      ? "Remove the control characters (only tabs and line breaks are allowed)."
+      : "Remove the control characters (a line break, tab or NUL?).";
   }
   if (kind === "name" && BIDI_CONTROLS.test(text)) return "Remove the text-direction control characters.";
   return null;
@@ -30,8 +32,14 @@ export function freeText(kind: "name" | "line" | "text" = "name") {
   });
 }
 
-export const orgNameSchema = freeText().trim().min(2, "Use at least 2 characters.").max(80, "Use at most 80 characters.");
-export const containerNameSchema = freeText().trim().min(1, "A name is required.").max(120, "Use at most 120 characters.");
+export const orgNameSchema = freeText()
+  .trim()
+  .min(2, "Use at least 2 characters.")
+  .max(80, "Use at most 80 characters.");
+export const containerNameSchema = freeText()
+  .trim()
+  .min(1, "A name is required.")
+  .max(120, "Use at most 120 characters.");
 export const containerDescriptionSchema = freeText("text").trim().max(500, "Use at most 500 characters.").default("");
 export const emailSchema = z.email("Enter a valid email address.").trim().toLowerCase();
 export const roleSchema = z.enum(ORG_ROLES);
@@ -44,7 +52,10 @@ export type FileSortKey = (typeof FILE_SORT_KEYS)[number];
 export const fileSortSchema = z
   .object({ by: z.enum(FILE_SORT_KEYS), dir: z.enum(["asc", "desc"]) })
   .default({ by: "updated", dir: "desc" });
-export const connectorLabelSchema = freeText().trim().min(1, "A label is required.").max(80, "Use at most 80 characters.");
+export const connectorLabelSchema = freeText()
+  .trim()
+  .min(1, "A label is required.")
+  .max(80, "Use at most 80 characters.");
 export const fileSearchSchema = freeText("line").max(200, "Use at most 200 characters.");
 /** Ids that are not UUIDs (better-auth user ids, slugs): one line, bounded. */
 export const userIdSchema = freeText("line").min(1).max(128);

@@ -49,7 +49,8 @@ export function installServerHooks(): void {
     // eslint-disable-next-line @typescript-eslint/unbound-method -- kept to be called with the server as `this` (emit.call below)
     const emit = Server.prototype.emit as (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
     Server.prototype.emit = function (this: unknown, event: string | symbol, ...args: unknown[]) {
-      if (event === "request" && beforeNext(args[0] as http.IncomingMessage, args[1] as http.ServerResponse)) return true;
+      if (event === "request" && beforeNext(args[0] as http.IncomingMessage, args[1] as http.ServerResponse))
+        return true;
       return emit.call(this, event, ...args);
     } as typeof Server.prototype.emit;
   }

@@ -40,9 +40,25 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<boole
 it("SIGTERM stops the embedded PostgreSQL; the data dir is private", async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "wire-shutdown-"));
   fs.chmodSync(dataDir, 0o755); // as an older version left it
-  const env: NodeJS.ProcessEnv = { ...process.env, NEXT_RUNTIME: "nodejs", WIRE_DATA_DIR: dataDir, WIRE_EMBEDDED_PG_PORT: String(await freePort()), INNGEST_DEV: "1" };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NEXT_RUNTIME: "nodejs",
+    WIRE_DATA_DIR: dataDir,
+    WIRE_EMBEDDED_PG_PORT: String(await freePort()),
+    INNGEST_DEV: "1",
+  };
   delete env.DATABASE_URL;
-  const child = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", "-e", "await (await import('./instrumentation.ts')).register(); console.log('BOOTED')"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    process.execPath,
+    [
+      "--conditions=react-server",
+      "--import",
+      "tsx",
+      "-e",
+      "await (await import('./instrumentation.ts')).register(); console.log('BOOTED')",
+    ],
+    { env, stdio: ["ignore", "pipe", "pipe"] },
+  );
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += String(d)));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));

@@ -41,7 +41,10 @@ export function ConnectorDetail({ connectorId }: { connectorId: string }) {
   return (
     <div className="space-y-8">
       <div>
-        <Link href={`/o/${org.slug}/connectors`} className="mb-3 inline-flex items-center gap-1 text-sm text-zinc-500 hover:text-zinc-800">
+        <Link
+          href={`/o/${org.slug}/connectors`}
+          className="mb-3 inline-flex items-center gap-1 text-sm text-zinc-500 hover:text-zinc-800"
+        >
           <ChevronLeft className="size-4" aria-hidden /> Connectors
         </Link>
         <div className="flex flex-wrap items-center justify-between gap-4">
@@ -51,7 +54,11 @@ export function ConnectorDetail({ connectorId }: { connectorId: string }) {
           </div>
           {canManage && !disconnected && (
             <div className="flex gap-2">
-              <Button variant="secondary" pending={retest.isPending} onClick={() => retest.mutate({ orgId: org.id, connectorId })}>
+              <Button
+                variant="secondary"
+                pending={retest.isPending}
+                onClick={() => retest.mutate({ orgId: org.id, connectorId })}
+              >
                 {!retest.isPending && <RefreshCw className="size-4" aria-hidden />} Re-test
               </Button>
               <Button variant="danger" onClick={() => setConfirming(true)}>
@@ -65,7 +72,8 @@ export function ConnectorDetail({ connectorId }: { connectorId: string }) {
       {retest.error && <Alert>{describeError(retest.error).message}</Alert>}
       {c.status === "invalid_credentials" && (
         <Alert>
-          These credentials no longer work{c.lastError ? `: ${c.lastError}` : "."} Replace them below, or disconnect and connect again.
+          These credentials no longer work{c.lastError ? `: ${c.lastError}` : "."} Replace them below, or disconnect and
+          connect again.
         </Alert>
       )}
       {c.status === "active" && c.lastError && <Alert>The last check failed: {c.lastError}</Alert>}
@@ -78,7 +86,10 @@ export function ConnectorDetail({ connectorId }: { connectorId: string }) {
           ["Region", c.region],
           ["Test bucket", c.testBucket],
           ["Test prefix", c.testPrefix || "None (the whole bucket)"],
-          ["Last checked", c.lastCheckedAt ? `${formatRelative(c.lastCheckedAt)} (${formatDateTime(c.lastCheckedAt)})` : "Never"],
+          [
+            "Last checked",
+            c.lastCheckedAt ? `${formatRelative(c.lastCheckedAt)} (${formatDateTime(c.lastCheckedAt)})` : "Never",
+          ],
           ["Credentials", disconnected ? "Wiped when disconnected" : "Encrypted; never shown"],
           ["Feeds", c.feeds.length ? c.feeds.map(feedLabel).join(", ") : "No sources"],
         ].map(([term, value]) => (
@@ -98,7 +109,10 @@ export function ConnectorDetail({ connectorId }: { connectorId: string }) {
         title={`Disconnect ${c.label}?`}
         description={
           <>
-            <p>The credentials are wiped for good. Every container this connector feeds has its synced files removed in the background.</p>
+            <p>
+              The credentials are wiped for good. Every container this connector feeds has its synced files removed in
+              the background.
+            </p>
             {c.feeds.length === 0 ? (
               <p className="mt-2">This connector feeds no containers.</p>
             ) : (
@@ -112,7 +126,9 @@ export function ConnectorDetail({ connectorId }: { connectorId: string }) {
               </>
             )}
             <p className="mt-2">Connecting again later, even with the same credentials, makes a new connector.</p>
-            {disconnect.error && <span className="mt-2 block text-red-600">{describeError(disconnect.error).message}</span>}
+            {disconnect.error && (
+              <span className="mt-2 block text-red-600">{describeError(disconnect.error).message}</span>
+            )}
           </>
         }
         confirmLabel="Disconnect"
@@ -123,15 +139,17 @@ export function ConnectorDetail({ connectorId }: { connectorId: string }) {
   );
 }
 
-const EDIT_FIELDS = ["label", "region", "testBucket", "testPrefix", "accessKeyId", "secretAccessKey", "sessionToken"] as const;
+const EDIT_FIELDS = [
+  "label",
+  "region",
+  "testBucket",
+  "testPrefix",
+  "accessKeyId",
+  "secretAccessKey",
+  "sessionToken",
+] as const;
 
-function EditForm({
-  connector,
-  onSaved,
-}: {
-  connector: RouterOutputs["connectors"]["get"];
-  onSaved: () => void;
-}) {
+function EditForm({ connector, onSaved }: { connector: RouterOutputs["connectors"]["get"]; onSaved: () => void }) {
   const org = useOrg();
   const trpc = useTRPC();
   const [replacing, setReplacing] = useState(false);
@@ -157,20 +175,41 @@ function EditForm({
       testBucket: text("testBucket"),
       testPrefix: formText(form, "testPrefix"),
       credentials: replacing
-        ? { accessKeyId: text("accessKeyId"), secretAccessKey: formText(form, "secretAccessKey"), sessionToken: text("sessionToken") || undefined }
+        ? {
+            accessKeyId: text("accessKeyId"),
+            secretAccessKey: formText(form, "secretAccessKey"),
+            sessionToken: text("sessionToken") || undefined,
+          }
         : null,
     });
   }
 
   return (
-    <form onSubmit={onSubmit} className="space-y-4 rounded-lg bg-white p-5 ring-1 ring-zinc-200" aria-label="Edit connector" noValidate>
+    <form
+      onSubmit={onSubmit}
+      className="space-y-4 rounded-lg bg-white p-5 ring-1 ring-zinc-200"
+      aria-label="Edit connector"
+      noValidate
+    >
       <h2 className="text-base font-semibold text-zinc-900">Edit</h2>
       {errors.form && <Alert>{errors.form}</Alert>}
       {update.isSuccess && <Alert tone="success">Saved.</Alert>}
       <div className="grid grid-cols-1 gap-4 sm:grid-cols-2">
-        <TextField label="Label" name="label" defaultValue={connector.label} required maxLength={80} error={errors.field("label")} />
+        <TextField
+          label="Label"
+          name="label"
+          defaultValue={connector.label}
+          required
+          maxLength={80}
+          error={errors.field("label")}
+        />
         <TextField label="Region" name="region" defaultValue={connector.region} error={errors.field("region")} />
-        <TextField label="Test bucket" name="testBucket" defaultValue={connector.testBucket} error={errors.field("testBucket")} />
+        <TextField
+          label="Test bucket"
+          name="testBucket"
+          defaultValue={connector.testBucket}
+          error={errors.field("testBucket")}
+        />
         <TextField
           label="Test prefix (optional)"
           name="testPrefix"
@@ -182,10 +221,24 @@ function EditForm({
       </div>
       {replacing ? (
         <fieldset className="grid grid-cols-1 gap-4 sm:grid-cols-3">
-          <legend className="mb-2 text-sm font-medium text-zinc-700">New credentials (the current ones are never shown)</legend>
+          <legend className="mb-2 text-sm font-medium text-zinc-700">
+            New credentials (the current ones are never shown)
+          </legend>
           <TextField label="Access key ID" name="accessKeyId" autoComplete="off" error={errors.field("accessKeyId")} />
-          <TextField label="Secret access key" name="secretAccessKey" type="password" autoComplete="new-password" error={errors.field("secretAccessKey")} />
-          <TextField label="Session token (optional)" name="sessionToken" type="password" autoComplete="off" error={errors.field("sessionToken")} />
+          <TextField
+            label="Secret access key"
+            name="secretAccessKey"
+            type="password"
+            autoComplete="new-password"
+            error={errors.field("secretAccessKey")}
+          />
+          <TextField
+            label="Session token (optional)"
+            name="sessionToken"
+            type="password"
+            autoComplete="off"
+            error={errors.field("sessionToken")}
+          />
         </fieldset>
       ) : (
         <Button variant="secondary" size="sm" onClick={() => setReplacing(true)}>
@@ -215,19 +268,27 @@ function AccessLog({ connectorId }: { connectorId: string }) {
       <h2 id="access-log-heading" className="text-base font-semibold text-zinc-900">
         Credential access log
       </h2>
-      <p className="mb-3 text-sm text-zinc-500">Every time Wire decrypted these credentials: by whom or by which job, and why.</p>
+      <p className="mb-3 text-sm text-zinc-500">
+        Every time Wire decrypted these credentials: by whom or by which job, and why.
+      </p>
       {log.isPending && <Loading />}
       {log.error && <Alert>{describeError(log.error).message}</Alert>}
       {log.data?.length === 0 && <p className="text-sm text-zinc-500">Never read since they were stored.</p>}
       {log.data && log.data.length > 0 && (
         <DataTable label="Credential access log" columns={["When", "By", "Why"]}>
-              {log.data.map((r) => (
-                <tr key={r.id}>
-                  <td className="px-4 py-2.5 whitespace-nowrap text-zinc-600">{formatDateTime(r.at)}</td>
-                  <td className="px-4 py-2.5">{r.actorType === "user" ? (r.actorName ? `${r.actorName} (${r.actorEmail})` : "A former member") : `Job: ${r.actorId}`}</td>
-                  <td className="px-4 py-2.5 text-zinc-600">{r.purpose}</td>
-                </tr>
-              ))}
+          {log.data.map((r) => (
+            <tr key={r.id}>
+              <td className="px-4 py-2.5 whitespace-nowrap text-zinc-600">{formatDateTime(r.at)}</td>
+              <td className="px-4 py-2.5">
+                {r.actorType === "user"
+                  ? r.actorName
+                    ? `${r.actorName} (${r.actorEmail})`
+                    : "A former member"
+                  : `Job: ${r.actorId}`}
+              </td>
+              <td className="px-4 py-2.5 text-zinc-600">{r.purpose}</td>
+            </tr>
+          ))}
         </DataTable>
       )}
     </section>

@@ -37,7 +37,10 @@ export function ConnectorsPage() {
         description="Credentials for the storage your containers sync from, shared across the organization. Credentials are encrypted and never shown again."
         actions={
           canManage && (
-            <Link href={`/o/${org.slug}/connectors/new`} className="inline-flex items-center gap-1.5 rounded-md bg-brand-600 px-3.5 py-2 text-sm font-medium text-white hover:bg-brand-700">
+            <Link
+              href={`/o/${org.slug}/connectors/new`}
+              className="inline-flex items-center gap-1.5 rounded-md bg-brand-600 px-3.5 py-2 text-sm font-medium text-white hover:bg-brand-700"
+            >
               <Plus className="size-4" aria-hidden /> Add connector
             </Link>
           )
@@ -68,53 +71,67 @@ export function ConnectorsPage() {
             ...(anyDisconnected ? [{ label: "Actions", hidden: true as const }] : []),
           ]}
         >
-              {list.data.map((c) => (
-                <tr key={c.id}>
-                  <td className="px-4 py-2.5 font-medium">
-                    <Link href={`/o/${org.slug}/connectors/${c.id}`} className="text-zinc-900 hover:text-brand-700 hover:underline">
-                      {c.label}
-                    </Link>
-                  </td>
-                  <td className="px-4 py-2.5 text-zinc-600">{providerLabel(c.provider)}</td>
-                  <td className="hidden max-w-56 truncate px-4 py-2.5 text-zinc-600 xl:table-cell">{endpointLabel(c.endpoint)}</td>
-                  <td className="hidden px-4 py-2.5 text-zinc-600 lg:table-cell">{c.region}</td>
-                  <td className="px-4 py-2.5 font-mono text-xs break-all text-zinc-600">{c.testBucket}/{c.testPrefix}</td>
-                  <td className="px-4 py-2.5">
-                    <span title={c.lastError ?? undefined}>
-                      <Badge tone={STATUS_TONE[c.status]}>{STATUS_LABEL[c.status]}</Badge>
-                    </span>
-                  </td>
-                  <td className="hidden px-4 py-2.5 whitespace-nowrap text-zinc-600 lg:table-cell">
-                    {c.lastCheckedAt ? (
-                      <time dateTime={c.lastCheckedAt.toISOString()} title={formatDateTime(c.lastCheckedAt)}>
-                        {formatRelative(c.lastCheckedAt)}
-                      </time>
-                    ) : (
-                      "Never"
-                    )}
-                  </td>
-                  <td className="px-4 py-2.5 text-xs text-zinc-600">
-                    {c.feeds.length === 0 ? (
-                      "No sources"
-                    ) : (
-                      <ul>
-                        {c.feeds.map((feed, i) => (
-                          <li key={i} className="font-mono">{feedLabel(feed)}</li>
-                        ))}
-                      </ul>
-                    )}
-                  </td>
-                  {anyDisconnected && (
-                    <td className="px-4 py-2.5 text-right">
-                      {c.status === "disconnected" && (
-                        <Button variant="ghost" size="sm" aria-label={`Remove ${c.label} from the list`} onClick={() => setToRemove(c)}>
-                          <Trash2 className="size-4" aria-hidden />
-                        </Button>
-                      )}
-                    </td>
+          {list.data.map((c) => (
+            <tr key={c.id}>
+              <td className="px-4 py-2.5 font-medium">
+                <Link
+                  href={`/o/${org.slug}/connectors/${c.id}`}
+                  className="text-zinc-900 hover:text-brand-700 hover:underline"
+                >
+                  {c.label}
+                </Link>
+              </td>
+              <td className="px-4 py-2.5 text-zinc-600">{providerLabel(c.provider)}</td>
+              <td className="hidden max-w-56 truncate px-4 py-2.5 text-zinc-600 xl:table-cell">
+                {endpointLabel(c.endpoint)}
+              </td>
+              <td className="hidden px-4 py-2.5 text-zinc-600 lg:table-cell">{c.region}</td>
+              <td className="px-4 py-2.5 font-mono text-xs break-all text-zinc-600">
+                {c.testBucket}/{c.testPrefix}
+              </td>
+              <td className="px-4 py-2.5">
+                <span title={c.lastError ?? undefined}>
+                  <Badge tone={STATUS_TONE[c.status]}>{STATUS_LABEL[c.status]}</Badge>
+                </span>
+              </td>
+              <td className="hidden px-4 py-2.5 whitespace-nowrap text-zinc-600 lg:table-cell">
+                {c.lastCheckedAt ? (
+                  <time dateTime={c.lastCheckedAt.toISOString()} title={formatDateTime(c.lastCheckedAt)}>
+                    {formatRelative(c.lastCheckedAt)}
+                  </time>
+                ) : (
+                  "Never"
+                )}
+              </td>
+              <td className="px-4 py-2.5 text-xs text-zinc-600">
+                {c.feeds.length === 0 ? (
+                  "No sources"
+                ) : (
+                  <ul>
+                    {c.feeds.map((feed, i) => (
+                      <li key={i} className="font-mono">
+                        {feedLabel(feed)}
+                      </li>
+                    ))}
+                  </ul>
+                )}
+              </td>
+              {anyDisconnected && (
+                <td className="px-4 py-2.5 text-right">
+                  {c.status === "disconnected" && (
+                    <Button
+                      variant="ghost"
+                      size="sm"
+                      aria-label={`Remove ${c.label} from the list`}
+                      onClick={() => setToRemove(c)}
+                    >
+                      <Trash2 className="size-4" aria-hidden />
+                    </Button>
                   )}
-                </tr>
-              ))}
+                </td>
+              )}
+            </tr>
+          ))}
         </DataTable>
       )}
       <ConfirmDialog
@@ -123,8 +140,8 @@ export function ConnectorsPage() {
         title={`Remove ${toRemove?.label ?? "connector"} from the list?`}
         description={
           <>
-            It is already disconnected: its credentials are gone and its sources were cleaned up. Removing it only takes it off this list; its
-            credential access log is kept for the audit trail.
+            It is already disconnected: its credentials are gone and its sources were cleaned up. Removing it only takes
+            it off this list; its credential access log is kept for the audit trail.
             {remove.error && <span className="mt-2 block text-red-600">{describeError(remove.error).message}</span>}
           </>
         }

@@ -31,10 +31,24 @@ export function IamPolicyHelper({
         Wire only reads: it lists under the prefixes you attach and downloads objects there. It never writes or deletes.
       </p>
       <div className="mb-3 grid grid-cols-1 gap-3 sm:grid-cols-2">
-        <TextField label="Bucket" value={bucket} onChange={(e) => onBucketChange(e.target.value)} placeholder="your-bucket" />
-        <TextField label="Prefix" value={prefix} onChange={(e) => onPrefixChange(e.target.value)} placeholder="reports/2026/" />
+        <TextField
+          label="Bucket"
+          value={bucket}
+          onChange={(e) => onBucketChange(e.target.value)}
+          placeholder="your-bucket"
+        />
+        <TextField
+          label="Prefix"
+          value={prefix}
+          onChange={(e) => onPrefixChange(e.target.value)}
+          placeholder="reports/2026/"
+        />
       </div>
-      <pre data-testid="iam-policy" tabIndex={0} className="max-h-80 overflow-auto rounded bg-zinc-900 p-3 text-xs text-zinc-100">
+      <pre
+        data-testid="iam-policy"
+        tabIndex={0}
+        className="max-h-80 overflow-auto rounded bg-zinc-900 p-3 text-xs text-zinc-100"
+      >
         {policy}
       </pre>
       <div className="mt-3 flex justify-end">

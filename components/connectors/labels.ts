@@ -1,7 +1,11 @@
 import type { RouterOutputs } from "@/components/providers/trpc";
 import { PROVIDERS, type ProviderId } from "@/server/services/connectors/providers";
 
-export const STATUS_LABEL = { active: "Active", invalid_credentials: "Invalid credentials", disconnected: "Disconnected" } as const;
+export const STATUS_LABEL = {
+  active: "Active",
+  invalid_credentials: "Invalid credentials",
+  disconnected: "Disconnected",
+} as const;
 export const STATUS_TONE = { active: "green", invalid_credentials: "red", disconnected: "zinc" } as const;
 
 export function providerLabel(provider: ProviderId): string {

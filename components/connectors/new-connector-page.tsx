@@ -13,7 +13,17 @@ import { formErrors } from "@/components/ui/form-errors";
 import { IamPolicyHelper } from "./iam-policy";
 import { formText } from "@/components/ui/form-data";
 
-const FIELDS = ["label", "provider", "endpoint", "region", "accessKeyId", "secretAccessKey", "sessionToken", "testBucket", "testPrefix"] as const;
+const FIELDS = [
+  "label",
+  "provider",
+  "endpoint",
+  "region",
+  "accessKeyId",
+  "secretAccessKey",
+  "sessionToken",
+  "testBucket",
+  "testPrefix",
+] as const;
 
 export function NewConnectorPage() {
   const org = useOrg();
@@ -57,9 +67,17 @@ export function NewConnectorPage() {
 
   return (
     <>
-      <PageHeader title="Add connector" description="Amazon S3 or any S3-compatible storage. Wire checks the credentials against the test bucket before storing anything." />
+      <PageHeader
+        title="Add connector"
+        description="Amazon S3 or any S3-compatible storage. Wire checks the credentials against the test bucket before storing anything."
+      />
       <div className="grid grid-cols-1 gap-6 lg:grid-cols-[minmax(0,1fr)_minmax(0,26rem)]">
-        <form onSubmit={onSubmit} className="space-y-4 rounded-lg bg-white p-5 ring-1 ring-zinc-200" aria-label="Add connector" noValidate>
+        <form
+          onSubmit={onSubmit}
+          className="space-y-4 rounded-lg bg-white p-5 ring-1 ring-zinc-200"
+          aria-label="Add connector"
+          noValidate
+        >
           {errors.form && <Alert>{errors.form}</Alert>}
           <SelectField
             label="Provider"
@@ -78,7 +96,14 @@ export function NewConnectorPage() {
               </option>
             ))}
           </SelectField>
-          <TextField label="Label" name="label" required maxLength={80} placeholder="Research bucket (read-only)" error={errors.field("label")} />
+          <TextField
+            label="Label"
+            name="label"
+            required
+            maxLength={80}
+            placeholder="Research bucket (read-only)"
+            error={errors.field("label")}
+          />
           <TextField
             label={provider === "aws" ? "Endpoint (optional)" : "Endpoint"}
             name="endpoint"
@@ -87,8 +112,22 @@ export function NewConnectorPage() {
             hint={preset.endpointHint}
             error={errors.field("endpoint")}
           />
-          <TextField label="Region" name="region" value={region} onChange={(e) => setRegion(e.target.value)} hint={preset.regionHint} error={errors.field("region")} />
-          <TextField label="Access key ID" name="accessKeyId" required autoComplete="off" spellCheck={false} error={errors.field("accessKeyId")} />
+          <TextField
+            label="Region"
+            name="region"
+            value={region}
+            onChange={(e) => setRegion(e.target.value)}
+            hint={preset.regionHint}
+            error={errors.field("region")}
+          />
+          <TextField
+            label="Access key ID"
+            name="accessKeyId"
+            required
+            autoComplete="off"
+            spellCheck={false}
+            error={errors.field("accessKeyId")}
+          />
           <TextField
             label="Secret access key"
             name="secretAccessKey"

@@ -30,7 +30,8 @@ export function AccessPage({ containerId }: { containerId: string }) {
         <PeopleSection containerId={containerId} />
       ) : (
         <Alert tone="info">
-          You {level === "edit" ? "can edit" : "can view"} this container. Owners and Admins of the organization manage who else has access.
+          You {level === "edit" ? "can edit" : "can view"} this container. Owners and Admins of the organization manage
+          who else has access.
         </Alert>
       )}
       {level !== "view" && <TokensSection containerId={containerId} />}
@@ -45,7 +46,8 @@ function PeopleSection({ containerId }: { containerId: string }) {
   const people = useQuery(trpc.containers.access.list.queryOptions({ containerId }));
   const set = useMutation(
     trpc.containers.access.set.mutationOptions({
-      onSuccess: () => queryClient.invalidateQueries({ queryKey: trpc.containers.access.list.queryKey({ containerId }) }),
+      onSuccess: () =>
+        queryClient.invalidateQueries({ queryKey: trpc.containers.access.list.queryKey({ containerId }) }),
     }),
   );
   return (
@@ -53,7 +55,9 @@ function PeopleSection({ containerId }: { containerId: string }) {
       <h2 id="people-heading" className="text-base font-semibold text-zinc-900">
         People
       </h2>
-      <p className="mb-3 text-sm text-zinc-500">Owners and Admins manage every container. Give Members view or edit access here.</p>
+      <p className="mb-3 text-sm text-zinc-500">
+        Owners and Admins manage every container. Give Members view or edit access here.
+      </p>
       {set.error && <Alert>{describeError(set.error).message}</Alert>}
       {people.isPending && <Loading />}
       {people.data && (
@@ -73,7 +77,11 @@ function PeopleSection({ containerId }: { containerId: string }) {
                   value={p.grant ?? ""}
                   disabled={set.isPending}
                   onChange={(e) =>
-                    set.mutate({ containerId, userId: p.userId, level: e.target.value === "" ? null : (e.target.value as "view" | "edit") })
+                    set.mutate({
+                      containerId,
+                      userId: p.userId,
+                      level: e.target.value === "" ? null : (e.target.value as "view" | "edit"),
+                    })
                   }
                 >
                   <option value="">No access</option>
@@ -136,8 +144,8 @@ function TokensSection({ containerId }: { containerId: string }) {
             Agent API tokens
           </h2>
           <p className="text-sm text-zinc-500">
-            Agents use a token to read and write files in this container, and only this container. A token acts with
-            its creator&apos;s rights: it stops working while its creator is not a member with edit access here.
+            Agents use a token to read and write files in this container, and only this container. A token acts with its
+            creator&apos;s rights: it stops working while its creator is not a member with edit access here.
           </p>
         </div>
         <Button variant="secondary" onClick={() => setCreating(true)}>
@@ -173,13 +181,24 @@ function TokensSection({ containerId }: { containerId: string }) {
         open={creating}
         onOpenChange={closeCreate}
         title={created ? "Copy your token now" : "New API token"}
-        description={created ? "This is the only time Wire shows it. Store it in your agent's secrets." : "Name it after the agent that will use it."}
+        description={
+          created
+            ? "This is the only time Wire shows it. Store it in your agent's secrets."
+            : "Name it after the agent that will use it."
+        }
       >
         {created ? (
           <CreatedToken token={created} containerId={containerId} onDone={() => closeCreate(false)} />
         ) : (
           <form onSubmit={onCreate} className="space-y-4">
-            <TextField label="Token name" name="name" required maxLength={80} autoFocus error={create.error ? describeError(create.error).message : null} />
+            <TextField
+              label="Token name"
+              name="name"
+              required
+              maxLength={80}
+              autoFocus
+              error={create.error ? describeError(create.error).message : null}
+            />
             <div className="flex justify-end gap-2">
               <Button variant="secondary" onClick={() => closeCreate(false)}>
                 Cancel
@@ -196,7 +215,11 @@ function TokensSection({ containerId }: { containerId: string }) {
         open={toRevoke !== null}
         onOpenChange={(open) => !open && setToRevoke(null)}
         title="Revoke token?"
-        description={<>Agents using <strong>{toRevoke?.name}</strong> will lose access to this container at once.</>}
+        description={
+          <>
+            Agents using <strong>{toRevoke?.name}</strong> will lose access to this container at once.
+          </>
+        }
         confirmLabel="Revoke token"
         pending={revoke.isPending}
         onConfirm={() => toRevoke && revoke.mutate({ containerId, tokenId: toRevoke.id })}
@@ -224,7 +247,9 @@ function DeleteSection({ containerId, name }: { containerId: string; name: strin
       <h2 id="delete-heading" className="text-base font-semibold text-zinc-900">
         Delete container
       </h2>
-      <p className="mt-1 mb-3 text-sm text-zinc-500">Removes the container, every file in it with its stored copy, its grants and its API tokens.</p>
+      <p className="mt-1 mb-3 text-sm text-zinc-500">
+        Removes the container, every file in it with its stored copy, its grants and its API tokens.
+      </p>
       <Button variant="danger" onClick={() => setConfirming(true)}>
         Delete container
       </Button>

@@ -89,10 +89,27 @@ function CreateContainerDialog({ open, onOpenChange }: { open: boolean; onOpenCh
   }
 
   return (
-    <Dialog open={open} onOpenChange={onOpenChange} title="New container" description="Give it a name your team will recognise.">
+    <Dialog
+      open={open}
+      onOpenChange={onOpenChange}
+      title="New container"
+      description="Give it a name your team will recognise."
+    >
       <form onSubmit={onSubmit} className="space-y-4">
-        <TextField label="Name" name="name" required maxLength={120} autoFocus error={error?.fieldErrors.name?.[0] ?? (error && !error.fieldErrors.description ? error.message : null)} />
-        <TextField label="Description (optional)" name="description" maxLength={500} error={error?.fieldErrors.description?.[0]} />
+        <TextField
+          label="Name"
+          name="name"
+          required
+          maxLength={120}
+          autoFocus
+          error={error?.fieldErrors.name?.[0] ?? (error && !error.fieldErrors.description ? error.message : null)}
+        />
+        <TextField
+          label="Description (optional)"
+          name="description"
+          maxLength={500}
+          error={error?.fieldErrors.description?.[0]}
+        />
         <div className="flex justify-end gap-2">
           <Button variant="secondary" onClick={() => onOpenChange(false)}>
             Cancel

@@ -42,7 +42,8 @@ export function FilesPage({ containerId }: { containerId: string }) {
   // files keep arriving, so this list polls too (the same cache entry, so one request serves both tabs).
   const sources = useQuery({
     ...trpc.sources.list.queryOptions({ containerId }),
-    refetchInterval: (q) => (q.state.data?.some((s) => s.status === "pending" || s.status === "syncing") ? 1000 : 15_000),
+    refetchInterval: (q) =>
+      q.state.data?.some((s) => s.status === "pending" || s.status === "syncing") ? 1000 : 15_000,
   });
   const sourceSyncing = sources.data?.some((s) => s.status === "pending" || s.status === "syncing") ?? false;
   // A sync can start and finish between two polls of an idle container: whenever a source's state moves
@@ -61,7 +62,8 @@ export function FilesPage({ containerId }: { containerId: string }) {
     placeholderData: keepPreviousData,
     // Files being processed change state on their own, and a syncing source adds files: keep the list live
     // until both settle.
-    refetchInterval: (query) => (sourceSyncing ? 1000 : query.state.data?.items.some((f) => f.status === "processing") ? 1500 : false),
+    refetchInterval: (query) =>
+      sourceSyncing ? 1000 : query.state.data?.items.some((f) => f.status === "processing") ? 1500 : false,
   });
   const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.files.list.queryKey() });
   const uploader = useUpload(containerId, () => void refresh());
@@ -88,7 +90,13 @@ export function FilesPage({ containerId }: { containerId: string }) {
           className="inline-flex items-center gap-1 uppercase hover:text-zinc-800"
           // Pressing the active column flips its direction; a new column starts A→Z / smallest / oldest, except
           // dates, which start newest first.
-          onClick={() => setSort(active ? { by, dir: sort.dir === "asc" ? "desc" : "asc" } : { by, dir: by === "updated" ? "desc" : "asc" })}
+          onClick={() =>
+            setSort(
+              active
+                ? { by, dir: sort.dir === "asc" ? "desc" : "asc" }
+                : { by, dir: by === "updated" ? "desc" : "asc" },
+            )
+          }
         >
           {label}
           <Icon className="size-3.5" aria-hidden />
@@ -147,7 +155,9 @@ export function FilesPage({ containerId }: { containerId: string }) {
             />
             <Button onClick={() => picker.current?.click()} pending={uploader.pending}>
               <Upload className="size-4" aria-hidden />
-              {uploader.pending ? `Uploading ${uploader.count} ${uploader.count === 1 ? "file" : "files"}…` : "Upload files"}
+              {uploader.pending
+                ? `Uploading ${uploader.count} ${uploader.count === 1 ? "file" : "files"}…`
+                : "Upload files"}
             </Button>
           </>
         )}
@@ -162,7 +172,10 @@ export function FilesPage({ containerId }: { containerId: string }) {
       {list.isPending && <Loading label="Loading files…" />}
 
       {data && data.total === 0 && (
-        <EmptyState icon={<FileText className="size-8" />} title={query ? "No files match your search" : "No files yet"}>
+        <EmptyState
+          icon={<FileText className="size-8" />}
+          title={query ? "No files match your search" : "No files yet"}
+        >
           {query
             ? "Try another name."
             : canEdit
@@ -193,64 +206,86 @@ export function FilesPage({ containerId }: { containerId: string }) {
                 <Button variant="secondary" size="sm" disabled={page <= 1} onClick={() => setPage((p) => p - 1)}>
                   Previous
                 </Button>
-                <Button variant="secondary" size="sm" disabled={page >= totalPages} onClick={() => setPage((p) => p + 1)}>
+                <Button
+                  variant="secondary"
+                  size="sm"
+                  disabled={page >= totalPages}
+                  onClick={() => setPage((p) => p + 1)}
+                >
                   Next
                 </Button>
               </div>
             </div>
           }
         >
-              {data.items.map((file) => (
-                <tr key={file.id}>
-                  <td className="px-4 py-2.5 font-medium">
-                    {/* Long names wrap at any character instead of widening the table past the screen. */}
-                    <a
-                      href={`/api/containers/${containerId}/files/${file.id}`}
-                      className="block max-w-[14rem] break-all text-zinc-900 hover:text-brand-700 hover:underline lg:max-w-[16rem] 2xl:max-w-sm"
-                    >
-                      {file.name}
-                    </a>
-                    <div className="max-w-[14rem] truncate text-xs font-normal text-zinc-500 2xl:hidden">{file.contentType}</div>
-                  </td>
-                  <td className="px-4 py-2.5 whitespace-nowrap text-zinc-600">{formatBytes(file.size)}</td>
-                  <td className="hidden px-4 py-2.5 text-zinc-600 2xl:table-cell">
-                    <div className="max-w-[12rem] truncate" title={file.contentType}>{file.contentType}</div>
-                  </td>
-                  <td className="px-4 py-2.5">
-                    <Badge>{ORIGIN_LABEL[file.origin]}</Badge>
-                    {file.source && <div className="mt-0.5 max-w-40 truncate font-mono text-xs text-zinc-500" title={file.source}>{file.source}</div>}
-                  </td>
-                  <td className="px-4 py-2.5">
-                    <span title={file.error ?? undefined}>
-                      <Badge tone={STATUS_TONE[file.status]}>{STATUS_LABEL[file.status]}</Badge>
-                    </span>
-                    {file.status === "failed" && (
-                      <div className="mt-1 max-w-48 text-xs break-words text-red-700">
-                        {file.error}
-                        {canEdit && (
-                          <button type="button" className="ml-1 font-medium underline" onClick={() => retry.mutate({ containerId, fileId: file.id })}>
-                            Retry
-                          </button>
-                        )}
-                      </div>
+          {data.items.map((file) => (
+            <tr key={file.id}>
+              <td className="px-4 py-2.5 font-medium">
+                {/* Long names wrap at any character instead of widening the table past the screen. */}
+                <a
+                  href={`/api/containers/${containerId}/files/${file.id}`}
+                  className="block max-w-[14rem] break-all text-zinc-900 hover:text-brand-700 hover:underline lg:max-w-[16rem] 2xl:max-w-sm"
+                >
+                  {file.name}
+                </a>
+                <div className="max-w-[14rem] truncate text-xs font-normal text-zinc-500 2xl:hidden">
+                  {file.contentType}
+                </div>
+              </td>
+              <td className="px-4 py-2.5 whitespace-nowrap text-zinc-600">{formatBytes(file.size)}</td>
+              <td className="hidden px-4 py-2.5 text-zinc-600 2xl:table-cell">
+                <div className="max-w-[12rem] truncate" title={file.contentType}>
+                  {file.contentType}
+                </div>
+              </td>
+              <td className="px-4 py-2.5">
+                <Badge>{ORIGIN_LABEL[file.origin]}</Badge>
+                {file.source && (
+                  <div className="mt-0.5 max-w-40 truncate font-mono text-xs text-zinc-500" title={file.source}>
+                    {file.source}
+                  </div>
+                )}
+              </td>
+              <td className="px-4 py-2.5">
+                <span title={file.error ?? undefined}>
+                  <Badge tone={STATUS_TONE[file.status]}>{STATUS_LABEL[file.status]}</Badge>
+                </span>
+                {file.status === "failed" && (
+                  <div className="mt-1 max-w-48 text-xs break-words text-red-700">
+                    {file.error}
+                    {canEdit && (
+                      <button
+                        type="button"
+                        className="ml-1 font-medium underline"
+                        onClick={() => retry.mutate({ containerId, fileId: file.id })}
+                      >
+                        Retry
+                      </button>
                     )}
-                  </td>
-                  <td className="px-4 py-2.5 whitespace-nowrap text-zinc-600">
-                    <time dateTime={file.updatedAt.toISOString()} title={formatDateTime(file.updatedAt)}>
-                      {formatRelative(file.updatedAt)}
-                    </time>
-                  </td>
-                  {canEdit && (
-                    <td className="px-4 py-2.5 text-right">
-                      {file.origin !== "connector" && (
-                        <Button variant="ghost" size="sm" aria-label={`Delete ${file.name}`} onClick={() => setToDelete(file)}>
-                          <Trash2 className="size-4" aria-hidden />
-                        </Button>
-                      )}
-                    </td>
+                  </div>
+                )}
+              </td>
+              <td className="px-4 py-2.5 whitespace-nowrap text-zinc-600">
+                <time dateTime={file.updatedAt.toISOString()} title={formatDateTime(file.updatedAt)}>
+                  {formatRelative(file.updatedAt)}
+                </time>
+              </td>
+              {canEdit && (
+                <td className="px-4 py-2.5 text-right">
+                  {file.origin !== "connector" && (
+                    <Button
+                      variant="ghost"
+                      size="sm"
+                      aria-label={`Delete ${file.name}`}
+                      onClick={() => setToDelete(file)}
+                    >
+                      <Trash2 className="size-4" aria-hidden />
+                    </Button>
                   )}
-                </tr>
-              ))}
+                </td>
+              )}
+            </tr>
+          ))}
         </DataTable>
       )}
 
@@ -260,7 +295,8 @@ export function FilesPage({ containerId }: { containerId: string }) {
         title="Delete file?"
         description={
           <>
-            <strong>{toDelete?.name}</strong> and its stored copy will be removed from this container. This cannot be undone.
+            <strong>{toDelete?.name}</strong> and its stored copy will be removed from this container. This cannot be
+            undone.
             {remove.error && <span className="mt-2 block text-red-600">{describeError(remove.error).message}</span>}
           </>
         }

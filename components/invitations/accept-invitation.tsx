@@ -5,10 +5,20 @@ import { describeError, useTRPC } from "@/components/providers/trpc";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 
-export function AcceptInvitation({ token, signedInAs, invitedEmail }: { token: string; signedInAs: string; invitedEmail: string }) {
+export function AcceptInvitation({
+  token,
+  signedInAs,
+  invitedEmail,
+}: {
+  token: string;
+  signedInAs: string;
+  invitedEmail: string;
+}) {
   const trpc = useTRPC();
   const router = useRouter();
-  const accept = useMutation(trpc.invitations.accept.mutationOptions({ onSuccess: ({ orgSlug }) => router.push(`/o/${orgSlug}/containers`) }));
+  const accept = useMutation(
+    trpc.invitations.accept.mutationOptions({ onSuccess: ({ orgSlug }) => router.push(`/o/${orgSlug}/containers`) }),
+  );
   const sameAddress = signedInAs.toLowerCase() === invitedEmail.toLowerCase();
   return (
     <div className="mt-6 space-y-3">

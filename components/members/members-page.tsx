@@ -60,7 +60,9 @@ export function MembersPage({ currentUserId }: { currentUserId: string }) {
                       className={`${controlClass} w-32`}
                       value={m.role}
                       disabled={changeRole.isPending}
-                      onChange={(e) => changeRole.mutate({ orgId: org.id, userId: m.userId, role: e.target.value as OrgRole })}
+                      onChange={(e) =>
+                        changeRole.mutate({ orgId: org.id, userId: m.userId, role: e.target.value as OrgRole })
+                      }
                     >
                       <option value="owner">Owner</option>
                       <option value="admin">Admin</option>
@@ -83,15 +85,26 @@ export function MembersPage({ currentUserId }: { currentUserId: string }) {
               <h2 id="invitations-heading" className="mb-2 text-sm font-semibold text-zinc-900">
                 Pending invitations
               </h2>
-              <p className="mb-3 text-sm text-zinc-500">They join with this role when they open their invite link (sent to that address; inviting it again makes a new one).</p>
+              <p className="mb-3 text-sm text-zinc-500">
+                They join with this role when they open their invite link (sent to that address; inviting it again makes
+                a new one).
+              </p>
               <ul className="divide-y divide-zinc-200 rounded-lg bg-white ring-1 ring-zinc-200">
                 {list.data.invitations.map((i) => (
                   <li key={i.id} className="flex items-center justify-between gap-4 px-4 py-3">
                     <div className="text-sm">
-                      {i.email} <span className="text-zinc-500">· {ROLE_LABEL[i.role]} · invited {formatRelative(i.invitedAt)}</span>
+                      {i.email}{" "}
+                      <span className="text-zinc-500">
+                        · {ROLE_LABEL[i.role]} · invited {formatRelative(i.invitedAt)}
+                      </span>
                     </div>
                     {roleCan(org.role, "members.invite") && (
-                      <Button variant="ghost" size="sm" pending={revoke.isPending && revoke.variables.invitationId === i.id} onClick={() => revoke.mutate({ orgId: org.id, invitationId: i.id })}>
+                      <Button
+                        variant="ghost"
+                        size="sm"
+                        pending={revoke.isPending && revoke.variables.invitationId === i.id}
+                        onClick={() => revoke.mutate({ orgId: org.id, invitationId: i.id })}
+                      >
                         Revoke
                       </Button>
                     )}
@@ -151,7 +164,11 @@ function InviteForm({ onInvited }: { onInvited: () => void }) {
   }
 
   return (
-    <form onSubmit={onSubmit} className="mb-6 rounded-lg bg-white p-4 ring-1 ring-zinc-200" aria-label="Invite a member">
+    <form
+      onSubmit={onSubmit}
+      className="mb-6 rounded-lg bg-white p-4 ring-1 ring-zinc-200"
+      aria-label="Invite a member"
+    >
       <div className="flex flex-wrap items-start gap-3">
         <TextField
           className="min-w-64 flex-1"
@@ -163,7 +180,14 @@ function InviteForm({ onInvited }: { onInvited: () => void }) {
           required
           error={error && error.field !== "role" ? error.message : null}
         />
-        <SelectField label="Role" name="role" value={role} onChange={(e) => setRole(e.target.value as OrgRole)} className="w-36" error={error?.field === "role" ? error.message : null}>
+        <SelectField
+          label="Role"
+          name="role"
+          value={role}
+          onChange={(e) => setRole(e.target.value as OrgRole)}
+          className="w-36"
+          error={error?.field === "role" ? error.message : null}
+        >
           {assignableRoles(org.role).map((r) => (
             <option key={r} value={r}>
               {ROLE_LABEL[r]}
@@ -177,11 +201,15 @@ function InviteForm({ onInvited }: { onInvited: () => void }) {
       {done && (
         <div className="mt-3 space-y-2">
           <Alert tone="success">
-            {done.email} is invited. They join when they open their invite link, which {done.mailed ? "was emailed to them" : "could not be emailed: send it yourself"}. It works
-            once, for 7 days; inviting the address again makes a new link.
+            {done.email} is invited. They join when they open their invite link, which{" "}
+            {done.mailed ? "was emailed to them" : "could not be emailed: send it yourself"}. It works once, for 7 days;
+            inviting the address again makes a new link.
           </Alert>
           <div className="flex items-center gap-2">
-            <code data-testid="invite-link" className="block min-w-0 flex-1 truncate rounded bg-zinc-100 px-2 py-1.5 text-xs">
+            <code
+              data-testid="invite-link"
+              className="block min-w-0 flex-1 truncate rounded bg-zinc-100 px-2 py-1.5 text-xs"
+            >
               {done.link}
             </code>
             <Button

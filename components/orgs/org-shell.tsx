@@ -53,7 +53,10 @@ export function OrgShell({
           >
             <div className="flex items-center justify-between border-b border-zinc-200 px-3 py-2">
               <Dialog.Title className="text-sm font-semibold text-zinc-900">Navigation</Dialog.Title>
-              <Dialog.Close className="rounded-md p-2 text-zinc-500 hover:bg-zinc-100" aria-label="Close navigation menu">
+              <Dialog.Close
+                className="rounded-md p-2 text-zinc-500 hover:bg-zinc-100"
+                aria-label="Close navigation menu"
+              >
                 <X className="size-5" aria-hidden />
               </Dialog.Close>
             </div>
@@ -88,69 +91,79 @@ function Sidebar({
 
   return (
     <>
-        <div className="p-3">
-          <DropdownMenu.Root>
-            <DropdownMenu.Trigger
-              className="flex w-full items-center justify-between rounded-md px-2 py-2 text-left hover:bg-zinc-100"
-              aria-label="Switch organization"
+      <div className="p-3">
+        <DropdownMenu.Root>
+          <DropdownMenu.Trigger
+            className="flex w-full items-center justify-between rounded-md px-2 py-2 text-left hover:bg-zinc-100"
+            aria-label="Switch organization"
+          >
+            <span>
+              <span className="block text-sm font-semibold text-zinc-900">{org.name}</span>
+              <span className="block text-xs text-zinc-500">{ROLE_LABEL[org.role]}</span>
+            </span>
+            <ChevronsUpDown className="size-4 text-zinc-400" aria-hidden />
+          </DropdownMenu.Trigger>
+          <DropdownMenu.Portal>
+            <DropdownMenu.Content
+              align="start"
+              sideOffset={4}
+              className="z-50 min-w-52 rounded-md bg-white p-1 shadow-lg ring-1 ring-zinc-200"
             >
-              <span>
-                <span className="block text-sm font-semibold text-zinc-900">{org.name}</span>
-                <span className="block text-xs text-zinc-500">{ROLE_LABEL[org.role]}</span>
-              </span>
-              <ChevronsUpDown className="size-4 text-zinc-400" aria-hidden />
-            </DropdownMenu.Trigger>
-            <DropdownMenu.Portal>
-              <DropdownMenu.Content align="start" sideOffset={4} className="z-50 min-w-52 rounded-md bg-white p-1 shadow-lg ring-1 ring-zinc-200">
-                {orgs.map((o) => (
-                  <DropdownMenu.Item key={o.slug} asChild>
-                    <Link href={`/o/${o.slug}/containers`} className="block rounded px-2 py-1.5 text-sm outline-none data-highlighted:bg-zinc-100">
-                      {o.name}
-                    </Link>
-                  </DropdownMenu.Item>
-                ))}
-                <DropdownMenu.Separator className="my-1 h-px bg-zinc-200" />
-                <DropdownMenu.Item asChild>
-                  <Link href="/orgs/new" className="flex items-center gap-2 rounded px-2 py-1.5 text-sm outline-none data-highlighted:bg-zinc-100">
-                    <Plus className="size-4" aria-hidden /> New organization
+              {orgs.map((o) => (
+                <DropdownMenu.Item key={o.slug} asChild>
+                  <Link
+                    href={`/o/${o.slug}/containers`}
+                    className="block rounded px-2 py-1.5 text-sm outline-none data-highlighted:bg-zinc-100"
+                  >
+                    {o.name}
                   </Link>
                 </DropdownMenu.Item>
-              </DropdownMenu.Content>
-            </DropdownMenu.Portal>
-          </DropdownMenu.Root>
-        </div>
-        <nav aria-label="Organization" className="flex-1 space-y-0.5 px-3">
-          {NAV.map(({ href, label, icon: Icon }) => {
-            const target = `/o/${org.slug}/${href}`;
-            const active = pathname === target || pathname.startsWith(`${target}/`);
-            return (
-              <Link
-                key={href}
-                href={target}
-                onClick={onNavigate}
-                aria-current={active ? "page" : undefined}
-                className={cn(
-                  "flex items-center gap-2 rounded-md px-2 py-2 text-sm font-medium",
-                  active ? "bg-brand-50 text-brand-700" : "text-zinc-700 hover:bg-zinc-100",
-                )}
-              >
-                <Icon className="size-4" aria-hidden />
-                {label}
-              </Link>
-            );
-          })}
-        </nav>
-        <div className="border-t border-zinc-200 p-3">
-          <div className="px-2 text-sm font-medium text-zinc-900">{user.name}</div>
-          <div className="truncate px-2 text-xs text-zinc-500">{user.email}</div>
-          <button
-            type="button"
-            onClick={() => void signOut()}
-            className="mt-2 flex w-full items-center gap-2 rounded-md px-2 py-1.5 text-sm text-zinc-700 hover:bg-zinc-100"
-          >
-            <LogOut className="size-4" aria-hidden /> Sign out
-          </button>
-        </div>
+              ))}
+              <DropdownMenu.Separator className="my-1 h-px bg-zinc-200" />
+              <DropdownMenu.Item asChild>
+                <Link
+                  href="/orgs/new"
+                  className="flex items-center gap-2 rounded px-2 py-1.5 text-sm outline-none data-highlighted:bg-zinc-100"
+                >
+                  <Plus className="size-4" aria-hidden /> New organization
+                </Link>
+              </DropdownMenu.Item>
+            </DropdownMenu.Content>
+          </DropdownMenu.Portal>
+        </DropdownMenu.Root>
+      </div>
+      <nav aria-label="Organization" className="flex-1 space-y-0.5 px-3">
+        {NAV.map(({ href, label, icon: Icon }) => {
+          const target = `/o/${org.slug}/${href}`;
+          const active = pathname === target || pathname.startsWith(`${target}/`);
+          return (
+            <Link
+              key={href}
+              href={target}
+              onClick={onNavigate}
+              aria-current={active ? "page" : undefined}
+              className={cn(
+                "flex items-center gap-2 rounded-md px-2 py-2 text-sm font-medium",
+                active ? "bg-brand-50 text-brand-700" : "text-zinc-700 hover:bg-zinc-100",
+              )}
+            >
+              <Icon className="size-4" aria-hidden />
+              {label}
+            </Link>
+          );
+        })}
+      </nav>
+      <div className="border-t border-zinc-200 p-3">
+        <div className="px-2 text-sm font-medium text-zinc-900">{user.name}</div>
+        <div className="truncate px-2 text-xs text-zinc-500">{user.email}</div>
+        <button
+          type="button"
+          onClick={() => void signOut()}
+          className="mt-2 flex w-full items-center gap-2 rounded-md px-2 py-1.5 text-sm text-zinc-700 hover:bg-zinc-100"
+        >
+          <LogOut className="size-4" aria-hidden /> Sign out
+        </button>
+      </div>
     </>
   );
 }

@@ -18,7 +18,10 @@ export function TRPCReactProvider({ children }: { children: ReactNode }) {
   const [trpcClient] = useState(() =>
     createTRPCClient<AppRouter>({
       links: [
-        loggerLink({ enabled: (op) => process.env.NODE_ENV === "development" && op.direction === "down" && op.result instanceof Error }),
+        loggerLink({
+          enabled: (op) =>
+            process.env.NODE_ENV === "development" && op.direction === "down" && op.result instanceof Error,
+        }),
         httpBatchLink({ url: "/api/trpc", transformer: superjson }),
       ],
     }),
@@ -33,12 +36,20 @@ export function TRPCReactProvider({ children }: { children: ReactNode }) {
 }
 
 /** The message and field of a failed tRPC call, for forms. */
-export function describeError(error: unknown): { message: string; field: string | null; fieldErrors: Record<string, string[] | undefined> } {
-  const e = error as { message?: string; data?: { field?: string | null; fieldErrors?: Record<string, string[]> | null; code?: string } };
+export function describeError(error: unknown): {
+  message: string;
+  field: string | null;
+  fieldErrors: Record<string, string[] | undefined>;
+} {
+  const e = error as {
+    message?: string;
+    data?: { field?: string | null; fieldErrors?: Record<string, string[]> | null; code?: string };
+  };
   const fieldErrors = e.data?.fieldErrors ?? {};
   const firstFieldError = Object.values(fieldErrors).flat()[0];
   return {
-    message: e.data?.code === "BAD_REQUEST" && firstFieldError ? firstFieldError : (e.message ?? "Something went wrong."),
+    message:
+      e.data?.code === "BAD_REQUEST" && firstFieldError ? firstFieldError : (e.message ?? "Something went wrong."),
     field: e.data?.field ?? null,
     fieldErrors,
   };

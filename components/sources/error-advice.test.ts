@@ -3,7 +3,8 @@ import { mapS3Error } from "@/server/s3/errors";
 import { errorAdvice, errorCause } from "./error-advice";
 
 const ctx = { bucket: "acme", region: "us-east-1", endpoint: "http://127.0.0.1:4569", prefix: "reports/" };
-const serviceError = (code: string, status: number) => Object.assign(new Error(code), { name: code, Code: code, $metadata: { httpStatusCode: status } });
+const serviceError = (code: string, status: number) =>
+  Object.assign(new Error(code), { name: code, Code: code, $metadata: { httpStatusCode: status } });
 const networkError = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:4569`), { code });
 
 describe("error advice", () => {

@@ -3,7 +3,16 @@
  * templates in server/s3/errors.ts, or a raw network error), so the cause is recognised from that text; the
  * reason itself is always shown as stored, and unknown reasons get the generic advice.
  */
-export type ErrorCause = "bucket_missing" | "credentials" | "access_denied" | "region" | "unreachable" | "provider" | "empty_listing" | "not_queued" | "other";
+export type ErrorCause =
+  | "bucket_missing"
+  | "credentials"
+  | "access_denied"
+  | "region"
+  | "unreachable"
+  | "provider"
+  | "empty_listing"
+  | "not_queued"
+  | "other";
 
 const PATTERNS: [ErrorCause, RegExp][] = [
   ["bucket_missing", /does not exist at|is not a valid bucket name|NoSuchBucket/i],
@@ -15,7 +24,10 @@ const PATTERNS: [ErrorCause, RegExp][] = [
     /could not be reached|could not be found|closed the connection|did not answer in time|TLS|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|timed? ?out|socket hang up/i,
   ],
   ["access_denied", /may not (read|list)|AccessDenied/i],
-  ["credentials", /access key|secret access key|session token|credentials|authorization header|SignatureDoesNotMatch|InvalidAccessKeyId|ExpiredToken/i],
+  [
+    "credentials",
+    /access key|secret access key|session token|credentials|authorization header|SignatureDoesNotMatch|InvalidAccessKeyId|ExpiredToken/i,
+  ],
   ["provider", /internal error|HTTP 5\d\d/i],
 ];
 

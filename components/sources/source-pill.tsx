@@ -48,7 +48,13 @@ export function SourcePill({
   const detailId = useId();
   if (status === "archived") return null;
   const pill = (
-    <span className={cn("inline-flex shrink-0 items-center gap-1 rounded-full px-2 py-0.5 text-xs font-medium", STYLE[status])} data-testid="source-pill">
+    <span
+      className={cn(
+        "inline-flex shrink-0 items-center gap-1 rounded-full px-2 py-0.5 text-xs font-medium",
+        STYLE[status],
+      )}
+      data-testid="source-pill"
+    >
       {status === "syncing" && <span className="size-1.5 animate-pulse rounded-full bg-brand-600" aria-hidden />}
       {LABEL[status]}
     </span>
@@ -69,7 +75,10 @@ export function SourcePill({
         <span className="max-w-[14rem] truncate text-xs text-red-700 sm:max-w-xs" data-testid="source-error-reason">
           {reason}
         </span>
-        <ChevronDown className={cn("size-3.5 shrink-0 text-red-700 transition-transform", errorExpanded && "rotate-180")} aria-hidden />
+        <ChevronDown
+          className={cn("size-3.5 shrink-0 text-red-700 transition-transform", errorExpanded && "rotate-180")}
+          aria-hidden
+        />
       </button>
     );
   }
@@ -85,7 +94,7 @@ export function SourcePill({
             ? `queued ${formatRelative(queuedAt)}`
             : "queued"
           : null;
-  const retrying = status === "syncing" ? progress?.retrying ?? null : null;
+  const retrying = status === "syncing" ? (progress?.retrying ?? null) : null;
   return (
     <span className="inline-flex min-w-0 flex-wrap items-center gap-x-2">
       {/* Focusable so keyboard and screen-reader users reach the state and hear its details. */}
@@ -93,11 +102,19 @@ export function SourcePill({
         {pill}
       </span>
       {(detail || retrying) && (
-        <span id={detailId} className="min-w-0 text-xs text-zinc-500" title={lastSyncedAt ? formatDateTime(lastSyncedAt) : undefined}>
+        <span
+          id={detailId}
+          className="min-w-0 text-xs text-zinc-500"
+          title={lastSyncedAt ? formatDateTime(lastSyncedAt) : undefined}
+        >
           {detail}
           {retrying && (
             // The engine is retrying: say why now, not only once the retries run out.
-            <span className="block max-w-[16rem] truncate text-amber-700 sm:max-w-sm" title={retrying} data-testid="source-retrying">
+            <span
+              className="block max-w-[16rem] truncate text-amber-700 sm:max-w-sm"
+              title={retrying}
+              data-testid="source-retrying"
+            >
               Retrying: {retrying}
             </span>
           )}
@@ -110,7 +127,12 @@ export function SourcePill({
 /** The Error pill's full reason and the advice for its cause, shown in the row under it. */
 export function ErrorDetails({ id, lastError, hidden }: { id: string; lastError: string | null; hidden: boolean }) {
   return (
-    <div id={id} hidden={hidden} className="mt-2 rounded-md bg-red-50 px-3 py-2 text-sm text-red-800" data-testid="source-error-details">
+    <div
+      id={id}
+      hidden={hidden}
+      className="mt-2 rounded-md bg-red-50 px-3 py-2 text-sm text-red-800"
+      data-testid="source-error-details"
+    >
       <p className="break-words">{lastError ?? "The last sync failed."}</p>
       <p className="mt-1 text-red-700">{errorAdvice(lastError)}</p>
     </div>

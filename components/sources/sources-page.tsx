@@ -24,7 +24,9 @@ import { formText } from "@/components/ui/form-data";
  */
 function invalidateSourceState(queryClient: QueryClient, trpc: ReturnType<typeof useTRPC>) {
   return Promise.all(
-    [trpc.sources.list, trpc.sources.runs, trpc.sources.failedFiles].map((procedure) => queryClient.invalidateQueries({ queryKey: procedure.queryKey() })),
+    [trpc.sources.list, trpc.sources.runs, trpc.sources.failedFiles].map((procedure) =>
+      queryClient.invalidateQueries({ queryKey: procedure.queryKey() }),
+    ),
   );
 }
 
@@ -36,7 +38,8 @@ export function SourcesPage({ containerId }: { containerId: string }) {
   const list = useQuery({
     ...trpc.sources.list.queryOptions({ containerId }),
     // Live while anything is queued or running; slower otherwise.
-    refetchInterval: (query) => (query.state.data?.some((s) => s.status === "pending" || s.status === "syncing") ? 1000 : 15_000),
+    refetchInterval: (query) =>
+      query.state.data?.some((s) => s.status === "pending" || s.status === "syncing") ? 1000 : 15_000,
   });
   const [open, setOpen] = useState(false);
   const hasSources = (list.data?.length ?? 0) > 0;
@@ -48,7 +51,9 @@ export function SourcesPage({ containerId }: { containerId: string }) {
           <Database className="mt-0.5 size-5 text-zinc-500" aria-hidden />
           <div>
             <div className="font-medium text-zinc-900">Amazon S3</div>
-            <p className="text-sm text-zinc-500">Sync a bucket, or a prefix of one, from S3 or any S3-compatible storage.</p>
+            <p className="text-sm text-zinc-500">
+              Sync a bucket, or a prefix of one, from S3 or any S3-compatible storage.
+            </p>
           </div>
         </div>
         {canEdit && (
@@ -57,8 +62,16 @@ export function SourcesPage({ containerId }: { containerId: string }) {
           </Button>
         )}
       </div>
-      {list.isPending && <div className="px-4"><Loading /></div>}
-      {list.error && <div className="px-4 pb-4"><Alert>{describeError(list.error).message}</Alert></div>}
+      {list.isPending && (
+        <div className="px-4">
+          <Loading />
+        </div>
+      )}
+      {list.error && (
+        <div className="px-4 pb-4">
+          <Alert>{describeError(list.error).message}</Alert>
+        </div>
+      )}
       {list.data && list.data.length > 0 && (
         <ul className="divide-y divide-zinc-100 border-t border-zinc-200" aria-label="Sources">
           {list.data.map((source) => (
@@ -77,7 +90,17 @@ type SourceItem = RouterOutputs["sources"]["list"][number];
 /** After the server answered Sync now, the button rests this long showing "Sync requested" before it takes another press. */
 const SYNC_REQUESTED_MS = 3000;
 
-function SourceRow({ containerId, source, canEdit, editing }: { containerId: string; source: SourceItem; canEdit: boolean; editing: boolean }) {
+function SourceRow({
+  containerId,
+  source,
+  canEdit,
+  editing,
+}: {
+  containerId: string;
+  source: SourceItem;
+  canEdit: boolean;
+  editing: boolean;
+}) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const refresh = () => invalidateSourceState(queryClient, trpc);
@@ -115,7 +138,11 @@ function SourceRow({ containerId, source, canEdit, editing }: { containerId: str
   const where = `${source.bucket}/${source.prefix}`;
   // Each row's buttons say which source they act on (screen readers list buttons out of their rows).
   const named = `${source.prefix || "the whole bucket"} from bucket ${source.bucket}`;
-  const syncLabel = requested ? "Sync requested" : busy && source.followUpRequested ? "Queued after current sync" : "Sync now";
+  const syncLabel = requested
+    ? "Sync requested"
+    : busy && source.followUpRequested
+      ? "Queued after current sync"
+      : "Sync now";
   return (
     <li className="px-4 py-3" aria-label={where}>
       <div className="flex flex-wrap items-center justify-between gap-3">
@@ -147,7 +174,10 @@ function SourceRow({ containerId, source, canEdit, editing }: { containerId: str
                 if (inFlight.current) return;
                 inFlight.current = true;
                 // After the hook's onSettled (the refreshed list): the button opens again once it shows the answer.
-                syncNow.mutate({ containerId, sourceId: source.id }, { onSettled: () => void (inFlight.current = false) });
+                syncNow.mutate(
+                  { containerId, sourceId: source.id },
+                  { onSettled: () => void (inFlight.current = false) },
+                );
               }}
               title={busy ? "A sync is in flight; one more runs after it." : undefined}
             >
@@ -172,8 +202,14 @@ function SourceRow({ containerId, source, canEdit, editing }: { containerId: str
           )}
         </div>
       </div>
-      {source.status === "error" && <ErrorDetails id={errorDetailsId} lastError={source.lastError} hidden={!showError} />}
-      {syncNow.error && <div className="mt-2"><Alert>{describeError(syncNow.error).message}</Alert></div>}
+      {source.status === "error" && (
+        <ErrorDetails id={errorDetailsId} lastError={source.lastError} hidden={!showError} />
+      )}
+      {syncNow.error && (
+        <div className="mt-2">
+          <Alert>{describeError(syncNow.error).message}</Alert>
+        </div>
+      )}
       <div id={historyId}>
         {showHistory && <RunHistory containerId={containerId} sourceId={source.id} />}
         {showHistory && <FailedFiles containerId={containerId} sourceId={source.id} canEdit={canEdit} />}
@@ -184,7 +220,8 @@ function SourceRow({ containerId, source, canEdit, editing }: { containerId: str
         title={`Detach ${where}?`}
         description={
           <>
-            Wire stops syncing it and removes every file it pulled from this container, with their entries, embeddings and stored copies. Your bucket is not touched. Attaching it again starts a fresh backfill.
+            Wire stops syncing it and removes every file it pulled from this container, with their entries, embeddings
+            and stored copies. Your bucket is not touched. Attaching it again starts a fresh backfill.
             {detach.error && <span className="mt-2 block text-red-600">{describeError(detach.error).message}</span>}
           </>
         }
@@ -206,27 +243,39 @@ function RunHistory({ containerId, sourceId }: { containerId: string; sourceId: 
   if (!runs.data.length) return <p className="mt-2 text-sm text-zinc-500">No runs yet.</p>;
   return (
     <div className="mt-3">
-      <DataTable dense label="Sync runs" columns={["Trigger", "Started", "Duration", "Listed", "Added", "Updated", "Removed", "Failed", "Result"]}>
-          {runs.data.map((run) => (
-            <tr key={run.id}>
-              <td className="px-3 py-2">{TRIGGER[run.trigger]}</td>
-              <td className="px-3 py-2 whitespace-nowrap">{formatDateTime(run.startedAt)}</td>
-              <td className="px-3 py-2">{run.finishedAt ? `${Math.max(0, Math.round((run.finishedAt.getTime() - run.startedAt.getTime()) / 100) / 10)} s` : "running"}</td>
-              <td className="px-3 py-2">{run.listed}</td>
-              <td className="px-3 py-2">{run.added}</td>
-              <td className="px-3 py-2">{run.updated}</td>
-              <td className="px-3 py-2">{run.removed}</td>
-              <td className="px-3 py-2">{run.failed}</td>
-              <td className="px-3 py-2">
-                {run.status === "failed" ? <span className="text-red-700">{run.error ?? "Failed"}</span> : run.status}
-                {run.status === "running" && run.error && <span className="mt-1 block text-amber-700">Retrying: {run.error}</span>}
-                {run.status === "cancelled" && run.error && <span className="mt-1 block text-zinc-500">{run.error}</span>}
-                {run.truncated && (
-                  <span className="mt-1 block text-amber-700">Stopped at the per-run object limit: split the prefix into narrower sources.</span>
-                )}
-              </td>
-            </tr>
-          ))}
+      <DataTable
+        dense
+        label="Sync runs"
+        columns={["Trigger", "Started", "Duration", "Listed", "Added", "Updated", "Removed", "Failed", "Result"]}
+      >
+        {runs.data.map((run) => (
+          <tr key={run.id}>
+            <td className="px-3 py-2">{TRIGGER[run.trigger]}</td>
+            <td className="px-3 py-2 whitespace-nowrap">{formatDateTime(run.startedAt)}</td>
+            <td className="px-3 py-2">
+              {run.finishedAt
+                ? `${Math.max(0, Math.round((run.finishedAt.getTime() - run.startedAt.getTime()) / 100) / 10)} s`
+                : "running"}
+            </td>
+            <td className="px-3 py-2">{run.listed}</td>
+            <td className="px-3 py-2">{run.added}</td>
+            <td className="px-3 py-2">{run.updated}</td>
+            <td className="px-3 py-2">{run.removed}</td>
+            <td className="px-3 py-2">{run.failed}</td>
+            <td className="px-3 py-2">
+              {run.status === "failed" ? <span className="text-red-700">{run.error ?? "Failed"}</span> : run.status}
+              {run.status === "running" && run.error && (
+                <span className="mt-1 block text-amber-700">Retrying: {run.error}</span>
+              )}
+              {run.status === "cancelled" && run.error && <span className="mt-1 block text-zinc-500">{run.error}</span>}
+              {run.truncated && (
+                <span className="mt-1 block text-amber-700">
+                  Stopped at the per-run object limit: split the prefix into narrower sources.
+                </span>
+              )}
+            </td>
+          </tr>
+        ))}
       </DataTable>
     </div>
   );
@@ -237,7 +286,9 @@ function FailedFiles({ containerId, sourceId, canEdit }: { containerId: string; 
   const queryClient = useQueryClient();
   const failed = useQuery(trpc.sources.failedFiles.queryOptions({ containerId, sourceId }));
   const retry = useMutation(
-    trpc.files.retry.mutationOptions({ onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.sources.failedFiles.queryKey() }) }),
+    trpc.files.retry.mutationOptions({
+      onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.sources.failedFiles.queryKey() }),
+    }),
   );
   if (!failed.data?.length) return null;
   return (
@@ -296,7 +347,12 @@ function AddBucketForm({ containerId, onAdded }: { containerId: string; onAdded:
     });
   }
 
-  if (connectors.isPending) return <div className="border-t border-zinc-200 px-4"><Loading /></div>;
+  if (connectors.isPending)
+    return (
+      <div className="border-t border-zinc-200 px-4">
+        <Loading />
+      </div>
+    );
   if (!usable.length) {
     return (
       <div className="border-t border-zinc-200 px-4 py-4">
@@ -311,18 +367,37 @@ function AddBucketForm({ containerId, onAdded }: { containerId: string; onAdded:
     );
   }
   return (
-    <form onSubmit={onSubmit} className="space-y-3 border-t border-zinc-200 px-4 py-4" aria-label="Add bucket" noValidate>
+    <form
+      onSubmit={onSubmit}
+      className="space-y-3 border-t border-zinc-200 px-4 py-4"
+      aria-label="Add bucket"
+      noValidate
+    >
       <h3 className="text-sm font-semibold text-zinc-900">Add bucket</h3>
       {errors.form && <Alert>{errors.form}</Alert>}
       <div className="grid grid-cols-1 gap-3 sm:grid-cols-3">
-        <SelectField label="Connector" name="connectorId" value={chosenConnector} onChange={(e) => setConnectorId(e.target.value)} error={errors.field("connectorId")}>
+        <SelectField
+          label="Connector"
+          name="connectorId"
+          value={chosenConnector}
+          onChange={(e) => setConnectorId(e.target.value)}
+          error={errors.field("connectorId")}
+        >
           {usable.map((c) => (
             <option key={c.id} value={c.id}>
               {c.label}
             </option>
           ))}
         </SelectField>
-        <TextField label="Bucket" name="bucket" required spellCheck={false} value={bucket} onChange={(e) => setBucket(e.target.value)} error={errors.field("bucket")} />
+        <TextField
+          label="Bucket"
+          name="bucket"
+          required
+          spellCheck={false}
+          value={bucket}
+          onChange={(e) => setBucket(e.target.value)}
+          error={errors.field("bucket")}
+        />
         <TextField
           label="Prefix (optional)"
           name="prefix"
@@ -334,7 +409,13 @@ function AddBucketForm({ containerId, onAdded }: { containerId: string; onAdded:
           error={errors.field("prefix")}
         />
       </div>
-      <PrefixPreview containerId={containerId} connectorId={chosenConnector} bucket={bucket.trim()} prefix={prefix} onUsePrefix={setPrefix} />
+      <PrefixPreview
+        containerId={containerId}
+        connectorId={chosenConnector}
+        bucket={bucket.trim()}
+        prefix={prefix}
+        onUsePrefix={setPrefix}
+      />
       <div className="flex justify-end">
         <Button type="submit" pending={attach.isPending}>
           {attach.isPending ? "Checking bucket…" : "Add"}
@@ -368,22 +449,35 @@ function PrefixPreview({
   const input = useDebounced({ containerId, connectorId, bucket, prefix }, 400);
   // Only well-formed input is sent (the Add button reports the rest on its fields).
   const ready = input.connectorId !== "" && input.bucket.length >= 3 && !input.prefix.startsWith("/");
-  const preview = useQuery({ ...trpc.sources.previewPrefix.queryOptions(input), enabled: ready, retry: false, staleTime: 10_000 });
+  const preview = useQuery({
+    ...trpc.sources.previewPrefix.queryOptions(input),
+    enabled: ready,
+    retry: false,
+    staleTime: 10_000,
+  });
   const where = input.prefix ? `"${input.prefix}"` : "The whole bucket";
   const suggestedFolder = preview.data?.openEnded?.folder;
   return (
     <div aria-live="polite" className="space-y-2 text-sm" data-testid="prefix-preview">
-      {ready && preview.isFetching && !preview.data && <p className="text-zinc-500">Looking at {input.prefix ? `"${input.prefix}"` : "the bucket"}…</p>}
-      {ready && preview.error && <p className="text-zinc-500">Could not look inside yet: {describeError(preview.error).message}</p>}
+      {ready && preview.isFetching && !preview.data && (
+        <p className="text-zinc-500">Looking at {input.prefix ? `"${input.prefix}"` : "the bucket"}…</p>
+      )}
+      {ready && preview.error && (
+        <p className="text-zinc-500">Could not look inside yet: {describeError(preview.error).message}</p>
+      )}
       {ready && preview.data && (
         <>
           {preview.data.objectCount === 0 ? (
             <Alert tone="warning">
-              {where} holds no objects yet. Check the {input.prefix ? "prefix" : "bucket"} for a typo; you can still add it, and files appear once objects do.
+              {where} holds no objects yet. Check the {input.prefix ? "prefix" : "bucket"} for a typo; you can still add
+              it, and files appear once objects do.
             </Alert>
           ) : (
             <p className="text-zinc-600" data-testid="prefix-object-count">
-              {where} holds {preview.data.capped ? `${count.format(preview.data.objectCount)}+` : count.format(preview.data.objectCount)}{" "}
+              {where} holds{" "}
+              {preview.data.capped
+                ? `${count.format(preview.data.objectCount)}+`
+                : count.format(preview.data.objectCount)}{" "}
               {preview.data.objectCount === 1 && !preview.data.capped ? "object" : "objects"}.
             </p>
           )}

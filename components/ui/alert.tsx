@@ -2,7 +2,13 @@ import { AlertCircle, CheckCircle2 } from "lucide-react";
 import type { ReactNode } from "react";
 import { cn } from "./cn";
 
-export function Alert({ tone = "error", children }: { tone?: "error" | "success" | "info" | "warning"; children: ReactNode }) {
+export function Alert({
+  tone = "error",
+  children,
+}: {
+  tone?: "error" | "success" | "info" | "warning";
+  children: ReactNode;
+}) {
   const Icon = tone === "success" ? CheckCircle2 : AlertCircle;
   return (
     <div

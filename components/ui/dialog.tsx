@@ -29,7 +29,9 @@ export function Dialog({
           <div className="mb-4 flex items-start justify-between gap-4">
             <div>
               <RadixDialog.Title className="text-base font-semibold text-zinc-900">{title}</RadixDialog.Title>
-              <RadixDialog.Description className="mt-1 text-sm text-zinc-500">{description ?? ""}</RadixDialog.Description>
+              <RadixDialog.Description className="mt-1 text-sm text-zinc-500">
+                {description ?? ""}
+              </RadixDialog.Description>
             </div>
             <RadixDialog.Close className="rounded p-1 text-zinc-500 hover:bg-zinc-100" aria-label="Close">
               <X className="size-4" aria-hidden />

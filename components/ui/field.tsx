@@ -36,14 +36,26 @@ function FieldFooter({ error, hint, errorId, hintId }: FieldProps & { errorId: s
   );
 }
 
-export function TextField({ label, error, hint, className, ...props }: FieldProps & InputHTMLAttributes<HTMLInputElement>) {
+export function TextField({
+  label,
+  error,
+  hint,
+  className,
+  ...props
+}: FieldProps & InputHTMLAttributes<HTMLInputElement>) {
   const ids = useFieldIds(error, hint);
   return (
     <div className={className}>
       <label htmlFor={ids.id} className="mb-1 block text-sm font-medium text-zinc-700">
         {label}
       </label>
-      <input id={ids.id} aria-invalid={error ? true : undefined} aria-describedby={ids.describedBy} className={control} {...props} />
+      <input
+        id={ids.id}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={ids.describedBy}
+        className={control}
+        {...props}
+      />
       <FieldFooter error={error} hint={hint} label={label} errorId={ids.errorId} hintId={ids.hintId} />
     </div>
   );
@@ -63,7 +75,13 @@ export function SelectField({
       <label htmlFor={ids.id} className="mb-1 block text-sm font-medium text-zinc-700">
         {label}
       </label>
-      <select id={ids.id} aria-invalid={error ? true : undefined} aria-describedby={ids.describedBy} className={cn(control, "pr-8")} {...props}>
+      <select
+        id={ids.id}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={ids.describedBy}
+        className={cn(control, "pr-8")}
+        {...props}
+      >
         {children}
       </select>
       <FieldFooter error={error} hint={hint} label={label} errorId={ids.errorId} hintId={ids.hintId} />

@@ -20,7 +20,15 @@ export function EmptyState({ icon, title, children }: { icon?: ReactNode; title:
   );
 }
 
-export function PageHeader({ title, description, actions }: { title: string; description?: ReactNode; actions?: ReactNode }) {
+export function PageHeader({
+  title,
+  description,
+  actions,
+}: {
+  title: string;
+  description?: ReactNode;
+  actions?: ReactNode;
+}) {
   return (
     <div className="mb-6 flex flex-wrap items-start justify-between gap-4">
       <div>
@@ -32,7 +40,13 @@ export function PageHeader({ title, description, actions }: { title: string; des
   );
 }
 
-export function Badge({ children, tone = "zinc" }: { children: ReactNode; tone?: "zinc" | "green" | "amber" | "red" | "blue" }) {
+export function Badge({
+  children,
+  tone = "zinc",
+}: {
+  children: ReactNode;
+  tone?: "zinc" | "green" | "amber" | "red" | "blue";
+}) {
   const tones = {
     zinc: "bg-zinc-100 text-zinc-700",
     green: "bg-emerald-50 text-emerald-700",
@@ -40,5 +54,9 @@ export function Badge({ children, tone = "zinc" }: { children: ReactNode; tone?:
     red: "bg-red-50 text-red-700",
     blue: "bg-brand-50 text-brand-700",
   };
-  return <span className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ${tones[tone]}`}>{children}</span>;
+  return (
+    <span className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ${tones[tone]}`}>
+      {children}
+    </span>
+  );
 }

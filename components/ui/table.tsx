@@ -8,7 +8,13 @@ import { cn } from "./cn";
  */
 export type Column =
   | string
-  | { label: string; hidden?: true; className?: string; content?: ReactNode; ariaSort?: "ascending" | "descending" | "none" };
+  | {
+      label: string;
+      hidden?: true;
+      className?: string;
+      content?: ReactNode;
+      ariaSort?: "ascending" | "descending" | "none";
+    };
 
 /**
  * A labelled data table with the house header style; rows are the caller's <tr> elements.
@@ -32,7 +38,12 @@ export function DataTable({
 }) {
   const cell = dense ? "px-3 py-2" : "px-4 py-2.5";
   return (
-    <div className={cn("max-w-full bg-white", dense ? "rounded-md ring-1 ring-zinc-200" : "rounded-lg ring-1 ring-zinc-200")}>
+    <div
+      className={cn(
+        "max-w-full bg-white",
+        dense ? "rounded-md ring-1 ring-zinc-200" : "rounded-lg ring-1 ring-zinc-200",
+      )}
+    >
       <div
         className="overflow-x-auto"
         tabIndex={0}
@@ -41,7 +52,11 @@ export function DataTable({
         data-testid="table-scroll"
       >
         <table
-          className={cn("min-w-full divide-y divide-zinc-200", dense ? "text-xs" : "text-sm", stickyLastColumn && "sticky-last")}
+          className={cn(
+            "min-w-full divide-y divide-zinc-200",
+            dense ? "text-xs" : "text-sm",
+            stickyLastColumn && "sticky-last",
+          )}
           aria-label={label}
         >
           <thead className="bg-zinc-50 text-left text-xs font-medium tracking-wide text-zinc-500 uppercase">

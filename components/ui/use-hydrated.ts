@@ -8,5 +8,9 @@ const subscribe = () => () => {};
  * pressed before hydration would otherwise be lost.
  */
 export function useHydrated(): boolean {
-  return useSyncExternalStore(subscribe, () => true, () => false);
+  return useSyncExternalStore(
+    subscribe,
+    () => true,
+    () => false,
+  );
 }

@@ -6,7 +6,15 @@ import { bigserial, index, jsonb, pgEnum, pgTable, text, timestamp, uuid } from 
 import { users } from "./auth";
 import { organizations } from "./organizations";
 
-export const connectorProvider = pgEnum("connector_provider", ["aws", "r2", "minio", "b2", "wasabi", "digitalocean", "custom"]);
+export const connectorProvider = pgEnum("connector_provider", [
+  "aws",
+  "r2",
+  "minio",
+  "b2",
+  "wasabi",
+  "digitalocean",
+  "custom",
+]);
 export const connectorStatus = pgEnum("connector_status", ["active", "invalid_credentials", "disconnected"]);
 
 export const connectors = pgTable(

@@ -38,7 +38,10 @@ export const engineEvents = pgTable(
     ts: bigint("ts", { mode: "number" }).notNull(),
     receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index("engine_events_name_idx").on(t.name, t.receivedAt), index("engine_events_received_idx").on(t.receivedAt)],
+  (t) => [
+    index("engine_events_name_idx").on(t.name, t.receivedAt),
+    index("engine_events_received_idx").on(t.receivedAt),
+  ],
 );
 
 export const engineRuns = pgTable(

@@ -23,7 +23,10 @@ export const members = pgTable(
     role: orgRole("role").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ name: "members_pkey", columns: [t.orgId, t.userId] }), index("members_user_id_idx").on(t.userId)],
+  (t) => [
+    primaryKey({ name: "members_pkey", columns: [t.orgId, t.userId] }),
+    index("members_user_id_idx").on(t.userId),
+  ],
 );
 
 /** An invitation for an email that has no account yet; it becomes a membership when that person signs up. */
@@ -39,8 +42,5 @@ export const invitations = pgTable(
     invitedBy: text("invited_by").references(() => users.id, { onDelete: "set null" }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [
-    uniqueIndex("invitations_org_email_key").on(t.orgId, t.email),
-    index("invitations_email_idx").on(t.email),
-  ],
+  (t) => [uniqueIndex("invitations_org_email_key").on(t.orgId, t.email), index("invitations_email_idx").on(t.email)],
 );

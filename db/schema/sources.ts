@@ -3,7 +3,19 @@
  * objects each source pulled, and the history of its sync runs.
  */
 import { sql } from "drizzle-orm";
-import { bigint, boolean, index, integer, pgEnum, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 import { users } from "./auth";
 import { connectors } from "./connectors";
 import { containers } from "./containers";
@@ -59,7 +71,9 @@ export const sourceObjects = pgTable(
   },
   (t) => [
     primaryKey({ name: "source_objects_pkey", columns: [t.sourceId, t.key] }),
-    index("source_objects_batch_idx").on(t.importRunId, t.importBatch).where(sql`${t.needsImport}`),
+    index("source_objects_batch_idx")
+      .on(t.importRunId, t.importBatch)
+      .where(sql`${t.needsImport}`),
   ],
 );
 
@@ -94,7 +108,9 @@ export const syncRuns = pgTable(
   (t) => [
     index("sync_runs_source_idx").on(t.sourceId, t.startedAt),
     // One running run per source, whatever starts it and however often.
-    uniqueIndex("sync_runs_one_running_key").on(t.sourceId).where(sql`${t.status} = 'running'`),
+    uniqueIndex("sync_runs_one_running_key")
+      .on(t.sourceId)
+      .where(sql`${t.status} = 'running'`),
   ],
 );
 

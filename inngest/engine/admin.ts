@@ -42,7 +42,8 @@ export async function runDetail(db: Database, runId: string) {
 export async function replayRun(db: Database, runId: string): Promise<string> {
   const [run] = await db.select().from(engineRuns).where(eq(engineRuns.id, runId));
   if (!run) throw new Error(`No run ${runId}`);
-  if (run.status !== "failed" && run.status !== "cancelled") throw new Error(`Run ${runId} is ${run.status}; only failed or cancelled runs can be replayed`);
+  if (run.status !== "failed" && run.status !== "cancelled")
+    throw new Error(`Run ${runId} is ${run.status}; only failed or cancelled runs can be replayed`);
   const fn = await loadFunction(db, run.functionId);
   if (!fn) throw new Error(`Function ${run.functionId} is no longer registered`);
   return db.$client.begin((tx) => createRun(tx, fn, run.event as EngineEvent, run.id));

@@ -25,7 +25,11 @@ import { serveRoute } from "./test/serve-route";
 import { defined } from "@/server/defined";
 
 const { values } = parseArgs({
-  options: { runs: { type: "string", default: "100" }, burst: { type: "string", default: "5000" }, workers: { type: "string", default: "4" } },
+  options: {
+    runs: { type: "string", default: "100" },
+    burst: { type: "string", default: "5000" },
+    workers: { type: "string", default: "4" },
+  },
 });
 const RUNS = Number(values.runs);
 const BURST = Number(values.burst);
@@ -40,7 +44,10 @@ const url = process.env.DATABASE_URL ?? `postgres://postgres:${password}@127.0.0
 await migrateDatabase(url);
 const sql = postgres(url, { max: 2, onnotice: () => {} });
 
-const keys = { signingKey: `signkey-bench-${randomBytes(32).toString("hex")}`, eventKey: randomBytes(16).toString("hex") };
+const keys = {
+  signingKey: `signkey-bench-${randomBytes(32).toString("hex")}`,
+  eventKey: randomBytes(16).toString("hex"),
+};
 const enginePort = pgPort + 1;
 const client = new Inngest({ id: "bench", ...embeddedClientOptions(keys, enginePort) });
 const stepsFn = (steps: number) =>
@@ -49,8 +56,9 @@ const stepsFn = (steps: number) =>
     for (let i = 0; i < steps; i++) total += await step.run(`step ${i}`, () => i);
     return total;
   });
-const limited = client.createFunction({ id: "limited", concurrency: { limit: 4 }, triggers: [{ event: "bench/burst" }] }, async ({ event, step }) =>
-  step.run("work", () => event.data.n as number),
+const limited = client.createFunction(
+  { id: "limited", concurrency: { limit: 4 }, triggers: [{ event: "bench/burst" }] },
+  async ({ event, step }) => step.run("work", () => event.data.n as number),
 );
 
 // The app's share of each call, timed around the /api/inngest handler itself.
@@ -96,7 +104,9 @@ while (!engine.state.ready) await new Promise((r) => setTimeout(r, 20));
 
 async function waitForRuns(functionId: string, n: number) {
   for (;;) {
-    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from engine_runs where function_id = ${functionId} and status = 'completed'`;
+    const [row] = await sql<
+      { n: number }[]
+    >`select count(*)::int as n from engine_runs where function_id = ${functionId} and status = 'completed'`;
     if (defined(row, "the count of completed runs").n >= n) return;
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -119,7 +129,8 @@ function pgCpuMs(): number {
 async function measure(steps: number) {
   appMs = 0;
   appCalls = 0;
-  const cpu0 = process.cpuUsage(); const pg0 = pgCpuMs();
+  const cpu0 = process.cpuUsage();
+  const pg0 = pgCpuMs();
   const started = Date.now();
   await client.send(Array.from({ length: RUNS }, (_, n) => ({ name: `bench/steps-${steps}`, data: { n } })));
   await waitForRuns(`bench-steps-${steps}`, RUNS);
@@ -164,7 +175,9 @@ appCalls = 0;
 for (let n = 0; n < SEQUENTIAL; n++) {
   await client.send({ name: "bench/steps-10", data: { sequential: n } });
   for (;;) {
-    const [row] = await sql<{ n: number }[]>`select count(*)::int as n from engine_runs where function_id = 'bench-steps-10' and status = 'completed' and event->'data' ? 'sequential'`;
+    const [row] = await sql<
+      { n: number }[]
+    >`select count(*)::int as n from engine_runs where function_id = 'bench-steps-10' and status = 'completed' and event->'data' ? 'sequential'`;
     if (defined(row, "the count of sequential runs").n > n) break;
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -192,12 +205,18 @@ const idlePerSecond = (engineTransactions - before) / 30;
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 console.log(`embedded engine, ${WORKERS} workers, ${os.cpus().length} cores`);
 console.log(`  ${RUNS} runs × 1 step : ${fmt(one.seconds, 2)} s, ${fmt(one.runsPerSecond)} runs/s`);
-console.log(`  ${RUNS} runs × 10 steps: ${fmt(ten.seconds, 2)} s, ${fmt(ten.runsPerSecond)} runs/s, ${fmt(ten.stepsPerSecond)} steps/s`);
-console.log(`  one more step under load: ${fmt(perStepMs)} ms of worker time (wall time × workers); CPU per call: node ${fmt(ten.nodeCpuPerCall, 2)} ms (engine and app), postgres ${fmt(ten.pgCpuPerCall, 2)} ms`);
+console.log(
+  `  ${RUNS} runs × 10 steps: ${fmt(ten.seconds, 2)} s, ${fmt(ten.runsPerSecond)} runs/s, ${fmt(ten.stepsPerSecond)} steps/s`,
+);
+console.log(
+  `  one more step under load: ${fmt(perStepMs)} ms of worker time (wall time × workers); CPU per call: node ${fmt(ten.nodeCpuPerCall, 2)} ms (engine and app), postgres ${fmt(ten.pgCpuPerCall, 2)} ms`,
+);
 console.log(
   `  one call at a time: ${fmt(sequentialPerCall, 2)} ms per step = ${fmt(sequentialAppPerCall, 2)} ms in the app's handler (SDK) + ${fmt(sequentialPerCall - sequentialAppPerCall, 2)} ms engine overhead`,
 );
-console.log(`  burst: ${BURST} events into concurrency limit 4: ${fmt(burstSeconds, 2)} s (send ${sent - burstStarted} ms), ${fmt(BURST / burstSeconds)} runs/s, peak ${peak} calls at once`);
+console.log(
+  `  burst: ${BURST} events into concurrency limit 4: ${fmt(burstSeconds, 2)} s (send ${sent - burstStarted} ms), ${fmt(BURST / burstSeconds)} runs/s, peak ${peak} calls at once`,
+);
 console.log(`  idle: ${fmt(idlePerSecond, 2)} engine transactions/s`);
 
 await engine.stop();

@@ -11,23 +11,25 @@ let h: Harness;
 beforeAll(async () => {
   h = await startHarness(
     (client) => {
-  // Built before returning: inside startHarness's call, InngestFunction.Any[] would type the handlers' context as any.
-  const fns = [
-      client.createFunction({ id: "limited", concurrency: { limit: 4 }, triggers: [{ event: "test/limited" }] }, async ({ event, step }) =>
-        step.run("work", async () => {
-          await new Promise((r) => setTimeout(r, 2));
-          return event.data.n as number;
-        }),
-      ),
-      client.createFunction(
-        { id: "keyed", concurrency: { limit: 2, key: "event.data.key" }, triggers: [{ event: "test/keyed" }] },
-        async ({ event, step }) => {
-          await step.run("first", () => new Promise((r) => setTimeout(r, 2)));
-          return step.run("second", () => event.data.n as number);
-        },
-      ),
-    ];
-    return fns;
+      // Built before returning: inside startHarness's call, InngestFunction.Any[] would type the handlers' context as any.
+      const fns = [
+        client.createFunction(
+          { id: "limited", concurrency: { limit: 4 }, triggers: [{ event: "test/limited" }] },
+          async ({ event, step }) =>
+            step.run("work", async () => {
+              await new Promise((r) => setTimeout(r, 2));
+              return event.data.n as number;
+            }),
+        ),
+        client.createFunction(
+          { id: "keyed", concurrency: { limit: 2, key: "event.data.key" }, triggers: [{ event: "test/keyed" }] },
+          async ({ event, step }) => {
+            await step.run("first", () => new Promise((r) => setTimeout(r, 2)));
+            return step.run("second", () => event.data.n as number);
+          },
+        ),
+      ];
+      return fns;
     },
     { workers: 4 },
   );
@@ -53,7 +55,9 @@ export async function peakCalls(sql: postgres.Sql, functionId: string): Promise<
 }
 
 async function completed(functionId: string) {
-  const [row] = await h.engine.sql<{ n: number }[]>`select count(*)::int as n from engine_runs where function_id = ${functionId} and status = 'completed'`;
+  const [row] = await h.engine.sql<
+    { n: number }[]
+  >`select count(*)::int as n from engine_runs where function_id = ${functionId} and status = 'completed'`;
   return row!.n;
 }
 
@@ -71,7 +75,9 @@ it("completes a burst of 5,000 events into a function limited to 4, never more t
 it("completes 2,000 events over 10 keys limited to 2 each, never more than 2 calls of a key at once", async () => {
   const fn = `${h.appId}-keyed`;
   // Keys in blocks of 200 events, so workers pile onto a key and its limit is what holds them back.
-  await h.client.send(Array.from({ length: 2000 }, (_, n) => ({ name: "test/keyed", data: { n, key: `k${Math.floor(n / 200)}` } })));
+  await h.client.send(
+    Array.from({ length: 2000 }, (_, n) => ({ name: "test/keyed", data: { n, key: `k${Math.floor(n / 200)}` } })),
+  );
   await until(async () => (await completed(fn)) === 2000, 240_000, "2,000 runs");
   const peaks = await peakCalls(h.engine.sql, fn);
   expect(peaks.size).toBe(10);

@@ -39,14 +39,26 @@ async function main() {
   }
   if (command === "runs") {
     printQueue(await queueHealth(db.$client));
-    const runs = await listRuns(db, { status: values.status as RunStatus | undefined, functionId: values.function, limit: Number(values.limit ?? 20) });
+    const runs = await listRuns(db, {
+      status: values.status as RunStatus | undefined,
+      functionId: values.function,
+      limit: Number(values.limit ?? 20),
+    });
     if (!runs.length) {
       console.log("No runs.");
       return;
     }
     console.log("");
     for (const r of runs) {
-      console.log([r.id, r.status.padEnd(9), r.createdAt.toISOString(), r.functionId, r.error ? `— ${message(r.error)}` : ""].join("  "));
+      console.log(
+        [
+          r.id,
+          r.status.padEnd(9),
+          r.createdAt.toISOString(),
+          r.functionId,
+          r.error ? `— ${message(r.error)}` : "",
+        ].join("  "),
+      );
     }
     return;
   }
@@ -62,7 +74,9 @@ async function main() {
     for (const s of steps) console.log(`  ${s.createdAt.toISOString()}  ${s.op.padEnd(12)} ${s.name ?? s.id}`);
     console.log("\nattempts:");
     for (const a of attempts) {
-      console.log(`  ${a.at.toISOString()}  #${a.attempt}  ${a.outcome.padEnd(14)} ${a.stepName ?? a.stepId ?? "(discover)"}  ${a.durationMs} ms  ${a.error ? message(a.error) : ""}`);
+      console.log(
+        `  ${a.at.toISOString()}  #${a.attempt}  ${a.outcome.padEnd(14)} ${a.stepName ?? a.stepId ?? "(discover)"}  ${a.durationMs} ms  ${a.error ? message(a.error) : ""}`,
+      );
     }
     return;
   }
@@ -70,7 +84,9 @@ async function main() {
     console.log(`Replaying as run ${await replayRun(db, runId)}`);
     return;
   }
-  console.error("Usage: npm run engine -- status | runs [--status failed] [--function <id>] [--limit N] | show <runId> | replay <runId>");
+  console.error(
+    "Usage: npm run engine -- status | runs [--status failed] [--function <id>] [--limit N] | show <runId> | replay <runId>",
+  );
   process.exitCode = 2;
 }
 

@@ -12,7 +12,8 @@ export type EngineMode = "embedded" | "inngest";
 
 export function engineMode(): EngineMode {
   const config = env();
-  const external = config.INNGEST_DEV || config.INNGEST_BASE_URL || config.INNGEST_SIGNING_KEY || config.INNGEST_EVENT_KEY;
+  const external =
+    config.INNGEST_DEV || config.INNGEST_BASE_URL || config.INNGEST_SIGNING_KEY || config.INNGEST_EVENT_KEY;
   return external ? "inngest" : "embedded";
 }
 

@@ -6,7 +6,9 @@ export function parseDurationMs(text: string): number | null {
   const m = DURATION.exec(text.trim());
   if (!m || text.trim() === "") return null;
   // An absent optional group is undefined at runtime, whatever RegExpExecArray's element type says.
-  const [w = 0, d = 0, h = 0, min = 0, s = 0, ms = 0] = m.slice(1).map((v: string | undefined) => (v === undefined ? 0 : Number(v)));
+  const [w = 0, d = 0, h = 0, min = 0, s = 0, ms = 0] = m
+    .slice(1)
+    .map((v: string | undefined) => (v === undefined ? 0 : Number(v)));
   return w * UNIT_MS.w + d * UNIT_MS.d + h * UNIT_MS.h + min * UNIT_MS.m + s * UNIT_MS.s + ms;
 }
 

@@ -82,15 +82,21 @@ beforeAll(async () => {
           });
         },
       ),
-      client.createFunction({ id: "retry-after", retries: 2, triggers: [{ event: "test/retry-after" }] }, async ({ step }) => {
-        return step.run("rate limited", () => {
-          retryAfterCalls.push(Date.now());
-          if (retryAfterCalls.length === 1) throw new RetryAfterError("slow down", 800);
-          return "done";
-        });
-      }),
+      client.createFunction(
+        { id: "retry-after", retries: 2, triggers: [{ event: "test/retry-after" }] },
+        async ({ step }) => {
+          return step.run("rate limited", () => {
+            retryAfterCalls.push(Date.now());
+            if (retryAfterCalls.length === 1) throw new RetryAfterError("slow down", 800);
+            return "done";
+          });
+        },
+      ),
       client.createFunction({ id: "fan-out", triggers: [{ event: "test/fan-out" }] }, async ({ step }) => {
-        await step.sendEvent("children", [1, 2, 3].map((n) => childEvent.create({ n })));
+        await step.sendEvent(
+          "children",
+          [1, 2, 3].map((n) => childEvent.create({ n })),
+        );
       }),
       client.createFunction({ id: "child", triggers: [childEvent] }, async ({ event, step }) => {
         await step.run("child work", () => effects.push(`child:${event.data.n}`));
@@ -112,7 +118,11 @@ beforeAll(async () => {
         },
       ),
       client.createFunction(
-        { id: "cancellable", cancelOn: [{ event: cancelEvent, if: "event.data.id == async.data.id" }], triggers: [cancellableEvent] },
+        {
+          id: "cancellable",
+          cancelOn: [{ event: cancelEvent, if: "event.data.id == async.data.id" }],
+          triggers: [cancellableEvent],
+        },
         async ({ event, step }) => {
           await step.run("begin", () => effects.push(`begin:${event.data.id}`));
           await step.sleep("long nap", "30s");
@@ -201,13 +211,21 @@ describe("embedded engine", () => {
   it("fans out with step.sendEvent", async () => {
     await h.client.send({ name: "test/fan-out", data: {} });
     await h.waitForRun("fan-out");
-    await until(async () => (await h.runsOf("child")).filter((r) => r.status === "completed").length === 3, 10_000, "3 children");
+    await until(
+      async () => (await h.runsOf("child")).filter((r) => r.status === "completed").length === 3,
+      10_000,
+      "3 children",
+    );
     expect([count("child:1"), count("child:2"), count("child:3")]).toEqual([1, 1, 1]);
   });
 
   it("counts concurrency as Inngest does: never two steps of one key at once, and a sleeping run holds no slot", async () => {
     await h.client.send(Array.from({ length: 6 }, (_, i) => serialEvent.create({ key: i % 2 ? "odd" : "even" })));
-    await until(async () => (await h.runsOf("one-at-a-time")).filter((r) => r.status === "completed").length === 6, 30_000, "6 runs");
+    await until(
+      async () => (await h.runsOf("one-at-a-time")).filter((r) => r.status === "completed").length === 6,
+      30_000,
+      "6 runs",
+    );
     for (const key of ["odd", "even"]) {
       const steps = intervals[key]!.sort((a, b) => a.start - b.start);
       expect(steps).toHaveLength(6);
@@ -219,10 +237,7 @@ describe("embedded engine", () => {
   }, 40_000);
 
   it("cancels a sleeping run when a matching cancel event arrives", async () => {
-    await h.client.send([
-      cancellableEvent.create({ id: "keep" }),
-      cancellableEvent.create({ id: "stop" }),
-    ]);
+    await h.client.send([cancellableEvent.create({ id: "keep" }), cancellableEvent.create({ id: "stop" })]);
     await until(() => count("begin:keep") === 1 && count("begin:stop") === 1, 10_000, "both runs to start");
     await h.client.send(cancelEvent.create({ id: "stop" }));
     const cancelled = await h.waitForRun("cancellable", (r) => r.status === "cancelled");
@@ -232,8 +247,7 @@ describe("embedded engine", () => {
     expect(keep.status).toBe("running");
 
     // The kept run sleeps until ~30 s from its start, with the step after the sleep not run yet.
-    const jobsOf = (ids: string[]) =>
-      h.engine.db.select().from(engineJobs).where(inArray(engineJobs.runId, ids));
+    const jobsOf = (ids: string[]) => h.engine.db.select().from(engineJobs).where(inArray(engineJobs.runId, ids));
     const wake = await vi.waitFor(async () => {
       const [job] = await jobsOf([keep.id]);
       expect(job).toMatchObject({ kind: "wake" }); // after "begin", a discover call records the sleep
@@ -245,7 +259,15 @@ describe("embedded engine", () => {
 
     // End both sleeps now (the cancelled run's too, should its job still exist) instead of waiting 30 s: the kept
     // run goes on past its sleep, the cancelled one must not.
-    await h.engine.db.update(engineJobs).set({ dueAt: new Date() }).where(inArray(engineJobs.runId, runs.map((r) => r.id)));
+    await h.engine.db
+      .update(engineJobs)
+      .set({ dueAt: new Date() })
+      .where(
+        inArray(
+          engineJobs.runId,
+          runs.map((r) => r.id),
+        ),
+      );
     await h.engine.db.execute(sql`select pg_notify(${NOTIFY_CHANNEL}, '')`);
     await h.waitForRun("cancellable", (r) => r.id === keep.id && r.status === "completed");
     await expect.poll(async () => (await jobsOf(runs.map((r) => r.id))).length).toBe(0);
@@ -256,7 +278,11 @@ describe("embedded engine", () => {
   it("resumes a waitForEvent on the matching event", async () => {
     await h.client.send(approvalEvent.create({ id: "doc-1", timeout: "30s" }));
     await h.waitForRun("approval", (r) => r.status === "running");
-    await until(async () => Number((await h.engine.db.execute(sql`select count(*)::int as n from engine_waits`))[0]!.n) === 1, 10_000, "the wait");
+    await until(
+      async () => Number((await h.engine.db.execute(sql`select count(*)::int as n from engine_waits`))[0]!.n) === 1,
+      10_000,
+      "the wait",
+    );
     await h.client.send(approvedEvent.create({ id: "other", by: "mallory" }));
     await h.client.send(approvedEvent.create({ id: "doc-1", by: "alice" }));
     const run = await h.waitForRun("approval");
@@ -265,7 +291,10 @@ describe("embedded engine", () => {
 
   it("times out a waitForEvent", async () => {
     await h.client.send(approvalEvent.create({ id: "doc-2", timeout: "1s" }));
-    const run = await h.waitForRun("approval", (r) => r.status === "completed" && (r.event as { data: { id: string } }).data.id === "doc-2");
+    const run = await h.waitForRun(
+      "approval",
+      (r) => r.status === "completed" && (r.event as { data: { id: string } }).data.id === "doc-2",
+    );
     expect(run.output).toEqual({ timedOut: true });
   });
 
@@ -308,8 +337,13 @@ describe("embedded engine", () => {
     const [first, second] = [await post(), await post()];
     expect(first.status).toBe(200);
     expect(second.ids).toEqual(first.ids);
-    await h.waitForRun("sequential", (r) => (r.event as { data: { n: number } }).data.n === 9 && r.status === "completed");
-    expect((await h.runsOf("sequential")).filter((r) => (r.event as { data: { n: number } }).data.n === 9)).toHaveLength(1);
+    await h.waitForRun(
+      "sequential",
+      (r) => (r.event as { data: { n: number } }).data.n === 9 && r.status === "completed",
+    );
+    expect(
+      (await h.runsOf("sequential")).filter((r) => (r.event as { data: { n: number } }).data.n === 9),
+    ).toHaveLength(1);
     const wrongKey = await fetch(`http://127.0.0.1:${h.engine.port}/e/not-the-key`, { method: "POST", body: "{}" });
     expect(wrongKey.status).toBe(401);
   });
@@ -317,7 +351,12 @@ describe("embedded engine", () => {
   it("deduplicates events sent with the same id", async () => {
     await h.client.send(sequentialEvent.create({ n: 7 }, { id: "same-id" }));
     await h.client.send(sequentialEvent.create({ n: 7 }, { id: "same-id" }));
-    await h.waitForRun("sequential", (r) => (r.event as { data: { n: number } }).data.n === 7 && r.status === "completed");
-    expect((await h.runsOf("sequential")).filter((r) => (r.event as { data: { n: number } }).data.n === 7)).toHaveLength(1);
+    await h.waitForRun(
+      "sequential",
+      (r) => (r.event as { data: { n: number } }).data.n === 7 && r.status === "completed",
+    );
+    expect(
+      (await h.runsOf("sequential")).filter((r) => (r.event as { data: { n: number } }).data.n === 7),
+    ).toHaveLength(1);
   });
 });

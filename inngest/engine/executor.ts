@@ -44,17 +44,33 @@ export interface EngineContext {
  * Runs a leased job and records its outcome. Returns the run's next job when this worker may go straight
  * on with it (already leased to it, with the run's state when it is known to be current), else null.
  */
-export async function runLease(ctx: EngineContext, lease: Lease, options: { stop: AbortSignal; mayContinue: () => boolean }): Promise<Lease | null> {
+export async function runLease(
+  ctx: EngineContext,
+  lease: Lease,
+  options: { stop: AbortSignal; mayContinue: () => boolean },
+): Promise<Lease | null> {
   const { job } = lease;
   const loaded = lease.state ?? (await loadRun(ctx.sql, job.runId));
   const fn = loaded ? await ctx.functions.get(loaded.run.functionId) : null;
   if (!loaded || TERMINAL_STATUSES.has(loaded.run.status) || !fn) {
-    await endWithoutCall(ctx, lease, loaded && !fn ? { status: "failed", error: { name: "FunctionNotFound", message: `Function ${loaded.run.functionId} is no longer registered` } } : null);
+    await endWithoutCall(
+      ctx,
+      lease,
+      loaded && !fn
+        ? {
+            status: "failed",
+            error: { name: "FunctionNotFound", message: `Function ${loaded.run.functionId} is no longer registered` },
+          }
+        : null,
+    );
     return null;
   }
   let { run, memo } = loaded;
   if (lease.takenOver) {
-    const error = { name: "LeaseExpired", message: "The process running this call stopped renewing its lease; the call may or may not have finished." };
+    const error = {
+      name: "LeaseExpired",
+      message: "The process running this call stopped renewing its lease; the call may or may not have finished.",
+    };
     await ctx.sql`
       insert into engine_attempts (run_id, step_id, attempt, outcome, error, duration_ms)
       values (${run.id}, ${job.stepId}, ${job.attempt - 1}, 'lease_expired', ${json(error)}::jsonb, 0)`;
@@ -112,12 +128,16 @@ async function resumeFromPause(ctx: EngineContext, lease: Lease): Promise<{ run:
       return false;
     }
     const stepId = defined(job.stepId, `the step of ${job.kind} job ${job.id}`);
-    const totals = await saveStepResults(tx, toRun(row), [{ id: stepId, op: job.kind === "wake" ? "Sleep" : "WaitForEvent", name: null, result: { data: null } }]);
+    const totals = await saveStepResults(tx, toRun(row), [
+      { id: stepId, op: job.kind === "wake" ? "Sleep" : "WaitForEvent", name: null, result: { data: null } },
+    ]);
     if (job.kind === "timeout") {
       await tx`delete from engine_waits where run_id = ${row.id} and step_id = ${stepId}`;
       if (!totals.saved.has(stepId)) {
         // Saved before: by an earlier attempt of this job (null), or by the awaited event, which resumed the run itself.
-        const [step] = await tx<{ result: { data?: unknown } | null }[]>`select result from engine_steps where run_id = ${row.id} and id = ${stepId}`;
+        const [step] = await tx<
+          { result: { data?: unknown } | null }[]
+        >`select result from engine_steps where run_id = ${row.id} and id = ${stepId}`;
         if (step?.result?.data != null) {
           await deleteJob(tx, job);
           return false;
@@ -163,11 +183,16 @@ async function callApp(
   const onStop = () => abort("stopping");
   stop.addEventListener("abort", onStop);
   const deadlineTimer = setTimeout(() => abort("timed_out"), ctx.requestTimeoutMs);
-  const renewal = setInterval(() => {
-    renewLease(ctx.sql, lease, ctx.leaseMs)
-      .then((ours) => ours || abort("lease_lost"))
-      .catch((error: unknown) => ctx.log.warn({ err: error, jobId: job.id }, "engine: lease renewal failed; will try again"));
-  }, Math.max(50, Math.floor(ctx.leaseMs / 3)));
+  const renewal = setInterval(
+    () => {
+      renewLease(ctx.sql, lease, ctx.leaseMs)
+        .then((ours) => ours || abort("lease_lost"))
+        .catch((error: unknown) =>
+          ctx.log.warn({ err: error, jobId: job.id }, "engine: lease renewal failed; will try again"),
+        );
+    },
+    Math.max(50, Math.floor(ctx.leaseMs / 3)),
+  );
 
   const startedAt = new Date();
   const timing = () => ({ startedAt, durationMs: Date.now() - startedAt.getTime() });
@@ -215,8 +240,19 @@ async function callApp(
     const reason = controller.signal.aborted ? (controller.signal.reason as string) : null;
     if (reason === "lease_lost") return { kind: "lease_lost", ...timing() };
     if (reason === "stopping") return { kind: "interrupted", ...timing() };
-    if (reason === "timed_out" || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
-      return { kind: "timed_out", error: { name: "TimeoutError", message: `The call to the app did not finish within ${ctx.requestTimeoutMs} ms` }, ...timing() };
+    if (
+      reason === "timed_out" ||
+      error instanceof undiciErrors.HeadersTimeoutError ||
+      error instanceof undiciErrors.BodyTimeoutError
+    ) {
+      return {
+        kind: "timed_out",
+        error: {
+          name: "TimeoutError",
+          message: `The call to the app did not finish within ${ctx.requestTimeoutMs} ms`,
+        },
+        ...timing(),
+      };
     }
     if (neverReachedApp(error)) return { kind: "unreachable", error: describe(error), ...timing() };
     return { kind: "connection_lost", error: describe(error), ...timing() };
@@ -231,7 +267,9 @@ async function callApp(
 function neverReachedApp(error: unknown): boolean {
   const e = error as { code?: string; cause?: { code?: string } } | null | undefined;
   const code = e?.code ?? e?.cause?.code;
-  return ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"].includes(code ?? "");
+  return ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"].includes(
+    code ?? "",
+  );
 }
 
 function describe(error: unknown) {

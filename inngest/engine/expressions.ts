@@ -25,7 +25,9 @@ export interface EventFilter {
 export function parseEventFilter(expression: string): EventFilter {
   const m = FILTER.exec(expression);
   if (!m) {
-    throw new UnsupportedFeatureError(`Unsupported trigger expression "${expression}": only event.<path> == <literal> is supported.`);
+    throw new UnsupportedFeatureError(
+      `Unsupported trigger expression "${expression}": only event.<path> == <literal> is supported.`,
+    );
   }
   const raw = defined(m[2], "the filter's literal");
   const value: unknown = raw.startsWith("'") ? raw.slice(1, -1).replace(/\\(.)/g, "$1") : JSON.parse(raw);
@@ -42,7 +44,9 @@ export interface EventMatch {
 export function parseEventMatch(expression: string): EventMatch {
   const m = MATCH.exec(expression);
   if (!m || m[1] === m[3]) {
-    throw new UnsupportedFeatureError(`Unsupported match expression "${expression}": only event.<path> == async.<path> is supported.`);
+    throw new UnsupportedFeatureError(
+      `Unsupported match expression "${expression}": only event.<path> == async.<path> is supported.`,
+    );
   }
   const [left, right] = [defined(m[2], "the match's left path"), defined(m[4], "the match's right path")];
   return m[1] === "event" ? { eventPath: left, asyncPath: right } : { eventPath: right, asyncPath: left };

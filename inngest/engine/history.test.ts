@@ -26,7 +26,11 @@ beforeEach(async () => {
   await sql`truncate engine_runs, engine_events cascade`;
 });
 
-async function run(status: string, endedDaysAgo: number | null, jobs: { dueSecondsAgo: number; leased?: boolean; limit?: number }[] = []) {
+async function run(
+  status: string,
+  endedDaysAgo: number | null,
+  jobs: { dueSecondsAgo: number; leased?: boolean; limit?: number }[] = [],
+) {
   const id = randomUUID();
   await sql`
     insert into engine_runs (id, function_id, event_id, event, status, ended_at)
@@ -76,6 +80,9 @@ it("reports the queue degraded when a job with a free slot waits for a worker, n
 
   // A burst into a function limited to one: the queued job waits for the slot its sibling holds, by design.
   await sql`truncate engine_runs cascade`;
-  await run("running", null, [{ dueSecondsAgo: 300, leased: true, limit: 1 }, { dueSecondsAgo: 300, limit: 1 }]);
+  await run("running", null, [
+    { dueSecondsAgo: 300, leased: true, limit: 1 },
+    { dueSecondsAgo: 300, limit: 1 },
+  ]);
   expect(await queueHealth(sql, 120_000)).toMatchObject({ degraded: false, running: 1, waitingForSlot: 1, due: 0 });
 });

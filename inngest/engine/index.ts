@@ -99,7 +99,11 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   });
   const port = await listen(server, options.port);
 
-  const dispatcher = new Agent({ headersTimeout: options.requestTimeoutMs, bodyTimeout: options.requestTimeoutMs, connections: options.workers * 2 });
+  const dispatcher = new Agent({
+    headersTimeout: options.requestTimeoutMs,
+    bodyTimeout: options.requestTimeoutMs,
+    connections: options.workers * 2,
+  });
   const ctx: EngineContext = {
     sql,
     db,
@@ -114,7 +118,15 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     owner: PROCESS_IDENTITY,
     dispatcher,
     onRunFailed: async (run, error) => {
-      await ingest([{ name: "inngest/function.failed", data: { function_id: run.functionId, run_id: run.id, error, event: run.event } }], null);
+      await ingest(
+        [
+          {
+            name: "inngest/function.failed",
+            data: { function_id: run.functionId, run_id: run.id, error, event: run.event },
+          },
+        ],
+        null,
+      );
     },
   };
   const workers = new WorkerPool(ctx, {

@@ -41,7 +41,10 @@ export function validateEvents(incoming: IncomingEvent[], limits: EngineLimits) 
   for (const raw of incoming as (IncomingEvent | null)[]) {
     if (typeof raw?.name !== "string" || !raw.name) throw new EventRejectedError("Every event needs a name");
     const size = byteLength(raw);
-    if (size > limits.maxEventBytes) throw new EventRejectedError(`Event is over the max size: Max ${limits.maxEventBytes} bytes / Size ${size} bytes`);
+    if (size > limits.maxEventBytes)
+      throw new EventRejectedError(
+        `Event is over the max size: Max ${limits.maxEventBytes} bytes / Size ${size} bytes`,
+      );
   }
 }
 
@@ -72,7 +75,11 @@ export async function ingestEvents(
     const newEvents = events.filter((e, i) => fresh.has(e.id) && events.findIndex((other) => other.id === e.id) === i);
     const starts = newEvents.flatMap((event) =>
       compiled
-        .filter((fn) => fn.triggers.some((t) => t.event === event.name && (!t.filter || isEqual(valueAt(event, t.filter.path), t.filter.value))))
+        .filter((fn) =>
+          fn.triggers.some(
+            (t) => t.event === event.name && (!t.filter || isEqual(valueAt(event, t.filter.path), t.filter.value)),
+          ),
+        )
         .map((fn) => ({ fn, event })),
     );
     await createRuns(tx, starts);
@@ -90,11 +97,15 @@ async function cancelMatchingRuns(tx: Sql, functions: CompiledFunction[], event:
       const candidates = await tx<{ id: string; event: EngineEvent; created_at: string | Date }[]>`
         select id, event, created_at from engine_runs where function_id = ${fn.id} and status in ('queued', 'running')`;
       for (const run of candidates) {
-        const matches = !cancel.match || isEqual(valueAt(run.event, cancel.match.eventPath), valueAt(event, cancel.match.asyncPath));
+        const matches =
+          !cancel.match || isEqual(valueAt(run.event, cancel.match.eventPath), valueAt(event, cancel.match.asyncPath));
         const inTime = cancel.timeoutMs === null || Date.now() - date(run.created_at).getTime() <= cancel.timeoutMs;
         // An event never cancels the run it started.
         if (matches && inTime && run.event.id !== event.id) {
-          await endRun(tx, run.id, { status: "cancelled", error: { name: "Cancelled", message: `Cancelled by event ${event.name}` } });
+          await endRun(tx, run.id, {
+            status: "cancelled",
+            error: { name: "Cancelled", message: `Cancelled by event ${event.name}` },
+          });
         }
       }
     }
@@ -114,10 +125,14 @@ async function resumeWaitingRuns(tx: Sql, functions: CompiledFunction[], event: 
     const [row] = await tx<RunRow[]>`select * from engine_runs where id = ${wait.run_id} for update`;
     if (!row || TERMINAL_STATUSES.has(row.status)) continue;
     const run = toRun(row);
-    const { saved } = await saveStepResults(tx, run, [{ id: wait.step_id, op: "WaitForEvent", name: null, result: { data: event } }]);
+    const { saved } = await saveStepResults(tx, run, [
+      { id: wait.step_id, op: "WaitForEvent", name: null, result: { data: event } },
+    ]);
     if (!saved.has(wait.step_id)) continue; // the timeout came first
     const fn = functions.find((f) => f.id === run.functionId);
-    const slot = fn ? slotOf(fn, run.event as EngineEvent) : { functionId: run.functionId, concurrencyKey: run.concurrencyKey, concurrencyLimit: null };
+    const slot = fn
+      ? slotOf(fn, run.event as EngineEvent)
+      : { functionId: run.functionId, concurrencyKey: run.concurrencyKey, concurrencyLimit: null };
     await Promise.all([
       tx`delete from engine_waits where run_id = ${run.id} and step_id = ${wait.step_id}`,
       // A timeout job a worker holds right now is skipped; that worker finds the event's result and drops it.

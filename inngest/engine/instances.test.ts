@@ -20,18 +20,18 @@ let second: Engine;
 beforeAll(async () => {
   h = await startHarness(
     (client) => {
-  // Built before returning: inside startHarness's call, InngestFunction.Any[] would type the handlers' context as any.
-  const fns = [
-      client.createFunction({ id: "work", triggers: [{ event: "test/work" }] }, async ({ event, step }) => {
-        for (const part of ["one", "two", "three"]) {
-          await step.run(part, async () => {
-            ran.push(`${event.data.n}:${part}`);
-            await new Promise((r) => setTimeout(r, 5));
-          });
-        }
-      }),
-    ];
-    return fns;
+      // Built before returning: inside startHarness's call, InngestFunction.Any[] would type the handlers' context as any.
+      const fns = [
+        client.createFunction({ id: "work", triggers: [{ event: "test/work" }] }, async ({ event, step }) => {
+          for (const part of ["one", "two", "three"]) {
+            await step.run(part, async () => {
+              ran.push(`${event.data.n}:${part}`);
+              await new Promise((r) => setTimeout(r, 5));
+            });
+          }
+        }),
+      ];
+      return fns;
     },
     { workers: 3 },
   );
@@ -56,7 +56,11 @@ afterAll(async () => {
 
 it("two engines on one database run every step of 30 runs exactly once", async () => {
   await h.client.send(Array.from({ length: 30 }, (_, n) => ({ name: "test/work", data: { n } })));
-  await until(async () => (await h.runsOf("work")).filter((r) => r.status === "completed").length === 30, 60_000, "30 runs");
+  await until(
+    async () => (await h.runsOf("work")).filter((r) => r.status === "completed").length === 30,
+    60_000,
+    "30 runs",
+  );
   expect(ran).toHaveLength(90);
   expect(new Set(ran).size).toBe(90);
 }, 90_000);
@@ -65,7 +69,10 @@ it("refuses at registration a function that uses unsupported flow control, namin
   const keys = testKeys();
   const enginePort = await freePort();
   const client = new Inngest({ id: "unsupported", ...embeddedClientOptions(keys, enginePort) });
-  const fn = client.createFunction({ id: "throttled", throttle: { limit: 1, period: "1s" }, triggers: [{ event: "test/x" }] }, () => null);
+  const fn = client.createFunction(
+    { id: "throttled", throttle: { limit: 1, period: "1s" }, triggers: [{ event: "test/x" }] },
+    () => null,
+  );
   const app = serveRoute(inngestHandlers([fn], { client }) as never);
   const appPort = await listen(app, 0);
   const engine = await startEngine({

@@ -23,8 +23,13 @@ export class JobGuard {
       const job = req.headers.get(JOB_HEADER);
       if (job === null || !/^\d{1,19}$/.test(job)) return handler(req, ...rest);
       const acquired = await this.acquire(job).catch(() => null);
-      if (acquired === null) return Response.json({ error: "The job lock could not be taken: database unavailable" }, { status: 503 });
-      if (!acquired) return Response.json({ error: `Job ${job} is still running here` }, { status: 409, headers: { [BUSY_HEADER]: "true" } });
+      if (acquired === null)
+        return Response.json({ error: "The job lock could not be taken: database unavailable" }, { status: 503 });
+      if (!acquired)
+        return Response.json(
+          { error: `Job ${job} is still running here` },
+          { status: 409, headers: { [BUSY_HEADER]: "true" } },
+        );
       try {
         return await handler(req, ...rest);
       } finally {

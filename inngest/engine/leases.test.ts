@@ -15,18 +15,20 @@ let h: Harness;
 beforeAll(async () => {
   h = await startHarness(
     (client) => {
-  // Built before returning: inside startHarness's call, InngestFunction.Any[] would type the handlers' context as any.
-  const fns = [
-      client.createFunction({ id: "slow", retries: 2, triggers: [{ event: "test/slow" }] }, async ({ step }) => {
-        await step.run("longer than the timeout", async () => {
-          const start = Date.now();
-          await new Promise((r) => setTimeout(r, 3000));
-          spans.push({ start, end: Date.now() });
-        });
-      }),
-      client.createFunction({ id: "quick", triggers: [{ event: "test/quick" }] }, async ({ step }) => step.run("answer", () => 42)),
-    ];
-    return fns;
+      // Built before returning: inside startHarness's call, InngestFunction.Any[] would type the handlers' context as any.
+      const fns = [
+        client.createFunction({ id: "slow", retries: 2, triggers: [{ event: "test/slow" }] }, async ({ step }) => {
+          await step.run("longer than the timeout", async () => {
+            const start = Date.now();
+            await new Promise((r) => setTimeout(r, 3000));
+            spans.push({ start, end: Date.now() });
+          });
+        }),
+        client.createFunction({ id: "quick", triggers: [{ event: "test/quick" }] }, async ({ step }) =>
+          step.run("answer", () => 42),
+        ),
+      ];
+      return fns;
     },
     { requestTimeoutMs: 2000, leaseMs: 1500, backoffBaseMs: 10 },
   );
@@ -59,13 +61,19 @@ it("takes over a job whose lease expired, counting the lost call as an attempt",
   h.engine.workers.pause();
   await h.client.send({ name: "test/quick", data: {} });
   const [run] = await h.runsOf("quick");
-  await until(async () => (await h.engine.sql`select 1 from engine_jobs where run_id = ${run!.id}`).length === 1, 5_000, "the job");
+  await until(
+    async () => (await h.engine.sql`select 1 from engine_jobs where run_id = ${run!.id}`).length === 1,
+    5_000,
+    "the job",
+  );
   const lease = await claimJob(h.engine.sql, { owner: "dead-host:1", leaseMs: 500 });
   expect(lease?.job.runId).toBe(run!.id);
   h.engine.workers.resume();
   const done = await h.waitForRun("quick", (r) => r.status === "completed", 30_000);
   expect(done.output).toBe(42);
-  const attempts = await h.engine.sql<{ outcome: string; attempt: number }[]>`select outcome, attempt from engine_attempts where run_id = ${run!.id} order by id`;
+  const attempts = await h.engine.sql<
+    { outcome: string; attempt: number }[]
+  >`select outcome, attempt from engine_attempts where run_id = ${run!.id} order by id`;
   expect(attempts).toEqual([
     { outcome: "lease_expired", attempt: 0 },
     { outcome: "step_ran", attempt: 1 }, // the step's call, taken over as its second attempt
@@ -100,7 +108,10 @@ it("calls only the configured app URL, whatever a registration says", async () =
     expect(registered.status).toBe(200);
 
     await h.client.send({ name: "test/quick", data: { after: "registration" } });
-    const run = await h.waitForRun("quick", (r) => r.status === "completed" && (r.event as { data: { after?: string } }).data.after === "registration");
+    const run = await h.waitForRun(
+      "quick",
+      (r) => r.status === "completed" && (r.event as { data: { after?: string } }).data.after === "registration",
+    );
     expect(run.output).toBe(42);
     expect(calls).toBe(0);
   } finally {

@@ -11,31 +11,40 @@ let small: Harness;
 
 beforeAll(async () => {
   h = await startHarness((client) => {
-  // Built before returning: inside startHarness's call, InngestFunction.Any[] would type the handlers' context as any.
-  const fns = [
-    client.createFunction({ id: "many-steps", retries: 0, triggers: [{ event: "test/many-steps" }] }, async ({ event, step }) => {
-      for (let i = 0; i < (event.data.steps as number); i++) await step.run(`step ${i}`, () => i);
-      return "done";
-    }),
-    client.createFunction({ id: "big-result", retries: 1, triggers: [{ event: "test/big-result" }] }, async ({ event, step }) => {
-      await step.run("big", () => "x".repeat(event.data.bytes as number));
-      return "done";
-    }),
-    client.createFunction({ id: "noop", triggers: [{ event: "test/noop" }] }, () => "ok"),
-  ];
-  return fns;
+    // Built before returning: inside startHarness's call, InngestFunction.Any[] would type the handlers' context as any.
+    const fns = [
+      client.createFunction(
+        { id: "many-steps", retries: 0, triggers: [{ event: "test/many-steps" }] },
+        async ({ event, step }) => {
+          for (let i = 0; i < (event.data.steps as number); i++) await step.run(`step ${i}`, () => i);
+          return "done";
+        },
+      ),
+      client.createFunction(
+        { id: "big-result", retries: 1, triggers: [{ event: "test/big-result" }] },
+        async ({ event, step }) => {
+          await step.run("big", () => "x".repeat(event.data.bytes as number));
+          return "done";
+        },
+      ),
+      client.createFunction({ id: "noop", triggers: [{ event: "test/noop" }] }, () => "ok"),
+    ];
+    return fns;
   });
   // Run state is tested against a lowered limit: the mechanism is the same, without moving 32 MB around.
   small = await startHarness(
     (client) => {
-  // Built before returning: inside startHarness's call, InngestFunction.Any[] would type the handlers' context as any.
-  const fns = [
-      client.createFunction({ id: "growing", retries: 0, triggers: [{ event: "test/growing" }] }, async ({ step }) => {
-        for (let i = 0; i < 10; i++) await step.run(`chunk ${i}`, () => "y".repeat(30_000));
-        return "done";
-      }),
-    ];
-    return fns;
+      // Built before returning: inside startHarness's call, InngestFunction.Any[] would type the handlers' context as any.
+      const fns = [
+        client.createFunction(
+          { id: "growing", retries: 0, triggers: [{ event: "test/growing" }] },
+          async ({ step }) => {
+            for (let i = 0; i < 10; i++) await step.run(`chunk ${i}`, () => "y".repeat(30_000));
+            return "done";
+          },
+        ),
+      ];
+      return fns;
     },
     { limits: { maxRunStateBytes: 100_000 } },
   );
@@ -66,7 +75,9 @@ describe("Inngest's limits", () => {
     const run = await h.waitForRun("big-result", undefined, 60_000);
     expect(run.status).toBe("failed");
     expect((run.error as { message: string }).message).toMatch(/step output size is greater than the limit/);
-    const attempts = await h.engine.sql<{ outcome: string; attempt: number }[]>`select outcome, attempt from engine_attempts where run_id = ${run.id} order by id`;
+    const attempts = await h.engine.sql<
+      { outcome: string; attempt: number }[]
+    >`select outcome, attempt from engine_attempts where run_id = ${run.id} order by id`;
     expect(attempts.map((a) => [a.outcome, a.attempt])).toEqual([
       ["step_error", 0],
       ["step_error", 1],
@@ -84,13 +95,20 @@ describe("Inngest's limits", () => {
     await small.client.send({ name: "test/growing", data: {} });
     const run = await small.waitForRun("growing", undefined, 30_000);
     expect(run.status).toBe("failed");
-    expect(run.error).toMatchObject({ name: "InngestErrStateOverflowed", message: "The function run exceeded the state size limit of 100000 bytes." });
+    expect(run.error).toMatchObject({
+      name: "InngestErrStateOverflowed",
+      message: "The function run exceeded the state size limit of 100000 bytes.",
+    });
     expect(run.stepCount).toBe(4); // the fourth 30 KB result took the state past 100 KB
   });
 
   it("refuses an event over 256 KiB and a send of more than 5,000 events, storing nothing", async () => {
-    await expect(h.client.send({ name: "test/noop", data: { blob: "z".repeat(300 * 1024) } })).rejects.toThrow(/Event is over the max size: Max 262144 bytes/);
-    await expect(h.client.send(Array.from({ length: 5001 }, () => ({ name: "test/noop", data: {} })))).rejects.toThrow(/Cannot have more than 5000 events in a batch/);
+    await expect(h.client.send({ name: "test/noop", data: { blob: "z".repeat(300 * 1024) } })).rejects.toThrow(
+      /Event is over the max size: Max 262144 bytes/,
+    );
+    await expect(h.client.send(Array.from({ length: 5001 }, () => ({ name: "test/noop", data: {} })))).rejects.toThrow(
+      /Cannot have more than 5000 events in a batch/,
+    );
     const [row] = await h.engine.sql`select count(*)::int as n from engine_events where name = 'test/noop'`;
     expect(row!.n).toBe(0);
   });

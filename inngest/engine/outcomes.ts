@@ -13,7 +13,19 @@ import { parseDurationMs, sleepUntil } from "./durations";
 import type { EngineContext } from "./executor";
 import { parseEventMatch, valueAt } from "./expressions";
 import { byteLength, stateLimitError, stepLimitError, stepOutputTooLargeError } from "./limits";
-import { deleteJob, handOffSlot, insertJobs, insertLeasedJob, lockLeaseAndRun, notifyWorkers, releaseJob, reuseJobAsLeased, type Job, type Lease, type NewJob } from "./queue";
+import {
+  deleteJob,
+  handOffSlot,
+  insertJobs,
+  insertLeasedJob,
+  lockLeaseAndRun,
+  notifyWorkers,
+  releaseJob,
+  reuseJobAsLeased,
+  type Job,
+  type Lease,
+  type NewJob,
+} from "./queue";
 import type { CompiledFunction } from "./registry";
 import { endRun, TERMINAL_STATUSES, toRun, type MemoEntry, type Run } from "./runs";
 import { json, timestamp, transaction, type Sql } from "./sql";
@@ -25,7 +37,14 @@ interface Timing {
 }
 
 export type CallOutcome =
-  | ({ kind: "response"; status: number; text: string; version: number; noRetry: boolean; retryAfterMs: number | null } & Timing)
+  | ({
+      kind: "response";
+      status: number;
+      text: string;
+      version: number;
+      noRetry: boolean;
+      retryAfterMs: number | null;
+    } & Timing)
   /** An earlier call of this job is still running in the app: try again soon, no attempt spent. */
   | ({ kind: "busy" } & Timing)
   /** The lease was lost mid-call (taken over or the run ended): the outcome is not ours to record. */
@@ -67,9 +86,19 @@ export interface CallInput {
   memo: MemoEntry[];
 }
 
-export async function recordOutcome(ctx: EngineContext, lease: Lease, input: CallInput, outcome: CallOutcome, mayContinue: () => boolean): Promise<Lease | null> {
+export async function recordOutcome(
+  ctx: EngineContext,
+  lease: Lease,
+  input: CallInput,
+  outcome: CallOutcome,
+  mayContinue: () => boolean,
+): Promise<Lease | null> {
   if (outcome.kind === "lease_lost") return null;
-  if (outcome.kind === "unreachable") ctx.log.warn({ jobId: lease.job.id, appUrl: ctx.appUrl, err: outcome.error }, "engine: app unreachable, will retry");
+  if (outcome.kind === "unreachable")
+    ctx.log.warn(
+      { jobId: lease.job.id, appUrl: ctx.appUrl, err: outcome.error },
+      "engine: app unreachable, will retry",
+    );
   const failed: { run: Run; error: unknown }[] = [];
   const next = await transaction(ctx.sql, async (tx) => {
     const runRow = await lockLeaseAndRun(tx, lease);
@@ -81,7 +110,9 @@ export async function recordOutcome(ctx: EngineContext, lease: Lease, input: Cal
     return new Recording(ctx, tx, lease, toRun(runRow), input, outcome, failed).record(mayContinue);
   });
   for (const { run, error } of failed) {
-    await ctx.onRunFailed(run, error).catch((err: unknown) => ctx.log.error({ err, runId: run.id }, "engine: failure handler event not sent"));
+    await ctx
+      .onRunFailed(run, error)
+      .catch((err: unknown) => ctx.log.error({ err, runId: run.id }, "engine: failure handler event not sent"));
   }
   return next;
 }
@@ -116,10 +147,12 @@ export function saveStepResults(
       where id = ${run.id}
       returning step_count, state_bytes
     )
-    select t.step_count, t.state_bytes, coalesce((select json_agg(id) from saved), '[]'::json) as saved from totals t`.then(([row]) => {
-    const totals = defined(row, `run ${run.id}'s step totals`);
-    return { stepCount: totals.step_count, stateBytes: Number(totals.state_bytes), saved: new Set(totals.saved) };
-  });
+    select t.step_count, t.state_bytes, coalesce((select json_agg(id) from saved), '[]'::json) as saved from totals t`.then(
+    ([row]) => {
+      const totals = defined(row, `run ${run.id}'s step totals`);
+      return { stepCount: totals.step_count, stateBytes: Number(totals.state_bytes), saved: new Set(totals.saved) };
+    },
+  );
 }
 
 class Recording {
@@ -149,7 +182,10 @@ class Recording {
         await releaseJob(this.tx, this.job, { delayMs: 0, attempt: this.job.attempt });
         return null;
       case "unreachable":
-        await releaseJob(this.tx, this.job, { delayMs: Math.min(MAX_UNREACHABLE_DELAY_MS, this.ctx.backoffMs(1)), attempt: this.job.attempt });
+        await releaseJob(this.tx, this.job, {
+          delayMs: Math.min(MAX_UNREACHABLE_DELAY_MS, this.ctx.backoffMs(1)),
+          attempt: this.job.attempt,
+        });
         return null;
       case "timed_out":
       case "connection_lost":
@@ -165,13 +201,21 @@ class Recording {
     }
   }
 
-  private async response(outcome: Extract<CallOutcome, { kind: "response" }>, mayContinue: () => boolean): Promise<Lease | null> {
+  private async response(
+    outcome: Extract<CallOutcome, { kind: "response" }>,
+    mayContinue: () => boolean,
+  ): Promise<Lease | null> {
     if (outcome.status === 200) {
       this.attempt("completed");
       const written = this.writeAttempts();
-      const versioned = outcome.version !== this.run.version ? this.tx`update engine_runs set version = ${outcome.version} where id = ${this.run.id}`.execute() : null;
+      const versioned =
+        outcome.version !== this.run.version
+          ? this.tx`update engine_runs set version = ${outcome.version} where id = ${this.run.id}`.execute()
+          : null;
       await endRun(this.tx, this.run.id, { status: "completed", output: parseJson(outcome.text) });
-      const next = mayContinue() ? await handOffSlot(this.tx, this.lease, { owner: this.ctx.owner, leaseMs: this.ctx.leaseMs }) : null;
+      const next = mayContinue()
+        ? await handOffSlot(this.tx, this.lease, { owner: this.ctx.owner, leaseMs: this.ctx.leaseMs })
+        : null;
       await Promise.all([written, versioned]);
       return next;
     }
@@ -180,13 +224,18 @@ class Recording {
       return this.applyOps(Array.isArray(ops) ? (ops as Op[]) : [], outcome, mayContinue);
     }
     const error = errorFrom(outcome.text, outcome.status);
-    if (outcome.status >= 500 && !outcome.noRetry) return this.retryOrFail(error, "function_error", outcome.retryAfterMs);
+    if (outcome.status >= 500 && !outcome.noRetry)
+      return this.retryOrFail(error, "function_error", outcome.retryAfterMs);
     this.attempt("failed", { error });
     await this.fail(error);
     return null;
   }
 
-  private async applyOps(ops: Op[], outcome: Extract<CallOutcome, { kind: "response" }>, mayContinue: () => boolean): Promise<Lease | null> {
+  private async applyOps(
+    ops: Op[],
+    outcome: Extract<CallOutcome, { kind: "response" }>,
+    mayContinue: () => boolean,
+  ): Promise<Lease | null> {
     const { limits } = this.ctx;
     if (ops.length > limits.maxStepsPerRun) {
       this.attempt("failed", { error: stepLimitError(limits.maxStepsPerRun) });
@@ -236,7 +285,10 @@ class Recording {
           break;
         }
         default: {
-          const error = { name: "UnsupportedStep", message: `Step type ${op.op} is not supported by the embedded engine` };
+          const error = {
+            name: "UnsupportedStep",
+            message: `Step type ${op.op} is not supported by the embedded engine`,
+          };
           this.attempt("failed", { stepId: op.id, error });
           await this.fail(error);
           return null;
@@ -273,7 +325,10 @@ class Recording {
     const state = memoIsCurrent
       ? {
           run: { ...this.run, stepCount: totals.stepCount, stateBytes: totals.stateBytes, version: outcome.version },
-          memo: [...this.input.memo, ...toSave.filter((s) => totals.saved.has(s.id)).map((s) => ({ id: s.id, result: s.result }))],
+          memo: [
+            ...this.input.memo,
+            ...toSave.filter((s) => totals.saved.has(s.id)).map((s) => ({ id: s.id, result: s.result })),
+          ],
         }
       : undefined;
     return { ...next, state, handOffs: this.lease.handOffs };
@@ -298,23 +353,37 @@ class Recording {
   }
 
   private slot() {
-    return { runId: this.run.id, functionId: this.job.functionId, concurrencyKey: this.job.concurrencyKey, concurrencyLimit: this.job.concurrencyLimit };
+    return {
+      runId: this.run.id,
+      functionId: this.job.functionId,
+      concurrencyKey: this.job.concurrencyKey,
+      concurrencyLimit: this.job.concurrencyLimit,
+    };
   }
 
   private async notSaved(stepIds: string[]): Promise<string[]> {
-    const saved = await this.tx<{ id: string }[]>`select id from engine_steps where run_id = ${this.run.id} and id in ${this.tx(stepIds)}`;
+    const saved = await this.tx<
+      { id: string }[]
+    >`select id from engine_steps where run_id = ${this.run.id} and id in ${this.tx(stepIds)}`;
     const done = new Set(saved.map((s) => s.id));
     return stepIds.filter((id) => !done.has(id));
   }
 
   /** Planned steps of this run still queued or running, besides this one. */
   private async otherStepJobs(): Promise<number> {
-    const [row] = await this.tx<{ n: number }[]>`select count(*)::int as n from engine_jobs where run_id = ${this.run.id} and kind = 'step' and id <> ${this.job.id}`;
+    const [row] = await this.tx<
+      { n: number }[]
+    >`select count(*)::int as n from engine_jobs where run_id = ${this.run.id} and kind = 'step' and id <> ${this.job.id}`;
     return row?.n ?? 0;
   }
 
   /** A failed call: retried one attempt later, or the run fails once its attempts are spent. */
-  private async retryOrFail(error: unknown, kind: string, retryAfterMs: number | null, step: { stepId?: string; stepName?: string | null } = {}): Promise<null> {
+  private async retryOrFail(
+    error: unknown,
+    kind: string,
+    retryAfterMs: number | null,
+    step: { stepId?: string; stepName?: string | null } = {},
+  ): Promise<null> {
     this.attempt(kind, { ...step, error });
     if (this.job.attempt + 1 >= this.input.fn.maxAttempts) {
       await this.fail(error);

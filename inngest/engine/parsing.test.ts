@@ -5,24 +5,36 @@ import { compileFunction, type RegisteredConfig } from "./registry";
 
 describe("expressions", () => {
   it("reads trigger filters with string, number and boolean literals", () => {
-    expect(parseEventFilter("event.data.function_id == 'wire-sync'")).toEqual({ path: "data.function_id", value: "wire-sync" });
-    expect(parseEventFilter('event.data.n == 3')).toEqual({ path: "data.n", value: 3 });
-    expect(parseEventFilter('event.data.ok == true')).toEqual({ path: "data.ok", value: true });
+    expect(parseEventFilter("event.data.function_id == 'wire-sync'")).toEqual({
+      path: "data.function_id",
+      value: "wire-sync",
+    });
+    expect(parseEventFilter("event.data.n == 3")).toEqual({ path: "data.n", value: 3 });
+    expect(parseEventFilter("event.data.ok == true")).toEqual({ path: "data.ok", value: true });
     expect(parseEventFilter(`event.data.s == "it's"`)).toEqual({ path: "data.s", value: "it's" });
   });
 
   it("reads match expressions in either order", () => {
-    expect(parseEventMatch("event.data.sourceId == async.data.sourceId")).toEqual({ eventPath: "data.sourceId", asyncPath: "data.sourceId" });
-    expect(parseEventMatch("async.data.id == event.data.user.id")).toEqual({ eventPath: "data.user.id", asyncPath: "data.id" });
+    expect(parseEventMatch("event.data.sourceId == async.data.sourceId")).toEqual({
+      eventPath: "data.sourceId",
+      asyncPath: "data.sourceId",
+    });
+    expect(parseEventMatch("async.data.id == event.data.user.id")).toEqual({
+      eventPath: "data.user.id",
+      asyncPath: "data.id",
+    });
   });
 
-  it.each(["event.data.a != 'x'", "event.data.a == 'x' && event.data.b == 'y'", "size(event.data) > 1", "event.data.a == event.data.b", ""])(
-    "refuses %j",
-    (expression) => {
-      expect(() => parseEventMatch(expression)).toThrow(UnsupportedFeatureError);
-      expect(() => parseEventFilter(expression)).toThrow(UnsupportedFeatureError);
-    },
-  );
+  it.each([
+    "event.data.a != 'x'",
+    "event.data.a == 'x' && event.data.b == 'y'",
+    "size(event.data) > 1",
+    "event.data.a == event.data.b",
+    "",
+  ])("refuses %j", (expression) => {
+    expect(() => parseEventMatch(expression)).toThrow(UnsupportedFeatureError);
+    expect(() => parseEventFilter(expression)).toThrow(UnsupportedFeatureError);
+  });
 
   it("walks paths", () => {
     expect(valueAt({ data: { a: { b: 1 } } }, "data.a.b")).toBe(1);
@@ -46,11 +58,20 @@ describe("registration", () => {
   const base: RegisteredConfig = {
     id: "app-fn",
     triggers: [{ event: "a/b" }],
-    steps: { step: { runtime: { type: "http", url: "http://app/api/inngest?fnId=app-fn&stepId=step" }, retries: { attempts: 2 } } },
+    steps: {
+      step: {
+        runtime: { type: "http", url: "http://app/api/inngest?fnId=app-fn&stepId=step" },
+        retries: { attempts: 2 },
+      },
+    },
   };
 
   it("compiles what it supports", () => {
-    const fn = compileFunction({ ...base, concurrency: [{ limit: 1, key: "event.data.sourceId" }], cancel: [{ event: "a/c", if: "event.data.id == async.data.id", timeout: "1h" }] });
+    const fn = compileFunction({
+      ...base,
+      concurrency: [{ limit: 1, key: "event.data.sourceId" }],
+      cancel: [{ event: "a/c", if: "event.data.id == async.data.id", timeout: "1h" }],
+    });
     expect(fn).toMatchObject({
       maxAttempts: 3,
       concurrency: { limit: 1, keyPath: "data.sourceId" },

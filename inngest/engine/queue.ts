@@ -35,7 +35,8 @@ import { date, timestamp, type Sql } from "./sql";
 import { defined } from "@/server/defined";
 
 export type Job = typeof engineJobs.$inferSelect;
-export type NewJob = Pick<Job, "runId" | "functionId" | "concurrencyKey" | "concurrencyLimit" | "kind"> & Partial<Pick<Job, "stepId" | "dueAt">>;
+export type NewJob = Pick<Job, "runId" | "functionId" | "concurrencyKey" | "concurrencyLimit" | "kind"> &
+  Partial<Pick<Job, "stepId" | "dueAt">>;
 
 export interface Lease {
   job: Job;
@@ -116,7 +117,11 @@ export function insertJobs(sql: Sql, jobs: NewJob[]) {
 }
 
 /** Inserts a job already leased to `owner` (a worker going straight on with its run); null if it exists. */
-export function insertLeasedJob(sql: Sql, job: NewJob, params: { owner: string; leaseMs: number }): Promise<Lease | null> {
+export function insertLeasedJob(
+  sql: Sql,
+  job: NewJob,
+  params: { owner: string; leaseMs: number },
+): Promise<Lease | null> {
   const token = randomUUID();
   const v = jobValues(job);
   return sql<JobRow[]>`
@@ -131,7 +136,11 @@ export function insertLeasedJob(sql: Sql, job: NewJob, params: { owner: string; 
  * Turns a finished job into the next call of the same kind and step (a run's next discovery), leased to
  * `owner`: the job row is reused, so nothing is deleted or inserted.
  */
-export function reuseJobAsLeased(sql: Sql, job: Job, params: { owner: string; leaseMs: number }): Promise<Lease | null> {
+export function reuseJobAsLeased(
+  sql: Sql,
+  job: Job,
+  params: { owner: string; leaseMs: number },
+): Promise<Lease | null> {
   const token = randomUUID();
   return sql<JobRow[]>`
     update engine_jobs set lease_token = ${token}, leased_by = ${params.owner}, attempt = 0, created_at = now(),
@@ -146,7 +155,11 @@ export function reuseJobAsLeased(sql: Sql, job: Job, params: { owner: string; le
  * the worker skips a claim. Jobs are taken in the order a claim would take them (oldest due first), and a
  * claim would take the same job: the slot's older jobs come before any later one of another function.
  */
-export function handOffSlot(sql: Sql, finished: Lease, params: { owner: string; leaseMs: number }): Promise<Lease | null> {
+export function handOffSlot(
+  sql: Sql,
+  finished: Lease,
+  params: { owner: string; leaseMs: number },
+): Promise<Lease | null> {
   const handOffs = (finished.handOffs ?? 0) + 1;
   if (handOffs > MAX_HAND_OFFS) return Promise.resolve(null);
   const token = randomUUID();
@@ -167,7 +180,9 @@ export function handOffSlot(sql: Sql, finished: Lease, params: { owner: string; 
     started as (
       update engine_runs set status = 'running', started_at = now() where id in (select run_id from leased) and status = 'queued'
     )
-    select * from leased`.then(([row]) => (row ? { job: toJob(row), token, takenOver: row.taken_over, handOffs } : null));
+    select * from leased`.then(([row]) =>
+    row ? { job: toJob(row), token, takenOver: row.taken_over, handOffs } : null,
+  );
 }
 
 /**
@@ -206,7 +221,11 @@ export async function claimJob(sql: postgres.Sql, params: { owner: string; lease
   return claimLimited(sql, row.candidate, { ...params, token });
 }
 
-async function claimLimited(sql: postgres.Sql, id: string, params: { owner: string; leaseMs: number; token: string }): Promise<Lease | null> {
+async function claimLimited(
+  sql: postgres.Sql,
+  id: string,
+  params: { owner: string; leaseMs: number; token: string },
+): Promise<Lease | null> {
   return sql.begin(async (tx) => {
     // The slot's lock is taken as the row is read (the row may turn out locked and be skipped: no harm).
     const [job] = await tx<JobRow[]>`
@@ -258,7 +277,11 @@ export function lockLeaseAndRun(tx: Sql, lease: Lease): Promise<RunRow | null> {
 }
 
 export function lockLeasedJob(tx: Sql, lease: Lease): Promise<Job | null> {
-  return tx<JobRow[]>`select * from engine_jobs where id = ${lease.job.id} and lease_token = ${lease.token} for update`.then(([row]) => (row ? toJob(row) : null));
+  return tx<
+    JobRow[]
+  >`select * from engine_jobs where id = ${lease.job.id} and lease_token = ${lease.token} for update`.then(([row]) =>
+    row ? toJob(row) : null,
+  );
 }
 
 /** Gives a job back to the queue, due in `delayMs` (database time), with `attempt` (frees its slot). */
@@ -294,7 +317,9 @@ export interface QueueStats {
 }
 
 export async function queueStats(sql: Sql): Promise<QueueStats> {
-  const [row] = await sql<{ due: number; oldest_due_ms: number | null; running: number; expired: number; waiting: number }[]>`
+  const [row] = await sql<
+    { due: number; oldest_due_ms: number | null; running: number; expired: number; waiting: number }[]
+  >`
     with full_slots as (
       select function_id, concurrency_key from engine_jobs
       where lease_token is not null and concurrency_limit is not null and due_at > now()

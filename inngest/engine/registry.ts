@@ -10,7 +10,13 @@ import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
 import type { Database, DbOrTx } from "@/db/client";
 import { engineFunctions, engineSchedules } from "@/db/schema";
 import { parseDurationMs } from "./durations";
-import { parseEventFilter, parseEventMatch, UnsupportedFeatureError, type EventFilter, type EventMatch } from "./expressions";
+import {
+  parseEventFilter,
+  parseEventMatch,
+  UnsupportedFeatureError,
+  type EventFilter,
+  type EventMatch,
+} from "./expressions";
 import { defined } from "@/server/defined";
 
 /** A function config as the app's registration request sent it: JSON, so the checks below assume little. */
@@ -35,13 +41,23 @@ export interface CompiledFunction {
 }
 
 /** Flow control this engine does not implement; registering a function that uses one fails loudly. */
-const UNSUPPORTED = ["rateLimit", "throttle", "debounce", "batchEvents", "priority", "idempotency", "singleton", "timeouts"];
+const UNSUPPORTED = [
+  "rateLimit",
+  "throttle",
+  "debounce",
+  "batchEvents",
+  "priority",
+  "idempotency",
+  "singleton",
+  "timeouts",
+];
 const DEFAULT_RETRIES = 4;
 
 export function compileFunction(config: RegisteredConfig): CompiledFunction {
   const fail = (what: string) => new UnsupportedFeatureError(`Function "${config.id}": ${what}`);
   for (const key of UNSUPPORTED) {
-    if (config[key] !== undefined && config[key] !== null) throw fail(`"${key}" is not supported by the embedded engine; use Inngest for it.`);
+    if (config[key] !== undefined && config[key] !== null)
+      throw fail(`"${key}" is not supported by the embedded engine; use Inngest for it.`);
   }
   const step = config.steps?.step;
   if (!step || step.runtime?.type !== "http") throw fail("no HTTP step runtime in its registration.");
@@ -59,7 +75,10 @@ export function compileFunction(config: RegisteredConfig): CompiledFunction {
       crons.push(trigger.cron);
     } else {
       const { expression } = trigger;
-      triggers.push({ event: trigger.event, filter: expression ? wrap(fail, () => parseEventFilter(expression)) : null });
+      triggers.push({
+        event: trigger.event,
+        filter: expression ? wrap(fail, () => parseEventFilter(expression)) : null,
+      });
     }
   }
   if (crons.length > 1) throw fail("more than one cron trigger is not supported.");
@@ -103,7 +122,9 @@ function compileConcurrency(raw: unknown, fail: (what: string) => Error): Compil
 /** Splits the optional "TZ=Area/City " prefix that Inngest cron strings may carry. */
 export function cronPattern(cron: string): { pattern: string; timezone: string | undefined } {
   const m = /^TZ=(\S+)\s+(.*)$/.exec(cron.trim());
-  return m ? { pattern: defined(m[2], "the cron pattern after TZ="), timezone: m[1] } : { pattern: cron.trim(), timezone: undefined };
+  return m
+    ? { pattern: defined(m[2], "the cron pattern after TZ="), timezone: m[1] }
+    : { pattern: cron.trim(), timezone: undefined };
 }
 
 export function nextCronTime(cron: string, after = new Date()): Date {
@@ -116,7 +137,11 @@ export function nextCronTime(cron: string, after = new Date()): Date {
 export const FUNCTIONS_CHANNEL = "wire_engine_functions";
 
 /** Replaces the app's registered functions. Every config is compiled first: one bad function rejects the sync. */
-export async function registerFunctions(db: Database, appId: string, configs: RegisteredConfig[]): Promise<CompiledFunction[]> {
+export async function registerFunctions(
+  db: Database,
+  appId: string,
+  configs: RegisteredConfig[],
+): Promise<CompiledFunction[]> {
   const compiled = configs.map(compileFunction);
   await db.transaction(async (tx) => {
     const ids = configs.map((c) => c.id);
@@ -133,7 +158,10 @@ export async function registerFunctions(db: Database, appId: string, configs: Re
     const stale = existing.filter((s) => wanted.get(s.functionId) !== s.cron).map((s) => s.functionId);
     if (stale.length) await tx.delete(engineSchedules).where(inArray(engineSchedules.functionId, stale));
     for (const [functionId, cron] of wanted) {
-      await tx.insert(engineSchedules).values({ functionId, cron, nextAt: nextCronTime(cron) }).onConflictDoNothing();
+      await tx
+        .insert(engineSchedules)
+        .values({ functionId, cron, nextAt: nextCronTime(cron) })
+        .onConflictDoNothing();
     }
     // Every process's cache of compiled functions is stale now.
     await tx.execute(sql`select pg_notify(${FUNCTIONS_CHANNEL}, '')`);
@@ -174,6 +202,9 @@ export async function loadFunctions(db: DbOrTx): Promise<CompiledFunction[]> {
 }
 
 export async function loadFunction(db: DbOrTx, id: string): Promise<CompiledFunction | null> {
-  const [row] = await db.select({ config: engineFunctions.config }).from(engineFunctions).where(eq(engineFunctions.id, id));
+  const [row] = await db
+    .select({ config: engineFunctions.config })
+    .from(engineFunctions)
+    .where(eq(engineFunctions.id, id));
   return row ? compileFunction(row.config as RegisteredConfig) : null;
 }

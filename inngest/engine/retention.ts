@@ -17,18 +17,24 @@ const BATCH = 500;
 
 export async function pruneHistory(sql: Sql, policy: RetentionPolicy): Promise<{ runs: number; events: number }> {
   const deleted = { runs: 0, events: 0 };
-  deleted.runs += await inBatches((limit) => sql`
+  deleted.runs += await inBatches(
+    (limit) => sql`
     delete from engine_runs where id in (
       select id from engine_runs where status in ('completed', 'cancelled') and ended_at < now() - make_interval(days => ${policy.days})
-      limit ${limit} for update skip locked)`);
-  deleted.runs += await inBatches((limit) => sql`
+      limit ${limit} for update skip locked)`,
+  );
+  deleted.runs += await inBatches(
+    (limit) => sql`
     delete from engine_runs where id in (
       select id from engine_runs where status = 'failed' and ended_at < now() - make_interval(days => ${policy.failedDays})
-      limit ${limit} for update skip locked)`);
-  deleted.events += await inBatches((limit) => sql`
+      limit ${limit} for update skip locked)`,
+  );
+  deleted.events += await inBatches(
+    (limit) => sql`
     delete from engine_events where id in (
       select id from engine_events where received_at < now() - make_interval(days => ${policy.days})
-      limit ${limit} for update skip locked)`);
+      limit ${limit} for update skip locked)`,
+  );
   return deleted;
 }
 

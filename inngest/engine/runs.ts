@@ -82,9 +82,18 @@ export function slotOf(fn: CompiledFunction, event: EngineEvent) {
 }
 
 /** Starts one run per (function, event): a run row and its first job, in the caller's transaction. */
-export async function createRuns(sql: Sql, starts: { fn: CompiledFunction; event: EngineEvent; replayOf?: string }[]): Promise<string[]> {
+export async function createRuns(
+  sql: Sql,
+  starts: { fn: CompiledFunction; event: EngineEvent; replayOf?: string }[],
+): Promise<string[]> {
   if (!starts.length) return [];
-  const rows = starts.map(({ fn, event, replayOf }) => ({ id: randomUUID(), fn, event, replayOf, slot: slotOf(fn, event) }));
+  const rows = starts.map(({ fn, event, replayOf }) => ({
+    id: randomUUID(),
+    fn,
+    event,
+    replayOf,
+    slot: slotOf(fn, event),
+  }));
   await sql`insert into engine_runs ${sql(
     rows.map((r) => ({
       id: r.id,
@@ -103,7 +112,12 @@ export async function createRuns(sql: Sql, starts: { fn: CompiledFunction; event
   return rows.map((r) => r.id);
 }
 
-export async function createRun(sql: Sql, fn: CompiledFunction, event: EngineEvent, replayOf?: string): Promise<string> {
+export async function createRun(
+  sql: Sql,
+  fn: CompiledFunction,
+  event: EngineEvent,
+  replayOf?: string,
+): Promise<string> {
   const [id] = await createRuns(sql, [{ fn, event, replayOf }]);
   return defined(id, `the id of the run of ${fn.id}`);
 }

@@ -57,7 +57,8 @@ export function createEngineServer(handlers: EngineApiHandlers): http.Server {
     }
     const eventPath = /^\/e\/([^/]+)$/.exec(url.pathname);
     if (req.method === "POST" && eventPath) {
-      if (!safeEqual(decodeURIComponent(eventPath[1] ?? ""), handlers.eventKey)) return [401, { error: "Event key not found", status: 401 }];
+      if (!safeEqual(decodeURIComponent(eventPath[1] ?? ""), handlers.eventKey))
+        return [401, { error: "Event key not found", status: 401 }];
       const body = await readBody(req);
       const events = (Array.isArray(body) ? body : [body]) as IncomingEvent[];
       const ids = await handlers.ingest(events, req.headers["x-inngest-event-id-seed"]?.toString() ?? null);
@@ -71,7 +72,10 @@ export function createEngineServer(handlers: EngineApiHandlers): http.Server {
     try {
       send(res, ...(await answer(req, url)));
     } catch (error) {
-      const status = error instanceof UnsupportedFeatureError || error instanceof EventRejectedError ? 400 : ((error as { status?: number }).status ?? 500);
+      const status =
+        error instanceof UnsupportedFeatureError || error instanceof EventRejectedError
+          ? 400
+          : ((error as { status?: number }).status ?? 500);
       if (status >= 500) handlers.log.error({ err: error, path: url.pathname }, "engine: API request failed");
       send(res, status, { error: (error as Error).message, status });
     }

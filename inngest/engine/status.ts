@@ -29,7 +29,9 @@ export async function queueHealth(sql: Sql, degradedAfterMs = DEGRADED_AFTER_MS)
   const stats = await queueStats(sql);
   const reasons: string[] = [];
   if (stats.oldestDueMs > degradedAfterMs) {
-    reasons.push(`${stats.due} job(s) due with a free slot; the oldest has waited ${Math.round(stats.oldestDueMs / 1000)} s for a worker`);
+    reasons.push(
+      `${stats.due} job(s) due with a free slot; the oldest has waited ${Math.round(stats.oldestDueMs / 1000)} s for a worker`,
+    );
   }
   if (stats.expiredLeases > 0 && stats.oldestDueMs > degradedAfterMs) {
     reasons.push(`${stats.expiredLeases} lease(s) expired and not taken over: no live worker is claiming jobs`);

@@ -111,7 +111,10 @@ export class WorkerPool {
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() sets this.stopping during the awaits; TypeScript keeps its narrowing from the check above
       while (lease && !this.stopping) {
         const current: Lease = lease;
-        lease = await runLease(this.ctx, current, { stop: this.stopController.signal, mayContinue: () => !this.stopping && !this.paused }).catch(async (error: unknown) => {
+        lease = await runLease(this.ctx, current, {
+          stop: this.stopController.signal,
+          mayContinue: () => !this.stopping && !this.paused,
+        }).catch(async (error: unknown) => {
           // Unexpected (database down mid-record): the lease expires and the job is taken over then.
           this.options.log.error({ err: error, jobId: current.job.id }, "engine: job failed unexpectedly");
           await new Promise((r) => setTimeout(r, 1000));
@@ -150,10 +153,15 @@ export class WorkerPool {
   /** Sets the cron timer for the earliest schedule (re-read at least every minute, as other processes may register). */
   private async armCron(): Promise<void> {
     if (this.stopping) return;
-    const [row] = await this.sql<{ at: string | null }[]>`select min(next_at) as at from engine_schedules`.catch(() => [{ at: null }]);
+    const [row] = await this.sql<{ at: string | null }[]>`select min(next_at) as at from engine_schedules`.catch(() => [
+      { at: null },
+    ]);
     const delay = row?.at ? Math.max(0, date(row.at).getTime() - Date.now()) : CRON_RECHECK_MS;
     clearTimeout(this.cronTimer);
-    this.cronTimer = setTimeout(() => void this.fireSchedules().finally(() => void this.armCron()), Math.min(delay, CRON_RECHECK_MS));
+    this.cronTimer = setTimeout(
+      () => void this.fireSchedules().finally(() => void this.armCron()),
+      Math.min(delay, CRON_RECHECK_MS),
+    );
   }
 
   /** Starts the runs of cron schedules that are due; SKIP LOCKED keeps two processes from firing one twice. */
@@ -167,7 +175,12 @@ export class WorkerPool {
           const nextAt = date(schedule.next_at);
           const fn = await this.ctx.functions.get(schedule.function_id);
           if (fn) {
-            const event = { id: `cron-${schedule.function_id}-${nextAt.getTime()}`, name: "inngest/scheduled.timer", data: { cron: schedule.cron }, ts: Date.now() };
+            const event = {
+              id: `cron-${schedule.function_id}-${nextAt.getTime()}`,
+              name: "inngest/scheduled.timer",
+              data: { cron: schedule.cron },
+              ts: Date.now(),
+            };
             const stored = await tx`
               insert into engine_events (id, name, data, ts) values (${event.id}, ${event.name}, ${json(event.data)}::jsonb, ${event.ts})
               on conflict do nothing returning id`;
@@ -183,6 +196,8 @@ export class WorkerPool {
 
   async prune(): Promise<void> {
     if (this.stopping) return;
-    await pruneHistory(this.sql, this.options.retention).catch((error: unknown) => this.options.log.error({ err: error }, "engine: pruning old runs failed"));
+    await pruneHistory(this.sql, this.options.retention).catch((error: unknown) =>
+      this.options.log.error({ err: error }, "engine: pruning old runs failed"),
+    );
   }
 }

@@ -7,11 +7,22 @@ import { sourceDetached } from "../events";
 
 /** Removes every file an archived source pulled, with entries, embeddings and stored copies, in batches. */
 export const cleanupSource = inngest.createFunction(
-  { id: "cleanup-source", retries: 10, concurrency: { limit: 1, key: "event.data.sourceId" }, triggers: [sourceDetached] },
+  {
+    id: "cleanup-source",
+    retries: 10,
+    concurrency: { limit: 1, key: "event.data.sourceId" },
+    triggers: [sourceDetached],
+  },
   async ({ event, step }) => {
     let deleted = 0;
     for (let batch = 0; ; batch++) {
-      const result = await step.run(`delete batch ${batch}`, () => deleteSourceFiles(getDb(), blobStore(), { sourceId: event.data.sourceId, containerId: event.data.containerId, batchSize: 2000 }));
+      const result = await step.run(`delete batch ${batch}`, () =>
+        deleteSourceFiles(getDb(), blobStore(), {
+          sourceId: event.data.sourceId,
+          containerId: event.data.containerId,
+          batchSize: 2000,
+        }),
+      );
       deleted += result.deleted;
       if (!result.remaining) break;
     }

@@ -52,7 +52,10 @@ afterAll(async () => {
 async function hungWorld(which: "listing" | "downloads") {
   const prefix = `${which}-${randomUUID().slice(0, 6)}/`;
   const admin = s3AdminClient(s3.endpoint);
-  for (const key of KEYS) await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: prefix + key, Body: `content of ${key}`, ContentType: "text/plain" }));
+  for (const key of KEYS)
+    await admin.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: prefix + key, Body: `content of ${key}`, ContentType: "text/plain" }),
+    );
   admin.destroy();
   let hang = true;
   const proxy = await startFaultProxy(s3.endpoint, ({ method, query }) => {
@@ -66,8 +69,14 @@ async function hungWorld(which: "listing" | "downloads") {
   const container = await f.createContainer(org.id);
   const connector = await f.createConnectorRow(org.id, { endpoint: proxy.endpoint, testBucket: BUCKET });
   const api = f.callerFor(org.owner, { events: eventOutbox() });
-  const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket: BUCKET, prefix });
-  const shown = () => api.sources.list({ containerId: container.id }).then((rows) => rows.find((r) => r.id === sourceId)!);
+  const { id: sourceId } = await api.sources.attach({
+    containerId: container.id,
+    connectorId: connector.id,
+    bucket: BUCKET,
+    prefix,
+  });
+  const shown = () =>
+    api.sources.list({ containerId: container.id }).then((rows) => rows.find((r) => r.id === sourceId)!);
   return {
     api,
     prefix,
@@ -102,13 +111,20 @@ async function expectReasonWithinAMinute(world: Awaited<ReturnType<typeof hungWo
 async function expectCompleteOnce(world: Awaited<ReturnType<typeof hungWorld>>) {
   await until(
     async () => {
-      const [row] = await getDb().select({ status: sources.status }).from(sources).where(eq(sources.id, world.sourceId));
+      const [row] = await getDb()
+        .select({ status: sources.status })
+        .from(sources)
+        .where(eq(sources.id, world.sourceId));
       return row!.status === "synced";
     },
     90_000,
     "the source to reach Synced once the endpoint answers",
   );
-  const mirrored = await getDb().select({ name: files.name, status: files.status }).from(files).where(eq(files.sourceId, world.sourceId)).orderBy(files.name);
+  const mirrored = await getDb()
+    .select({ name: files.name, status: files.status })
+    .from(files)
+    .where(eq(files.sourceId, world.sourceId))
+    .orderBy(files.name);
   expect(mirrored).toEqual(KEYS.map((key) => ({ name: world.prefix + key, status: "ready" })));
   const runs = await getDb().select().from(syncRuns).where(eq(syncRuns.sourceId, world.sourceId));
   expect(runs).toHaveLength(1);

@@ -26,7 +26,9 @@ export const importObjects = inngest.createFunction(
     // Retries exhausted (S3 or the database kept failing): the run fails with the reason, the source shows Error.
     onFailure: async ({ event, error, step }) => {
       const { sourceId, runId } = event.data.event.data as { sourceId: string; runId: string };
-      await step.run("record failure", () => failRun(getDb(), { sourceId, runId, message: error.message, credentialsFailed: false }));
+      await step.run("record failure", () =>
+        failRun(getDb(), { sourceId, runId, message: error.message, credentialsFailed: false }),
+      );
     },
   },
   async ({ event, step }) => {
@@ -35,7 +37,9 @@ export const importObjects = inngest.createFunction(
     // One step, not two: each step is an engine round trip (~17 ms of CPU, `npm run bench:engine`). The batch
     // has committed before the finish, so a retry after a failed finish re-imports nothing and finishes again.
     return step.run("import", async () => {
-      const outcome = await failRunOnStop({ sourceId, runId }, () => importBatch(getDb(), blobStore(), { sourceId, runId, batch, maxFileBytes }));
+      const outcome = await failRunOnStop({ sourceId, runId }, () =>
+        importBatch(getDb(), blobStore(), { sourceId, runId, batch, maxFileBytes }),
+      );
       await finishIfDrained(getDb(), eventOutbox(), { sourceId, runId });
       return outcome;
     });

@@ -21,7 +21,9 @@ export const reconcile = inngest.createFunction(
       );
     }
     // A copy being written is given an hour: an import in flight has committed or given up by then.
-    const blobs = await step.run("remove orphaned copies", () => reconcileBlobs(getDb(), blobStore(), { writingGraceMs: 60 * 60 * 1000 }));
+    const blobs = await step.run("remove orphaned copies", () =>
+      reconcileBlobs(getDb(), blobStore(), { writingGraceMs: 60 * 60 * 1000 }),
+    );
     return { sources: left.length, blobs };
   },
 );

@@ -33,7 +33,10 @@ let admin: ReturnType<typeof s3AdminClient>;
 let stopApp: () => Promise<void>;
 
 beforeAll(async () => {
-  s3 = await startS3rver(directory, { buckets: [BUCKET], objects: [{ bucket: BUCKET, key: "template.txt", body: "A page of a large archive. ".repeat(20) }] });
+  s3 = await startS3rver(directory, {
+    buckets: [BUCKET],
+    objects: [{ bucket: BUCKET, key: "template.txt", body: "A page of a large archive. ".repeat(20) }],
+  });
   admin = s3AdminClient(s3.endpoint);
   ({ stop: stopApp } = await startAppWithEngine());
 }, 60_000);
@@ -69,14 +72,20 @@ async function settled(sourceId: string, timeoutMs = 60_000) {
 /** Every engine run a source's sync made (the sync itself and its imports), with its step count and state. */
 function runsOf(sourceId: string) {
   return getDb()
-    .select({ functionId: engineRuns.functionId, status: engineRuns.status, steps: engineRuns.stepCount, stateBytes: engineRuns.stateBytes })
+    .select({
+      functionId: engineRuns.functionId,
+      status: engineRuns.status,
+      steps: engineRuns.stepCount,
+      stateBytes: engineRuns.stateBytes,
+    })
     .from(engineRuns)
     .where(sql`${engineRuns.event}->'data'->>'sourceId' = ${sourceId}`);
 }
 
 describe("sources at scale", () => {
   it("syncs a 100,050-object prefix: stops at 100,000 with the warning, removes nothing, ≤ 300 steps in every run", async () => {
-    const keyOf = (i: number) => `big/${String(Math.floor(i / 1000)).padStart(3, "0")}/${String(i).padStart(6, "0")}.txt`;
+    const keyOf = (i: number) =>
+      `big/${String(Math.floor(i / 1000)).padStart(3, "0")}/${String(i).padStart(6, "0")}.txt`;
     const total = PROMISED + 50;
     linkObjects(
       directory,
@@ -88,7 +97,14 @@ describe("sources at scale", () => {
     const { container, connector, api } = await world();
     const [source] = await getDb()
       .insert(sources)
-      .values({ containerId: container.id, connectorId: connector.id, bucket: BUCKET, prefix: "big/", status: "synced", lastSyncedAt: new Date() })
+      .values({
+        containerId: container.id,
+        connectorId: connector.id,
+        bucket: BUCKET,
+        prefix: "big/",
+        status: "synced",
+        lastSyncedAt: new Date(),
+      })
       .returning();
     const sourceId = source!.id;
     // A mirror as a previous sync left it: every key known at its ETag, except 500 that changed since; and
@@ -98,10 +114,24 @@ describe("sources at scale", () => {
       select ${sourceId}, 'big/' || lpad((i / 1000)::text, 3, '0') || '/' || lpad(i::text, 6, '0') || '.txt',
              case when i % 200 = 7 then '"changed"' else ${head.ETag!} end, 540, false
       from generate_series(0, ${total - 1}) as i`);
-    const kept = [...Array.from({ length: 50 }, (_, i) => keyOf(PROMISED + i)), ...Array.from({ length: 20 }, (_, i) => `big/zzz/gone-${i}.txt`)];
+    const kept = [
+      ...Array.from({ length: 50 }, (_, i) => keyOf(PROMISED + i)),
+      ...Array.from({ length: 20 }, (_, i) => `big/zzz/gone-${i}.txt`),
+    ];
     const keptFiles = await getDb()
       .insert(files)
-      .values(kept.map((name) => ({ containerId: container.id, name, origin: "connector" as const, sourceId, status: "ready" as const, contentType: "text/plain", size: 1, blobKey: null })))
+      .values(
+        kept.map((name) => ({
+          containerId: container.id,
+          name,
+          origin: "connector" as const,
+          sourceId,
+          status: "ready" as const,
+          contentType: "text/plain",
+          size: 1,
+          blobKey: null,
+        })),
+      )
       .returning({ id: files.id, name: files.name });
     await getDb().execute(sql`
       insert into ${sourceObjects} (source_id, key, etag, size, needs_import, file_id)
@@ -113,16 +143,30 @@ describe("sources at scale", () => {
 
     const started = Date.now();
     expect((await api.sources.syncNow({ containerId: container.id, sourceId })).queued).toBe("now");
-    await until(async () => (await api.sources.runs({ containerId: container.id, sourceId })).length === 1, 30_000, "the run to start");
+    await until(
+      async () => (await api.sources.runs({ containerId: container.id, sourceId })).length === 1,
+      30_000,
+      "the run to start",
+    );
     await settled(sourceId, 600_000);
     const seconds = (Date.now() - started) / 1000;
 
     const [run] = await api.sources.runs({ containerId: container.id, sourceId });
-    expect(run).toMatchObject({ status: "succeeded", truncated: true, listed: PROMISED, added: 0, updated: PROMISED / 200, removed: 0, failed: 0 });
+    expect(run).toMatchObject({
+      status: "succeeded",
+      truncated: true,
+      listed: PROMISED,
+      added: 0,
+      updated: PROMISED / 200,
+      removed: 0,
+      failed: 0,
+    });
     expect(run!.processed).toBe(PROMISED / 200);
     const remaining = await getDb().select({ name: files.name }).from(files).where(eq(files.sourceId, sourceId));
     expect(remaining.map((r) => r.name)).toEqual(expect.arrayContaining(kept));
-    const [{ n: mirrored }] = (await getDb().execute(sql`select count(*)::int as n from ${sourceObjects} where source_id = ${sourceId}`)) as unknown as [{ n: number }];
+    const [{ n: mirrored }] = (await getDb().execute(
+      sql`select count(*)::int as n from ${sourceObjects} where source_id = ${sourceId}`,
+    )) as unknown as [{ n: number }];
     expect(mirrored).toBe(total + 20);
 
     const engineRunsOfSync = await runsOf(sourceId);
@@ -142,7 +186,14 @@ describe("sources at scale", () => {
     const { container, connector, api } = await world();
     const [source] = await getDb()
       .insert(sources)
-      .values({ containerId: container.id, connectorId: connector.id, bucket: BUCKET, prefix: "big/0", status: "synced", lastSyncedAt: new Date() })
+      .values({
+        containerId: container.id,
+        connectorId: connector.id,
+        bucket: BUCKET,
+        prefix: "big/0",
+        status: "synced",
+        lastSyncedAt: new Date(),
+      })
       .returning();
     const sourceId = source!.id;
     await getDb().execute(sql`
@@ -151,58 +202,131 @@ describe("sources at scale", () => {
       from generate_series(0, ${PROMISED - 1}) as i`);
     const gone = await getDb()
       .insert(files)
-      .values(Array.from({ length: 30 }, (_, i) => ({ containerId: container.id, name: `big/0zz/gone-${i}.txt`, origin: "connector" as const, sourceId, status: "ready" as const, contentType: "text/plain", size: 1, blobKey: null })))
+      .values(
+        Array.from({ length: 30 }, (_, i) => ({
+          containerId: container.id,
+          name: `big/0zz/gone-${i}.txt`,
+          origin: "connector" as const,
+          sourceId,
+          status: "ready" as const,
+          contentType: "text/plain",
+          size: 1,
+          blobKey: null,
+        })),
+      )
       .returning({ id: files.id, name: files.name });
-    await getDb().insert(sourceObjects).values(gone.map((g) => ({ sourceId, key: g.name, etag: '"gone"', size: 1, needsImport: false, fileId: g.id })));
+    await getDb()
+      .insert(sourceObjects)
+      .values(gone.map((g) => ({ sourceId, key: g.name, etag: '"gone"', size: 1, needsImport: false, fileId: g.id })));
 
     const started = Date.now();
     expect((await api.sources.syncNow({ containerId: container.id, sourceId })).queued).toBe("now");
-    await until(async () => (await api.sources.runs({ containerId: container.id, sourceId })).length === 1, 30_000, "the run to start");
+    await until(
+      async () => (await api.sources.runs({ containerId: container.id, sourceId })).length === 1,
+      30_000,
+      "the run to start",
+    );
     await settled(sourceId, 600_000);
     console.info(`no-change sync of 100,000 keys with 30 removals: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const [run] = await api.sources.runs({ containerId: container.id, sourceId });
-    expect(run).toMatchObject({ status: "succeeded", truncated: false, listed: PROMISED, added: 0, updated: 0, removed: 30, processed: 0 });
+    expect(run).toMatchObject({
+      status: "succeeded",
+      truncated: false,
+      listed: PROMISED,
+      added: 0,
+      updated: 0,
+      removed: 30,
+      processed: 0,
+    });
     expect(await getDb().select().from(files).where(eq(files.sourceId, sourceId))).toEqual([]);
-    const [{ n }] = (await getDb().execute(sql`select count(*)::int as n from ${sourceObjects} where source_id = ${sourceId}`)) as unknown as [{ n: number }];
+    const [{ n }] = (await getDb().execute(
+      sql`select count(*)::int as n from ${sourceObjects} where source_id = ${sourceId}`,
+    )) as unknown as [{ n: number }];
     expect(n).toBe(PROMISED);
   }, 900_000);
 
   it("mirrors 150 changed objects the way it mirrors 300 new ones (figures printed, not timed)", async () => {
     const prefix = `churn-${randomUUID().slice(0, 6)}/`;
     const keys = Array.from({ length: 300 }, (_, i) => `${prefix}doc-${String(i).padStart(3, "0")}.md`);
-    for (const key of keys) await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: `# ${key}\n\n${"first version ".repeat(40)}`, ContentType: "text/markdown" }));
+    for (const key of keys)
+      await admin.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: key,
+          Body: `# ${key}\n\n${"first version ".repeat(40)}`,
+          ContentType: "text/markdown",
+        }),
+      );
     const { container, connector, api } = await world();
     let started = Date.now();
-    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket: BUCKET, prefix });
+    const { id: sourceId } = await api.sources.attach({
+      containerId: container.id,
+      connectorId: connector.id,
+      bucket: BUCKET,
+      prefix,
+    });
     await settled(sourceId);
     const addSeconds = (Date.now() - started) / 1000;
-    for (const key of keys.slice(0, 150)) await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: `# ${key}\n\n${"second version ".repeat(40)}`, ContentType: "text/markdown" }));
+    for (const key of keys.slice(0, 150))
+      await admin.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: key,
+          Body: `# ${key}\n\n${"second version ".repeat(40)}`,
+          ContentType: "text/markdown",
+        }),
+      );
     started = Date.now();
     await api.sources.syncNow({ containerId: container.id, sourceId });
-    await until(async () => (await api.sources.runs({ containerId: container.id, sourceId })).length === 2, 30_000, "the sync to start");
+    await until(
+      async () => (await api.sources.runs({ containerId: container.id, sourceId })).length === 2,
+      30_000,
+      "the sync to start",
+    );
     await settled(sourceId);
     const updateSeconds = (Date.now() - started) / 1000;
     console.info(`300 new objects: ${addSeconds.toFixed(1)} s; 150 changed objects: ${updateSeconds.toFixed(1)} s`);
     const [run] = await api.sources.runs({ containerId: container.id, sourceId });
     expect(run).toMatchObject({ status: "succeeded", added: 0, updated: 150, processed: 150 });
-    const changed = await getDb().select({ id: files.id }).from(files).where(and(eq(files.sourceId, sourceId), sql`${files.name} < ${keys[150]!}`));
+    const changed = await getDb()
+      .select({ id: files.id })
+      .from(files)
+      .where(and(eq(files.sourceId, sourceId), sql`${files.name} < ${keys[150]!}`));
     expect(changed).toHaveLength(150);
   }, 300_000);
 
   it("fails only the objects it may not read; the connector stays active and the rest are Ready", async () => {
     const prefix = `denied-${randomUUID().slice(0, 6)}/`;
     for (const name of ["a.txt", "b.txt", "secret.txt", "archived.txt"]) {
-      await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: prefix + name, Body: `content of ${name}`, ContentType: "text/plain" }));
+      await admin.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: prefix + name,
+          Body: `content of ${name}`,
+          ContentType: "text/plain",
+        }),
+      );
     }
     const proxy = await startFaultProxy(s3.endpoint, ({ method, path: requestPath }) => {
       if (method !== "GET") return null;
-      if (requestPath.endsWith(`${prefix}secret.txt`)) return { status: 403, code: "AccessDenied", message: "Access Denied" };
-      if (requestPath.endsWith(`${prefix}archived.txt`)) return { status: 403, code: "InvalidObjectState", message: "The operation is not valid for the object's storage class" };
+      if (requestPath.endsWith(`${prefix}secret.txt`))
+        return { status: 403, code: "AccessDenied", message: "Access Denied" };
+      if (requestPath.endsWith(`${prefix}archived.txt`))
+        return {
+          status: 403,
+          code: "InvalidObjectState",
+          message: "The operation is not valid for the object's storage class",
+        };
       return null;
     });
     try {
       const { container, connector, api } = await world(proxy.endpoint);
-      const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket: BUCKET, prefix });
+      const { id: sourceId } = await api.sources.attach({
+        containerId: container.id,
+        connectorId: connector.id,
+        bucket: BUCKET,
+        prefix,
+      });
       await settled(sourceId);
       const mirrored = await getDb().select().from(files).where(eq(files.sourceId, sourceId)).orderBy(files.name);
       expect(mirrored.map((m) => [m.name.slice(prefix.length), m.status])).toEqual([
@@ -213,7 +337,10 @@ describe("sources at scale", () => {
       ]);
       expect(mirrored.find((m) => m.name.endsWith("secret.txt"))!.error).toMatch(/access denied/);
       expect(mirrored.find((m) => m.name.endsWith("archived.txt"))!.error).toMatch(/archived storage class/);
-      const [after] = await getDb().select({ status: connectors.status }).from(connectors).where(eq(connectors.id, connector.id));
+      const [after] = await getDb()
+        .select({ status: connectors.status })
+        .from(connectors)
+        .where(eq(connectors.id, connector.id));
       expect(after!.status).toBe("active");
       const [run] = await api.sources.runs({ containerId: container.id, sourceId });
       expect(run).toMatchObject({ status: "succeeded", processed: 2, failed: 2 });
@@ -232,10 +359,18 @@ describe("sources at scale", () => {
     for (let i = 0; i < 60; i++) fs.writeSync(fd, chunk);
     fs.closeSync(fd);
     await admin.send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}huge.txt`, Body: fs.createReadStream(hugeFile), ContentLength: 60 * 1024 * 1024, ContentType: "text/plain" }),
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: `${prefix}huge.txt`,
+        Body: fs.createReadStream(hugeFile),
+        ContentLength: 60 * 1024 * 1024,
+        ContentType: "text/plain",
+      }),
     );
     fs.rmSync(hugeFile);
-    await admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}small.txt`, Body: "small", ContentType: "text/plain" }));
+    await admin.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}small.txt`, Body: "small", ContentType: "text/plain" }),
+    );
 
     const { container, connector, api } = await world();
     global.gc?.();
@@ -243,7 +378,12 @@ describe("sources at scale", () => {
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
     try {
-      const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket: BUCKET, prefix });
+      const { id: sourceId } = await api.sources.attach({
+        containerId: container.id,
+        connectorId: connector.id,
+        bucket: BUCKET,
+        prefix,
+      });
       await settled(sourceId);
       const mirrored = await getDb().select().from(files).where(eq(files.sourceId, sourceId)).orderBy(files.name);
       expect(mirrored.map((m) => [m.name.slice(prefix.length), m.status, m.blobKey === null])).toEqual([

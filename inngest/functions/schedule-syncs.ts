@@ -10,7 +10,11 @@ export const scheduleSyncs = inngest.createFunction(
   { id: "schedule-syncs", triggers: [{ cron: "* * * * *" }] },
   async ({ step }) => {
     const due = await step.run("queue due sources", () => queueDueSources(getDb(), env().WIRE_SYNC_INTERVAL_MINUTES));
-    if (due.length) await step.sendEvent("sync due sources", due.map((sourceId) => sourceSyncRequested.create({ sourceId, trigger: "schedule" })));
+    if (due.length)
+      await step.sendEvent(
+        "sync due sources",
+        due.map((sourceId) => sourceSyncRequested.create({ sourceId, trigger: "schedule" })),
+      );
     return { queued: due.length };
   },
 );

@@ -32,7 +32,8 @@ const { files, entries, embeddings, sources, sourceObjects, connectors } = schem
 const s3 = f.testS3();
 const bucket = `sync-${randomUUID().slice(0, 8)}`;
 const admin = s3AdminClient(s3.endpoint);
-const put = (key: string, body: string) => admin.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: "text/plain" }));
+const put = (key: string, body: string) =>
+  admin.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: "text/plain" }));
 const remove = (key: string) => admin.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
 
 let engine: Engine;
@@ -63,11 +64,17 @@ async function world() {
 }
 
 async function settled(sourceId: string) {
-  await until(async () => {
-    const [row] = await getDb().select({ status: sources.status }).from(sources).where(eq(sources.id, sourceId));
-    const [{ n }] = (await getDb().execute(sql`select count(*)::int as n from engine_runs where status in ('queued','running') and event->'data'->>'sourceId' = ${sourceId}`)) as unknown as [{ n: number }];
-    return (row?.status === "synced" || row?.status === "error") && n === 0;
-  }, 30_000, "the source to settle");
+  await until(
+    async () => {
+      const [row] = await getDb().select({ status: sources.status }).from(sources).where(eq(sources.id, sourceId));
+      const [{ n }] = (await getDb().execute(
+        sql`select count(*)::int as n from engine_runs where status in ('queued','running') and event->'data'->>'sourceId' = ${sourceId}`,
+      )) as unknown as [{ n: number }];
+      return (row?.status === "synced" || row?.status === "error") && n === 0;
+    },
+    30_000,
+    "the source to settle",
+  );
 }
 
 const filesOf = (containerId: string) =>
@@ -76,19 +83,38 @@ const filesOf = (containerId: string) =>
 describe("sources", () => {
   it("backfills a nested prefix with awkward keys, then mirrors adds, changes and removals on Sync now", async () => {
     const prefix = `backfill-${randomUUID().slice(0, 6)}/`;
-    const keys = ["a.txt", "with space.txt", "ünïcödé.md", "plus+sign.txt", "deep/er/still/deeper.txt"].map((k) => prefix + k);
+    const keys = ["a.txt", "with space.txt", "ünïcödé.md", "plus+sign.txt", "deep/er/still/deeper.txt"].map(
+      (k) => prefix + k,
+    );
     for (const key of keys) await put(key, `content of ${key}`);
     await put("outside/never.txt", "not under the prefix");
     const { container, connector, api } = await world();
-    const upload = await f.uploadFile(container.id, { name: "mine.txt", body: "uploaded by a person", blobs: blobStore() });
+    const upload = await f.uploadFile(container.id, {
+      name: "mine.txt",
+      body: "uploaded by a person",
+      blobs: blobStore(),
+    });
 
-    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
+    const { id: sourceId } = await api.sources.attach({
+      containerId: container.id,
+      connectorId: connector.id,
+      bucket,
+      prefix,
+    });
     await settled(sourceId);
     let mirrored = (await filesOf(container.id)).filter((x) => x.sourceId === sourceId);
     expect(mirrored.map((x) => x.name).sort()).toEqual([...keys].sort());
     expect(mirrored.every((x) => x.origin === "connector" && x.status === "ready")).toBe(true);
     const before = new Map(mirrored.map((x) => [x.name, x]));
-    const [entryCount] = await getDb().select({ n: sql<number>`count(*)::int` }).from(entries).where(inArray(entries.fileId, mirrored.map((x) => x.id)));
+    const [entryCount] = await getDb()
+      .select({ n: sql<number>`count(*)::int` })
+      .from(entries)
+      .where(
+        inArray(
+          entries.fileId,
+          mirrored.map((x) => x.id),
+        ),
+      );
     expect(entryCount!.n).toBeGreaterThanOrEqual(keys.length);
 
     // Change one, remove one, add one at the source; then Sync now.
@@ -99,7 +125,9 @@ describe("sources", () => {
     expect(queued.queued).toBe("now");
     await settled(sourceId);
     mirrored = (await filesOf(container.id)).filter((x) => x.sourceId === sourceId);
-    expect(mirrored.map((x) => x.name).sort()).toEqual([...keys.filter((k) => k !== keys[1]), `${prefix}new.txt`].sort());
+    expect(mirrored.map((x) => x.name).sort()).toEqual(
+      [...keys.filter((k) => k !== keys[1]), `${prefix}new.txt`].sort(),
+    );
     const changed = mirrored.find((x) => x.name === keys[0])!;
     expect(changed.id).toBe(before.get(keys[0]!)!.id); // same identity, new content
     expect(changed.blobKey).not.toBe(before.get(keys[0]!)!.blobKey);
@@ -112,7 +140,10 @@ describe("sources", () => {
     expect(still).toMatchObject({ name: "mine.txt", origin: "upload", blobKey: upload.blobKey });
 
     const runs = await api.sources.runs({ containerId: container.id, sourceId });
-    expect(runs.map((r) => [r.trigger, r.status])).toEqual([["manual", "succeeded"], ["backfill", "succeeded"]]);
+    expect(runs.map((r) => [r.trigger, r.status])).toEqual([
+      ["manual", "succeeded"],
+      ["backfill", "succeeded"],
+    ]);
     expect(runs[0]).toMatchObject({ listed: 5, added: 1, updated: 1, removed: 1, failed: 0, truncated: false });
 
     // Only ListObjectsV2 under the prefix and GetObject of listed keys under it (HeadBucket from the attach check).
@@ -128,12 +159,22 @@ describe("sources", () => {
     const prefix = `overlap-${randomUUID().slice(0, 6)}/`;
     for (const key of ["top/x.txt", "top/z.txt", "sub/y.txt"]) await put(prefix + key, `body ${key}`);
     const { container, connector, api } = await world();
-    const wide = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix: `${prefix}top/` });
-    const narrow = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix: `${prefix}sub/` });
+    const wide = await api.sources.attach({
+      containerId: container.id,
+      connectorId: connector.id,
+      bucket,
+      prefix: `${prefix}top/`,
+    });
+    const narrow = await api.sources.attach({
+      containerId: container.id,
+      connectorId: connector.id,
+      bucket,
+      prefix: `${prefix}sub/`,
+    });
     // One name, one file: a source whose prefix contains (or is contained in) another's of the same bucket is refused.
-    await expect(api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix })).rejects.toThrow(
-      new RegExp(`overlaps the source ${bucket}/${prefix}top/`),
-    );
+    await expect(
+      api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix }),
+    ).rejects.toThrow(new RegExp(`overlaps the source ${bucket}/${prefix}top/`));
     await settled(wide.id);
     await settled(narrow.id);
     const all = await filesOf(container.id);
@@ -141,18 +182,46 @@ describe("sources", () => {
     expect(all.filter((x) => x.sourceId === narrow.id)).toHaveLength(1);
 
     const narrowFiles = all.filter((x) => x.sourceId === narrow.id);
-    const narrowEntryIds = (await getDb().select({ id: entries.id }).from(entries).where(inArray(entries.fileId, narrowFiles.map((x) => x.id)))).map((e) => e.id);
+    const narrowEntryIds = (
+      await getDb()
+        .select({ id: entries.id })
+        .from(entries)
+        .where(
+          inArray(
+            entries.fileId,
+            narrowFiles.map((x) => x.id),
+          ),
+        )
+    ).map((e) => e.id);
     expect(narrowEntryIds.length).toBeGreaterThan(0);
     await api.sources.detach({ containerId: container.id, sourceId: narrow.id });
     expect((await api.sources.list({ containerId: container.id })).map((s) => s.id)).toEqual([wide.id]);
-    await until(async () => (await filesOf(container.id)).every((x) => x.sourceId !== narrow.id), 20_000, "the detached source's files to go");
+    await until(
+      async () => (await filesOf(container.id)).every((x) => x.sourceId !== narrow.id),
+      20_000,
+      "the detached source's files to go",
+    );
     expect((await filesOf(container.id)).filter((x) => x.sourceId === wide.id)).toHaveLength(2);
     for (const file of narrowFiles) expect(await blobStore().exists(file.blobKey!)).toBe(false);
-    const [left] = await getDb().select({ n: sql<number>`count(*)::int` }).from(entries).where(inArray(entries.fileId, narrowFiles.map((x) => x.id)));
+    const [left] = await getDb()
+      .select({ n: sql<number>`count(*)::int` })
+      .from(entries)
+      .where(
+        inArray(
+          entries.fileId,
+          narrowFiles.map((x) => x.id),
+        ),
+      );
     expect(left!.n).toBe(0);
-    const [vectors] = await getDb().select({ n: sql<number>`count(*)::int` }).from(embeddings).where(inArray(embeddings.entryId, narrowEntryIds));
+    const [vectors] = await getDb()
+      .select({ n: sql<number>`count(*)::int` })
+      .from(embeddings)
+      .where(inArray(embeddings.entryId, narrowEntryIds));
     expect(vectors!.n).toBe(0);
-    const [objects] = await getDb().select({ n: sql<number>`count(*)::int` }).from(sourceObjects).where(eq(sourceObjects.sourceId, narrow.id));
+    const [objects] = await getDb()
+      .select({ n: sql<number>`count(*)::int` })
+      .from(sourceObjects)
+      .where(eq(sourceObjects.sourceId, narrow.id));
     expect(objects!.n).toBe(0);
   }, 60_000);
 
@@ -169,8 +238,15 @@ describe("sources", () => {
     await settled(b.id);
     expect((await filesOf(one.id)).length + (await filesOf(two.id)).length).toBe(2);
     await api.connectors.disconnect({ orgId: org.id, connectorId: connector.id });
-    await until(async () => (await filesOf(one.id)).length === 0 && (await filesOf(two.id)).length === 0, 20_000, "both containers to be cleaned");
-    const states = await getDb().select({ status: sources.status }).from(sources).where(inArray(sources.id, [a.id, b.id]));
+    await until(
+      async () => (await filesOf(one.id)).length === 0 && (await filesOf(two.id)).length === 0,
+      20_000,
+      "both containers to be cleaned",
+    );
+    const states = await getDb()
+      .select({ status: sources.status })
+      .from(sources)
+      .where(inArray(sources.id, [a.id, b.id]));
     expect(states.map((s) => s.status)).toEqual(["archived", "archived"]);
   }, 60_000);
 
@@ -178,18 +254,33 @@ describe("sources", () => {
     const prefix = `auth-${randomUUID().slice(0, 6)}/`;
     await put(`${prefix}a.txt`, "a");
     const { container, connector, api } = await world();
-    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
+    const { id: sourceId } = await api.sources.attach({
+      containerId: container.id,
+      connectorId: connector.id,
+      bucket,
+      prefix,
+    });
     await settled(sourceId);
     const { sealCredentials } = await import("@/server/services/connectors/credentials");
     await getDb()
       .update(connectors)
-      .set({ sealedCredentials: await sealCredentials(connector, { accessKeyId: "ROTATED-AWAY", secretAccessKey: "x" }) })
+      .set({
+        sealedCredentials: await sealCredentials(connector, { accessKeyId: "ROTATED-AWAY", secretAccessKey: "x" }),
+      })
       .where(eq(connectors.id, connector.id));
     await api.sources.syncNow({ containerId: container.id, sourceId });
-    await until(async () => (await getDb().select({ s: sources.status }).from(sources).where(eq(sources.id, sourceId)))[0]!.s === "error", 20_000, "the Error state");
+    await until(
+      async () =>
+        (await getDb().select({ s: sources.status }).from(sources).where(eq(sources.id, sourceId)))[0]!.s === "error",
+      20_000,
+      "the Error state",
+    );
     const [source] = await getDb().select().from(sources).where(eq(sources.id, sourceId));
     expect(source!.lastError).toMatch(/access key/i);
-    const [after] = await getDb().select().from(connectors).where(and(eq(connectors.id, connector.id)));
+    const [after] = await getDb()
+      .select()
+      .from(connectors)
+      .where(and(eq(connectors.id, connector.id)));
     expect(after!.status).toBe("invalid_credentials");
     // Nothing was removed on the evidence of a failed listing.
     expect((await filesOf(container.id)).filter((x) => x.sourceId === sourceId)).toHaveLength(1);
@@ -199,16 +290,30 @@ describe("sources", () => {
     const prefix = `coalesce-${randomUUID().slice(0, 6)}/`;
     for (let i = 0; i < 10; i++) await put(`${prefix}f${i}.txt`, `file ${i}`);
     const { container, connector, api } = await world();
-    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
-    await until(async () => (await getDb().select({ s: sources.status }).from(sources).where(eq(sources.id, sourceId)))[0]!.s === "syncing", 10_000, "the backfill to start");
-    const answers = await Promise.all(Array.from({ length: 20 }, () => api.sources.syncNow({ containerId: container.id, sourceId })));
+    const { id: sourceId } = await api.sources.attach({
+      containerId: container.id,
+      connectorId: connector.id,
+      bucket,
+      prefix,
+    });
+    await until(
+      async () =>
+        (await getDb().select({ s: sources.status }).from(sources).where(eq(sources.id, sourceId)))[0]!.s === "syncing",
+      10_000,
+      "the backfill to start",
+    );
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => api.sources.syncNow({ containerId: container.id, sourceId })),
+    );
     expect(answers.filter((a) => a.queued === "now").length).toBeLessThanOrEqual(1);
     // A stray extra run could only come from an event not relayed yet: wait until none is left for this
     // source, then until whatever it started has settled too.
     await settled(sourceId);
     await expect
       .poll(async () => {
-        const [{ n }] = (await getDb().execute(sql`select count(*)::int as n from outbox where event->'data'->>'sourceId' = ${sourceId}`)) as unknown as [{ n: number }];
+        const [{ n }] = (await getDb().execute(
+          sql`select count(*)::int as n from outbox where event->'data'->>'sourceId' = ${sourceId}`,
+        )) as unknown as [{ n: number }];
         return n;
       })
       .toBe(0);
@@ -223,7 +328,12 @@ describe("sources", () => {
     const prefix = `cap-${randomUUID().slice(0, 6)}/`;
     for (let i = 0; i < CAP + 3; i++) await put(`${prefix}${String(i).padStart(2, "0")}.txt`, `n${i}`);
     const { container, connector, api } = await world();
-    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
+    const { id: sourceId } = await api.sources.attach({
+      containerId: container.id,
+      connectorId: connector.id,
+      bucket,
+      prefix,
+    });
     await settled(sourceId);
     const [run] = await api.sources.runs({ containerId: container.id, sourceId });
     expect(run).toMatchObject({ status: "succeeded", truncated: true, listed: CAP, removed: 0 });
@@ -242,15 +352,33 @@ describe("sources", () => {
     const prefix = `race-${randomUUID().slice(0, 6)}/`;
     for (let i = 0; i < 11; i++) await put(`${prefix}r${i}.txt`, `race ${i}`);
     const { container, connector, api } = await world();
-    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
-    await until(async () => (await filesOf(container.id)).some((x) => x.sourceId === sourceId), 10_000, "the first file to land");
+    const { id: sourceId } = await api.sources.attach({
+      containerId: container.id,
+      connectorId: connector.id,
+      bucket,
+      prefix,
+    });
+    await until(
+      async () => (await filesOf(container.id)).some((x) => x.sourceId === sourceId),
+      10_000,
+      "the first file to land",
+    );
     await api.sources.detach({ containerId: container.id, sourceId });
-    await until(async () => {
-      const [{ n }] = (await getDb().execute(sql`select count(*)::int as n from engine_runs where status in ('queued','running')`)) as unknown as [{ n: number }];
-      return n === 0;
-    }, 20_000, "all runs to end");
+    await until(
+      async () => {
+        const [{ n }] = (await getDb().execute(
+          sql`select count(*)::int as n from engine_runs where status in ('queued','running')`,
+        )) as unknown as [{ n: number }];
+        return n === 0;
+      },
+      20_000,
+      "all runs to end",
+    );
     expect((await filesOf(container.id)).filter((x) => x.sourceId === sourceId)).toEqual([]);
-    const [objects] = await getDb().select({ n: sql<number>`count(*)::int` }).from(sourceObjects).where(eq(sourceObjects.sourceId, sourceId));
+    const [objects] = await getDb()
+      .select({ n: sql<number>`count(*)::int` })
+      .from(sourceObjects)
+      .where(eq(sourceObjects.sourceId, sourceId));
     expect(objects!.n).toBe(0);
   }, 60_000);
 
@@ -258,7 +386,12 @@ describe("sources", () => {
     const prefix = `ghost-${randomUUID().slice(0, 6)}/`;
     await put(`${prefix}a.txt`, "a");
     const { container, connector, api } = await world();
-    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
+    const { id: sourceId } = await api.sources.attach({
+      containerId: container.id,
+      connectorId: connector.id,
+      bucket,
+      prefix,
+    });
     await settled(sourceId);
     // A run that will never progress: the source says Syncing, the run row says running, no engine run exists.
     const [ghost] = await getDb()
@@ -283,7 +416,12 @@ describe("sources", () => {
     await put(`${prefix}one.txt`, "1");
     await put(`${prefix}two.txt`, "2");
     const { container, connector, api } = await world();
-    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
+    const { id: sourceId } = await api.sources.attach({
+      containerId: container.id,
+      connectorId: connector.id,
+      bucket,
+      prefix,
+    });
     await settled(sourceId);
     await remove(`${prefix}one.txt`);
     await remove(`${prefix}two.txt`);
@@ -301,36 +439,55 @@ describe("sources", () => {
     const { container, connector, api } = await world();
     const { writeFile } = await import("@/server/services/files");
     const { recordingEvents } = await import("@/server/test/events");
-    const agentFile = await writeFile(getDb(), { blobs: blobStore(), events: recordingEvents() }, {
-      containerId: container.id,
-      name: `${prefix}same-name.txt`,
-      contentType: "text/plain",
-      body: new TextEncoder().encode("written by an agent"),
-      origin: "agent",
-      createdBy: null,
-      maxBytes: 1024,
-    });
-    const upload = await f.uploadFile(container.id, { name: "by-hand.txt", blobs: blobStore() });
-    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
-    await settled(sourceId);
-    // Same name, separate files: the connector never takes over what an agent wrote.
-    expect((await filesOf(container.id)).map((x) => `${x.origin}:${x.name}`).sort()).toEqual(
-      [`agent:${prefix}same-name.txt`, `connector:${prefix}same-name.txt`, "upload:by-hand.txt"],
-    );
-    // Now that a source mirrors the name, writing it again is refused, naming the source.
-    await expect(
-      writeFile(getDb(), { blobs: blobStore(), events: recordingEvents() }, {
+    const agentFile = await writeFile(
+      getDb(),
+      { blobs: blobStore(), events: recordingEvents() },
+      {
         containerId: container.id,
         name: `${prefix}same-name.txt`,
         contentType: "text/plain",
-        body: new TextEncoder().encode("again"),
+        body: new TextEncoder().encode("written by an agent"),
         origin: "agent",
         createdBy: null,
         maxBytes: 1024,
-      }),
+      },
+    );
+    const upload = await f.uploadFile(container.id, { name: "by-hand.txt", blobs: blobStore() });
+    const { id: sourceId } = await api.sources.attach({
+      containerId: container.id,
+      connectorId: connector.id,
+      bucket,
+      prefix,
+    });
+    await settled(sourceId);
+    // Same name, separate files: the connector never takes over what an agent wrote.
+    expect((await filesOf(container.id)).map((x) => `${x.origin}:${x.name}`).sort()).toEqual([
+      `agent:${prefix}same-name.txt`,
+      `connector:${prefix}same-name.txt`,
+      "upload:by-hand.txt",
+    ]);
+    // Now that a source mirrors the name, writing it again is refused, naming the source.
+    await expect(
+      writeFile(
+        getDb(),
+        { blobs: blobStore(), events: recordingEvents() },
+        {
+          containerId: container.id,
+          name: `${prefix}same-name.txt`,
+          contentType: "text/plain",
+          body: new TextEncoder().encode("again"),
+          origin: "agent",
+          createdBy: null,
+          maxBytes: 1024,
+        },
+      ),
     ).rejects.toThrow(new RegExp(`mirrored from the source ${bucket}/${prefix}`));
     await api.sources.detach({ containerId: container.id, sourceId });
-    await until(async () => (await filesOf(container.id)).every((x) => x.sourceId !== sourceId), 20_000, "the source's files to go");
+    await until(
+      async () => (await filesOf(container.id)).every((x) => x.sourceId !== sourceId),
+      20_000,
+      "the source's files to go",
+    );
     const left = await filesOf(container.id);
     expect(left.map((x) => x.id).sort()).toEqual([agentFile.id, upload.id].sort());
     expect((await blobStore().get(agentFile.blobKey!)).toString()).toBe("written by an agent");
@@ -340,16 +497,27 @@ describe("sources", () => {
     const prefix = `cadence-${randomUUID().slice(0, 6)}/`;
     await put(`${prefix}a.txt`, "a");
     const { container, connector, api } = await world();
-    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
+    const { id: sourceId } = await api.sources.attach({
+      containerId: container.id,
+      connectorId: connector.id,
+      bucket,
+      prefix,
+    });
     await settled(sourceId);
     await put(`${prefix}b.txt`, "b");
     // Last synced longer ago than the cadence, and the scheduler's minute has come.
     const anHourAgo = new Date(Date.now() - 60 * 60 * 1000);
     await getDb().update(sources).set({ lastSyncedAt: anHourAgo }).where(eq(sources.id, sourceId));
     await getDb().update(schema.syncRuns).set({ startedAt: anHourAgo }).where(eq(schema.syncRuns.sourceId, sourceId));
-    await getDb().execute(sql`update engine_schedules set next_at = now() - interval '1 second' where function_id like '%schedule-syncs'`);
+    await getDb().execute(
+      sql`update engine_schedules set next_at = now() - interval '1 second' where function_id like '%schedule-syncs'`,
+    );
     await engine.sync(); // schedules change through registration, which re-arms every process's cron timer
-    await until(async () => (await filesOf(container.id)).filter((x) => x.sourceId === sourceId).length === 2, 20_000, "the scheduled sync");
+    await until(
+      async () => (await filesOf(container.id)).filter((x) => x.sourceId === sourceId).length === 2,
+      20_000,
+      "the scheduled sync",
+    );
     await settled(sourceId);
     const runs = await api.sources.runs({ containerId: container.id, sourceId });
     expect(runs.map((r) => r.trigger)).toEqual(["schedule", "backfill"]);
@@ -357,10 +525,22 @@ describe("sources", () => {
 
   it("lists a file that failed processing with its reason, and retries it", async () => {
     const prefix = `broken-${randomUUID().slice(0, 6)}/`;
-    await admin.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}scan.pdf`, Body: "not really a pdf", ContentType: "application/pdf" }));
+    await admin.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: `${prefix}scan.pdf`,
+        Body: "not really a pdf",
+        ContentType: "application/pdf",
+      }),
+    );
     await put(`${prefix}fine.txt`, "fine");
     const { container, connector, api } = await world();
-    const { id: sourceId } = await api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix });
+    const { id: sourceId } = await api.sources.attach({
+      containerId: container.id,
+      connectorId: connector.id,
+      bucket,
+      prefix,
+    });
     await settled(sourceId);
     const [run] = await api.sources.runs({ containerId: container.id, sourceId });
     expect(run).toMatchObject({ status: "succeeded", failed: 1 });
@@ -369,11 +549,18 @@ describe("sources", () => {
     expect(failed[0]!.error).toMatch(/PDF/);
     // A connector file is retried by reading it again from the bucket, in a sync started now.
     await api.files.retry({ containerId: container.id, fileId: failed[0]!.id });
-    await until(async () => (await api.sources.runs({ containerId: container.id, sourceId })).length === 2, 20_000, "the retry's sync to start");
+    await until(
+      async () => (await api.sources.runs({ containerId: container.id, sourceId })).length === 2,
+      20_000,
+      "the retry's sync to start",
+    );
     await settled(sourceId);
     const [retry] = await api.sources.runs({ containerId: container.id, sourceId });
     expect(retry).toMatchObject({ status: "succeeded", trigger: "manual", listed: 2, processed: 0, failed: 1 });
-    const [still] = await getDb().select({ id: files.id, status: files.status }).from(files).where(eq(files.name, `${prefix}scan.pdf`));
+    const [still] = await getDb()
+      .select({ id: files.id, status: files.status })
+      .from(files)
+      .where(eq(files.name, `${prefix}scan.pdf`));
     expect(still).toEqual({ id: failed[0]!.id, status: "failed" });
   }, 60_000);
 });

@@ -50,7 +50,13 @@ beforeAll(async () => {
   await admin.send(new CreateBucketCommand({ Bucket: bucket }));
   await Promise.all(
     Array.from({ length: OBJECTS }, (_, i) =>
-      admin.send(new PutObjectCommand({ Bucket: bucket, Key: `docs/${String(i).padStart(3, "0")}.txt`, Body: `document ${i} ${"text ".repeat(200)}` })),
+      admin.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: `docs/${String(i).padStart(3, "0")}.txt`,
+          Body: `document ${i} ${"text ".repeat(200)}`,
+        }),
+      ),
     ),
   );
   admin.destroy();
@@ -66,7 +72,10 @@ it("resumes a backfill after SIGKILL with every object imported exactly once", a
   const db = handle.db;
   const userId = randomUUID();
   await db.insert(users).values({ id: userId, name: "Crash", email: `${userId}@example.test` });
-  const [org] = await db.insert(organizations).values({ name: "Crash org", slug: `crash-${userId.slice(0, 8)}` }).returning();
+  const [org] = await db
+    .insert(organizations)
+    .values({ name: "Crash org", slug: `crash-${userId.slice(0, 8)}` })
+    .returning();
   await db.insert(members).values({ orgId: org!.id, userId, role: "owner" });
   const [container] = await db.insert(containers).values({ orgId: org!.id, name: "Crash box" }).returning();
   const connectorId = randomUUID();
@@ -78,15 +87,30 @@ it("resumes a backfill after SIGKILL with every object imported exactly once", a
     endpoint: s3.endpoint,
     region: s3.region,
     testBucket: bucket,
-    sealedCredentials: await sealCredentials({ id: connectorId, orgId: org!.id }, { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }),
+    sealedCredentials: await sealCredentials(
+      { id: connectorId, orgId: org!.id },
+      { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    ),
   });
-  const [source] = await db.insert(sources).values({ containerId: container!.id, connectorId, bucket, prefix: "docs/" }).returning();
+  const [source] = await db
+    .insert(sources)
+    .values({ containerId: container!.id, connectorId, bucket, prefix: "docs/" })
+    .returning();
 
   child = await startApp();
-  const client = new Inngest({ id: "wire", ...embeddedClientOptions(embeddedEngineKeys(), Number(childEnv.WIRE_ENGINE_PORT)) });
+  const client = new Inngest({
+    id: "wire",
+    ...embeddedClientOptions(embeddedEngineKeys(), Number(childEnv.WIRE_ENGINE_PORT)),
+  });
   await client.send(sourceSyncRequested.create({ sourceId: source!.id, trigger: "backfill" }));
 
-  const fileCount = async () => (await db.select({ n: sql<number>`count(*)::int` }).from(files).where(eq(files.sourceId, source!.id)))[0]!.n;
+  const fileCount = async () =>
+    (
+      await db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(files)
+        .where(eq(files.sourceId, source!.id))
+    )[0]!.n;
   await until(async () => (await fileCount()) >= 100, 60_000, "the backfill to be under way");
   child.kill("SIGKILL");
   await new Promise((resolve) => child!.once("exit", resolve));
@@ -94,10 +118,14 @@ it("resumes a backfill after SIGKILL with every object imported exactly once", a
   expect(atKill).toBeLessThan(OBJECTS);
 
   child = await startApp();
-  await until(async () => {
-    const [row] = await db.select({ status: sources.status }).from(sources).where(eq(sources.id, source!.id));
-    return row!.status === "synced";
-  }, 60_000, "the backfill to finish after the restart");
+  await until(
+    async () => {
+      const [row] = await db.select({ status: sources.status }).from(sources).where(eq(sources.id, source!.id));
+      return row!.status === "synced";
+    },
+    60_000,
+    "the backfill to finish after the restart",
+  );
 
   const mirrored = await db.select().from(files).where(eq(files.sourceId, source!.id));
   expect(mirrored).toHaveLength(OBJECTS);
@@ -116,7 +144,11 @@ it("removes everything a source pulled when the process is killed right after it
   const { sourceId, containerId, blobKeys } = state!;
   // The detach commits with its event in the outbox; the process dies before relaying it.
   const outbox = new Outbox(db, { send: () => Promise.reject(new Error("never reached")) });
-  await detachSource(db, { record: (tx, events) => outbox.record(tx, events), flush: async () => {} }, { containerId, sourceId });
+  await detachSource(
+    db,
+    { record: (tx, events) => outbox.record(tx, events), flush: async () => {} },
+    { containerId, sourceId },
+  );
   child!.kill("SIGKILL");
   await new Promise((resolve) => child!.once("exit", resolve));
 
@@ -128,11 +160,18 @@ it("removes everything a source pulled when the process is killed right after it
              (select count(*) from ${sourceObjects} where source_id = ${sourceId})::int as objects`);
     return row!;
   };
-  const copiesLeft = async () => (await Promise.all(blobKeys.map((key) => blobStore().exists(key)))).filter(Boolean).length;
+  const copiesLeft = async () =>
+    (await Promise.all(blobKeys.map((key) => blobStore().exists(key)))).filter(Boolean).length;
   // The kill may land mid-cleanup (rows gone, copies not yet): the cleanup's retry after the restart finishes it.
-  await until(async () => (await counts()).files === 0 && (await copiesLeft()) === 0, 90_000, "the detached source's files and copies to go after the restart");
+  await until(
+    async () => (await counts()).files === 0 && (await copiesLeft()) === 0,
+    90_000,
+    "the detached source's files and copies to go after the restart",
+  );
   expect(await counts()).toEqual({ files: 0, entries: 0, objects: 0 });
-  const [{ n: orphanedVectors }] = (await db.execute(sql`select count(*)::int as n from embeddings m where not exists (select 1 from entries e where e.id = m.entry_id)`)) as unknown as [{ n: number }];
+  const [{ n: orphanedVectors }] = (await db.execute(
+    sql`select count(*)::int as n from embeddings m where not exists (select 1 from entries e where e.id = m.entry_id)`,
+  )) as unknown as [{ n: number }];
   expect(orphanedVectors).toBe(0);
   expect(await copiesLeft()).toBe(0);
 }, 150_000);

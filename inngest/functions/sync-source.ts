@@ -14,7 +14,10 @@ import { eventOutbox } from "../outbox";
  * credential failures, the connector, inside the same step, then ends the function without retries. A
  * SyncRetry's reason is noted on the run before the step is retried, so the user sees it at once.
  */
-export async function failRunOnStop<T>(run: { sourceId: string; runId: string | null }, work: () => Promise<T>): Promise<T> {
+export async function failRunOnStop<T>(
+  run: { sourceId: string; runId: string | null },
+  work: () => Promise<T>,
+): Promise<T> {
   try {
     return await work();
   } catch (error) {
@@ -46,12 +49,16 @@ export const syncSource = inngest.createFunction(
     // get here as retries; they stop the run at once and are recorded by the run itself.
     onFailure: async ({ event, error, step }) => {
       const { sourceId } = event.data.event.data as { sourceId: string };
-      await step.run("record failure", () => failRun(getDb(), { sourceId, runId: null, message: error.message, credentialsFailed: false }));
+      await step.run("record failure", () =>
+        failRun(getDb(), { sourceId, runId: null, message: error.message, credentialsFailed: false }),
+      );
     },
   },
   async ({ event, step }) => {
     const { sourceId, trigger } = event.data;
-    const started = await step.run("start", () => failRunOnStop({ sourceId, runId: null }, () => startRun(getDb(), sourceId, trigger)));
+    const started = await step.run("start", () =>
+      failRunOnStop({ sourceId, runId: null }, () => startRun(getDb(), sourceId, trigger)),
+    );
     if (!started) return { skipped: "the source is archived, or a run of it is running (the follow-up is noted)" };
     const { runId } = started;
     const maxObjects = env().WIRE_SYNC_MAX_OBJECTS;
@@ -62,7 +69,9 @@ export const syncSource = inngest.createFunction(
     let truncated = false;
     for (let part = 0; ; part++) {
       const result = await step.run(`list part ${part}`, () =>
-        failRunOnStop(stop, () => listPages(getDb(), eventOutbox(), { sourceId, runId, token, listedSoFar: listed, maxObjects })),
+        failRunOnStop(stop, () =>
+          listPages(getDb(), eventOutbox(), { sourceId, runId, token, listedSoFar: listed, maxObjects }),
+        ),
       );
       listed += result.listed;
       truncated = result.truncated;

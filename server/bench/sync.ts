@@ -24,7 +24,9 @@ import { s3AdminClient } from "@/server/test/s3-admin";
 import { linkObjects } from "@/server/test/s3-bulk";
 import { defined } from "@/server/defined";
 
-const { values } = parseArgs({ options: { list: { type: "string", default: "100000" }, objects: { type: "string", default: "10000" } } });
+const { values } = parseArgs({
+  options: { list: { type: "string", default: "100000" }, objects: { type: "string", default: "10000" } },
+});
 const LIST = Number(values.list);
 const OBJECTS = Number(values.objects);
 const BUCKET = "bench";
@@ -40,15 +42,35 @@ fs.chmodSync(work, 0o755);
 const seconds = (since: number) => (Date.now() - since) / 1000;
 
 // ── The bucket: LIST copies of one object under list/, OBJECTS distinct ones under docs/.
-const s3 = await startS3rver(path.join(work, "s3"), { buckets: [BUCKET], objects: [{ bucket: BUCKET, key: "template.md", body: `# A page\n\n${"Figures and remarks. ".repeat(25)}` }] });
+const s3 = await startS3rver(path.join(work, "s3"), {
+  buckets: [BUCKET],
+  objects: [{ bucket: BUCKET, key: "template.md", body: `# A page\n\n${"Figures and remarks. ".repeat(25)}` }],
+});
 const admin = s3AdminClient(s3.endpoint);
 const listKey = (i: number) => `list/${String(Math.floor(i / 1000)).padStart(3, "0")}/${String(i).padStart(6, "0")}.md`;
-linkObjects(path.join(work, "s3"), BUCKET, "template.md", Array.from({ length: LIST }, (_, i) => listKey(i)));
-const docKeys = Array.from({ length: OBJECTS }, (_, i) => `docs/${String(Math.floor(i / 100)).padStart(3, "0")}/note-${i}.md`);
+linkObjects(
+  path.join(work, "s3"),
+  BUCKET,
+  "template.md",
+  Array.from({ length: LIST }, (_, i) => listKey(i)),
+);
+const docKeys = Array.from(
+  { length: OBJECTS },
+  (_, i) => `docs/${String(Math.floor(i / 100)).padStart(3, "0")}/note-${i}.md`,
+);
 const putLimit = pLimit(32);
 await Promise.all(
   docKeys.map((key, i) =>
-    putLimit(() => admin.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: `# Note ${i}\n\n${"Quarterly figures and remarks. ".repeat(20)}`, ContentType: "text/markdown" }))),
+    putLimit(() =>
+      admin.send(
+        new PutObjectCommand({
+          Bucket: BUCKET,
+          Key: key,
+          Body: `# Note ${i}\n\n${"Quarterly figures and remarks. ".repeat(20)}`,
+          ContentType: "text/markdown",
+        }),
+      ),
+    ),
   ),
 );
 console.log(`bucket ready: ${LIST} objects under list/, ${OBJECTS} under docs/`);
@@ -59,7 +81,9 @@ async function bareListing(prefix: string) {
   let token: string | undefined;
   let count = 0;
   do {
-    const page = await admin.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ContinuationToken: token, MaxKeys: 1000 }));
+    const page = await admin.send(
+      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, ContinuationToken: token, MaxKeys: 1000 }),
+    );
     count += page.KeyCount ?? 0;
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
@@ -84,7 +108,9 @@ const download = {
   seconds: seconds(downloadStarted),
   cpu: { client: cpuSince(downloadCpu.client), server: cpuSeconds(process.pid).others - downloadCpu.server },
 };
-console.log(`(a) bare listing of ${listing.count}: ${listing.seconds.toFixed(1)} s · (c) 32-way download of ${OBJECTS}: ${download.seconds.toFixed(1)} s`);
+console.log(
+  `(a) bare listing of ${listing.count}: ${listing.seconds.toFixed(1)} s · (c) 32-way download of ${OBJECTS}: ${download.seconds.toFixed(1)} s`,
+);
 
 // ── Wire: a production build on its embedded defaults.
 const appPort = await freePort();
@@ -92,20 +118,24 @@ const pgPort = await freePort();
 const baseUrl = `http://127.0.0.1:${appPort}`;
 const appDir = path.join(work, "app");
 const nodeArgs = process.env.BENCH_APP_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-const app: ChildProcess = spawn(process.execPath, [...nodeArgs, "node_modules/next/dist/bin/next", "start", "-p", String(appPort)], {
-  env: {
-    ...process.env,
-    WIRE_DATA_DIR: appDir,
-    WIRE_EMBEDDED_PG_PORT: String(pgPort),
-    WIRE_ENGINE_PORT: String(await freePort()),
-    WIRE_PUBLIC_URL: baseUrl,
-    WIRE_ALLOW_PRIVATE_ENDPOINTS: "true",
-    WIRE_AUTH_RATE_LIMIT: "off",
-    LOG_LEVEL: "warn",
-    NODE_ENV: "production",
+const app: ChildProcess = spawn(
+  process.execPath,
+  [...nodeArgs, "node_modules/next/dist/bin/next", "start", "-p", String(appPort)],
+  {
+    env: {
+      ...process.env,
+      WIRE_DATA_DIR: appDir,
+      WIRE_EMBEDDED_PG_PORT: String(pgPort),
+      WIRE_ENGINE_PORT: String(await freePort()),
+      WIRE_PUBLIC_URL: baseUrl,
+      WIRE_ALLOW_PRIVATE_ENDPOINTS: "true",
+      WIRE_AUTH_RATE_LIMIT: "off",
+      LOG_LEVEL: "warn",
+      NODE_ENV: "production",
+    },
+    stdio: ["ignore", "inherit", "inherit"],
   },
-  stdio: ["ignore", "inherit", "inherit"],
-});
+);
 const appPid = defined(app.pid, "the app process's pid");
 let peakRss = 0;
 let phasePeak = 0;
@@ -128,7 +158,10 @@ try {
     body: JSON.stringify({ email: "bench@example.test", name: "Bench", password: "correct-horse-battery" }),
   });
   if (!signUp.ok) throw new Error(`sign-up failed: ${signUp.status} ${await signUp.text()}`);
-  const cookie = signUp.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  const cookie = signUp.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .join("; ");
   const api = createTRPCClient<AppRouter>({
     links: [httpLink({ url: `${baseUrl}/api/trpc`, transformer: superjson, headers: { cookie, origin: baseUrl } })],
   });
@@ -151,7 +184,10 @@ try {
     const { sourceId } = await start();
     let seenSyncing = false;
     await until(async () => {
-      const source = defined((await api.sources.list.query({ containerId })).find((s) => s.id === sourceId), `source ${sourceId}`);
+      const source = defined(
+        (await api.sources.list.query({ containerId })).find((s) => s.id === sourceId),
+        `source ${sourceId}`,
+      );
       if (source.status === "error") throw new Error(`sync failed: ${source.lastError}`);
       seenSyncing ||= source.status !== "synced";
       return seenSyncing && source.status === "synced";
@@ -163,24 +199,55 @@ try {
   const docs = await api.containers.create.mutate({ orgId: org.id, name: "Docs", description: "" });
   const cpuBefore = { app: cpuSeconds(appPid), s3: cpuSeconds(process.pid).others - cpuSeconds(appPid).all };
   const backfill = await timed(docs.id, async () => ({
-    sourceId: (await api.sources.attach.mutate({ containerId: docs.id, connectorId: connector.id, bucket: BUCKET, prefix: "docs/" })).id,
+    sourceId: (
+      await api.sources.attach.mutate({
+        containerId: docs.id,
+        connectorId: connector.id,
+        bucket: BUCKET,
+        prefix: "docs/",
+      })
+    ).id,
   }));
   const cpuAfter = { app: cpuSeconds(appPid), s3: cpuSeconds(process.pid).others - cpuSeconds(appPid).all };
-  const backfillCpu = { app: cpuAfter.app.own - cpuBefore.app.own, database: cpuAfter.app.postgres - cpuBefore.app.postgres, s3: cpuAfter.s3 - cpuBefore.s3 };
-  console.log(`(d) Wire's backfill of ${OBJECTS} to Ready: ${backfill.seconds.toFixed(1)} s (${JSON.stringify(pick(backfill.run))}), peak RSS ${phaseRss()} MB`);
+  const backfillCpu = {
+    app: cpuAfter.app.own - cpuBefore.app.own,
+    database: cpuAfter.app.postgres - cpuBefore.app.postgres,
+    s3: cpuAfter.s3 - cpuBefore.s3,
+  };
+  console.log(
+    `(d) Wire's backfill of ${OBJECTS} to Ready: ${backfill.seconds.toFixed(1)} s (${JSON.stringify(pick(backfill.run))}), peak RSS ${phaseRss()} MB`,
+  );
 
   const big = await api.containers.create.mutate({ orgId: org.id, name: "Archive", description: "" });
   const bigBackfill = await timed(big.id, async () => ({
-    sourceId: (await api.sources.attach.mutate({ containerId: big.id, connectorId: connector.id, bucket: BUCKET, prefix: "list/" })).id,
+    sourceId: (
+      await api.sources.attach.mutate({
+        containerId: big.id,
+        connectorId: connector.id,
+        bucket: BUCKET,
+        prefix: "list/",
+      })
+    ).id,
   }));
-  console.log(`    Wire's backfill of ${LIST}: ${bigBackfill.seconds.toFixed(1)} s (${(LIST / bigBackfill.seconds).toFixed(0)} objects/s), peak RSS ${phaseRss()} MB`);
+  console.log(
+    `    Wire's backfill of ${LIST}: ${bigBackfill.seconds.toFixed(1)} s (${(LIST / bigBackfill.seconds).toFixed(0)} objects/s), peak RSS ${phaseRss()} MB`,
+  );
   const noChange = await timed(big.id, async () => {
     await api.sources.syncNow.mutate({ containerId: big.id, sourceId: bigBackfill.sourceId });
     return { sourceId: bigBackfill.sourceId };
   });
-  console.log(`(b) Wire's no-change sync of ${LIST}: ${noChange.seconds.toFixed(1)} s (${JSON.stringify(pick(noChange.run))}), peak RSS ${phaseRss()} MB`);
+  console.log(
+    `(b) Wire's no-change sync of ${LIST}: ${noChange.seconds.toFixed(1)} s (${JSON.stringify(pick(noChange.run))}), peak RSS ${phaseRss()} MB`,
+  );
 
-  const sql = postgres({ host: "127.0.0.1", port: pgPort, database: "wire", username: "postgres", password: fs.readFileSync(path.join(appDir, "secrets", "postgres-password"), "utf8").trim(), max: 1 });
+  const sql = postgres({
+    host: "127.0.0.1",
+    port: pgPort,
+    database: "wire",
+    username: "postgres",
+    password: fs.readFileSync(path.join(appDir, "secrets", "postgres-password"), "utf8").trim(),
+    max: 1,
+  });
   const [stepsRow] = await sql<{ max_steps: number; max_state: number; runs: number }[]>`
     select max(step_count)::int as max_steps, max(state_bytes)::int as max_state, count(*)::int as runs from engine_runs`;
   const [databaseRow] = await sql<{ commits: number; written: number; read: number }[]>`
@@ -193,9 +260,15 @@ try {
   const row = (label: string, value: string) => console.log(`  ${label.padEnd(46)} ${value}`);
   console.log(`\nsync benchmark (${os.cpus().length} cores, s3rver on loopback)`);
   row(`(a) bare ListObjectsV2 over ${LIST}`, `${listing.seconds.toFixed(1)} s`);
-  row(`(b) Wire no-change sync of ${LIST}`, `${noChange.seconds.toFixed(1)} s   b/a = ${(noChange.seconds / listing.seconds).toFixed(2)} (goal ≤ 1.1)`);
+  row(
+    `(b) Wire no-change sync of ${LIST}`,
+    `${noChange.seconds.toFixed(1)} s   b/a = ${(noChange.seconds / listing.seconds).toFixed(2)} (goal ≤ 1.1)`,
+  );
   row(`(c) 32-way GetObject of ${OBJECTS} to disk`, `${download.seconds.toFixed(1)} s`);
-  row(`(d) Wire backfill of ${OBJECTS} to Ready`, `${backfill.seconds.toFixed(1)} s   d/c = ${(backfill.seconds / download.seconds).toFixed(2)} (goal ≤ 1.25)`);
+  row(
+    `(d) Wire backfill of ${OBJECTS} to Ready`,
+    `${backfill.seconds.toFixed(1)} s   d/c = ${(backfill.seconds / download.seconds).toFixed(2)} (goal ≤ 1.25)`,
+  );
   const perObject = (cpuSecondsSpent: number) => `${((cpuSecondsSpent * 1000) / OBJECTS).toFixed(2)} ms`;
   row(
     "(c) CPU per object (client + S3 server)",
@@ -208,7 +281,10 @@ try {
   row("peak app RSS (next start, without PostgreSQL)", `${Math.round(peakRss / 1024 / 1024)} MB (goal ≤ 250)`);
   row("most steps in one engine run", `${steps.max_steps} of ${steps.runs} runs (goal ≤ 300)`);
   row("most run state", `${(steps.max_state / 1024).toFixed(0)} KB`);
-  row("database work over the whole bench", `${database.commits} transactions, ${database.written} rows written, ${Math.round(database.read)} rows read`);
+  row(
+    "database work over the whole bench",
+    `${database.commits} transactions, ${database.written} rows written, ${Math.round(database.read)} rows read`,
+  );
 } finally {
   clearInterval(rssSampler);
   app.kill("SIGTERM");
@@ -220,8 +296,22 @@ try {
 }
 process.exit(0);
 
-function pick(run: { listed: number; added: number; updated: number; removed: number; processed: number; failed: number }) {
-  return { listed: run.listed, added: run.added, updated: run.updated, removed: run.removed, processed: run.processed, failed: run.failed };
+function pick(run: {
+  listed: number;
+  added: number;
+  updated: number;
+  removed: number;
+  processed: number;
+  failed: number;
+}) {
+  return {
+    listed: run.listed,
+    added: run.added,
+    updated: run.updated,
+    removed: run.removed,
+    processed: run.processed,
+    failed: run.failed,
+  };
 }
 
 async function until(check: () => Promise<boolean>, timeoutMs: number) {

@@ -17,7 +17,14 @@ describe("reconcile", () => {
     for (const k of [orphan, fresh, kept, doomed]) await store.put(k, new TextEncoder().encode(k));
     await noteBlobsWriting(db(), [orphan, fresh, kept]);
     await noteBlobsToDelete(db(), [doomed]);
-    await db().insert(files).values({ containerId: container.id, name: "kept.txt", origin: "upload", contentType: "text/plain", size: 1, blobKey: kept });
+    await db().insert(files).values({
+      containerId: container.id,
+      name: "kept.txt",
+      origin: "upload",
+      contentType: "text/plain",
+      size: 1,
+      blobKey: kept,
+    });
     // The orphan and the kept copy were noted an hour ago; the fresh one is an import still in flight.
     await db()
       .update(blobLedger)
@@ -25,8 +32,16 @@ describe("reconcile", () => {
       .where(inArray(blobLedger.key, [orphan, kept]));
 
     await reconcileBlobs(db(), store, { writingGraceMs: 10 * 60_000 });
-    expect(await Promise.all([orphan, fresh, kept, doomed].map((k) => store.exists(k)))).toEqual([false, true, true, false]);
-    const left = await db().select({ key: blobLedger.key }).from(blobLedger).where(inArray(blobLedger.key, [orphan, fresh, kept, doomed]));
+    expect(await Promise.all([orphan, fresh, kept, doomed].map((k) => store.exists(k)))).toEqual([
+      false,
+      true,
+      true,
+      false,
+    ]);
+    const left = await db()
+      .select({ key: blobLedger.key })
+      .from(blobLedger)
+      .where(inArray(blobLedger.key, [orphan, fresh, kept, doomed]));
     expect(left.map((l) => l.key)).toEqual([fresh]);
   });
 
@@ -45,7 +60,17 @@ describe("reconcile", () => {
           archivedAt: archivedMinutesAgo === null ? null : new Date(Date.now() - archivedMinutesAgo * 60_000),
         })
         .returning();
-      await db().insert(files).values({ containerId: container.id, name: `${source!.prefix}a.txt`, origin: "connector", sourceId: source!.id, contentType: "text/plain", size: 1, blobKey: null });
+      await db()
+        .insert(files)
+        .values({
+          containerId: container.id,
+          name: `${source!.prefix}a.txt`,
+          origin: "connector",
+          sourceId: source!.id,
+          contentType: "text/plain",
+          size: 1,
+          blobKey: null,
+        });
       return source!.id;
     };
     const [stale, recent, live] = [await insert(30), await insert(1), await insert(null)];

@@ -11,7 +11,11 @@ import { blobLedger, files } from "@/db/schema";
 import type { BlobStore } from "./index";
 
 export async function noteBlobsWriting(db: DbOrTx, keys: string[]) {
-  if (keys.length) await db.insert(blobLedger).values(keys.map((key) => ({ key, intent: "writing" as const }))).onConflictDoNothing();
+  if (keys.length)
+    await db
+      .insert(blobLedger)
+      .values(keys.map((key) => ({ key, intent: "writing" as const })))
+      .onConflictDoNothing();
 }
 
 export async function noteBlobsToDelete(db: DbOrTx, keys: string[]) {
@@ -40,7 +44,13 @@ export async function finishNotedDeletes(db: DbOrTx, blobs: BlobStore, prefix: s
   const noted = await db
     .select({ key: blobLedger.key })
     .from(blobLedger)
-    .where(and(sql`${blobLedger.intent} = 'deleting'`, sql`starts_with(${blobLedger.key}, ${prefix})`, sql`not exists (select 1 from ${files} f where f.blob_key = ${blobLedger.key})`));
+    .where(
+      and(
+        sql`${blobLedger.intent} = 'deleting'`,
+        sql`starts_with(${blobLedger.key}, ${prefix})`,
+        sql`not exists (select 1 from ${files} f where f.blob_key = ${blobLedger.key})`,
+      ),
+    );
   await deleteBlobs(
     db,
     blobs,
@@ -52,7 +62,11 @@ export async function finishNotedDeletes(db: DbOrTx, blobs: BlobStore, prefix: s
  * Finishes what crashes left: copies noted for deletion, and copies written longer than `writingGraceMs` ago
  * that no file refers to. A copy a file does refer to is only forgotten, never deleted.
  */
-export async function reconcileBlobs(db: DbOrTx, blobs: BlobStore, params: { writingGraceMs: number; limit?: number }): Promise<number> {
+export async function reconcileBlobs(
+  db: DbOrTx,
+  blobs: BlobStore,
+  params: { writingGraceMs: number; limit?: number },
+): Promise<number> {
   const stale = await db
     .select({ key: blobLedger.key })
     .from(blobLedger)

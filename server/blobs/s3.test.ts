@@ -14,7 +14,13 @@ beforeAll(async () => {
   const admin = s3AdminClient(s3.endpoint);
   await admin.send(new CreateBucketCommand({ Bucket: bucket }));
   admin.destroy();
-  store = new S3BlobStore({ bucket, prefix: "wire/", endpoint: s3.endpoint, region: s3.region, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+  store = new S3BlobStore({
+    bucket,
+    prefix: "wire/",
+    endpoint: s3.endpoint,
+    region: s3.region,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
 });
 
 describe("S3BlobStore", () => {
@@ -33,12 +39,13 @@ describe("S3BlobStore", () => {
       await store.put(key, new TextEncoder().encode(key));
     }
     await store.deletePrefix("containers/gone/");
-    expect(await Promise.all(["containers/gone/1", "containers/gone/2", "containers/gone-not/3", "containers/kept/4"].map((k) => store.exists(k)))).toEqual([
-      false,
-      false,
-      true,
-      true,
-    ]);
+    expect(
+      await Promise.all(
+        ["containers/gone/1", "containers/gone/2", "containers/gone-not/3", "containers/kept/4"].map((k) =>
+          store.exists(k),
+        ),
+      ),
+    ).toEqual([false, false, true, true]);
   });
 
   it("refuses unsafe keys before any request", async () => {

@@ -49,13 +49,16 @@ export class S3BlobStore implements BlobStore {
 
   async put(key: string, body: BlobBody): Promise<void> {
     // A spooled body is streamed from its file with its known length, never read into memory.
-    const payload = body instanceof SpooledFile ? { Body: fs.createReadStream(body.path), ContentLength: body.size } : { Body: body };
+    const payload =
+      body instanceof SpooledFile ? { Body: fs.createReadStream(body.path), ContentLength: body.size } : { Body: body };
     await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key: this.keyOf(key), ...payload }));
   }
 
   async get(key: string): Promise<Buffer> {
     try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: this.keyOf(key) }));
+      const response = await this.client.send(
+        new GetObjectCommand({ Bucket: this.config.bucket, Key: this.keyOf(key) }),
+      );
       return Buffer.from(await defined(response.Body, `the body of blob ${key}`).transformToByteArray());
     } catch (error) {
       // The same shape as the local store's missing file, so callers need not know which store they have.
@@ -82,10 +85,14 @@ export class S3BlobStore implements BlobStore {
     if (!prefix.endsWith("/")) throw new Error(`Invalid blob prefix: ${prefix}`);
     const full = this.keyOf(prefix.slice(0, -1)) + "/";
     for (;;) {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: full, MaxKeys: 1000 }));
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: full, MaxKeys: 1000 }),
+      );
       const keys = (page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [{ Key: o.Key }]));
       if (!keys.length) return;
-      await this.client.send(new DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects: keys, Quiet: true } }));
+      await this.client.send(
+        new DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects: keys, Quiet: true } }),
+      );
       if (!page.IsTruncated) return;
     }
   }

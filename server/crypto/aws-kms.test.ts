@@ -30,20 +30,34 @@ function fakeKms() {
   const blobs = new Map<string, { plaintext: Buffer; context: Record<string, string>; keyId: string }>();
   kmsMock.on(EncryptCommand).callsFake((input: EncryptCommand["input"]) => {
     const blob = randomBytes(48);
-    blobs.set(blob.toString("hex"), { plaintext: Buffer.from(input.Plaintext!), context: { ...input.EncryptionContext }, keyId: KEY_ARN });
+    blobs.set(blob.toString("hex"), {
+      plaintext: Buffer.from(input.Plaintext!),
+      context: { ...input.EncryptionContext },
+      keyId: KEY_ARN,
+    });
     return { CiphertextBlob: new Uint8Array(blob), KeyId: KEY_ARN, EncryptionAlgorithm: "SYMMETRIC_DEFAULT" };
   });
   kmsMock.on(DecryptCommand).callsFake((input: DecryptCommand["input"]) => {
     const entry = blobs.get(Buffer.from(input.CiphertextBlob!).toString("hex"));
-    const sameContext = entry && JSON.stringify(Object.entries(entry.context).sort()) === JSON.stringify(Object.entries(input.EncryptionContext ?? {}).sort());
+    const sameContext =
+      entry &&
+      JSON.stringify(Object.entries(entry.context).sort()) ===
+        JSON.stringify(Object.entries(input.EncryptionContext ?? {}).sort());
     if (!entry || !sameContext) throw new InvalidCiphertextException({ message: "", $metadata: {} });
-    if (input.KeyId && input.KeyId !== entry.keyId) throw new IncorrectKeyException({ message: "The key ID in the request does not identify a CMK that can perform this operation.", $metadata: {} });
+    if (input.KeyId && input.KeyId !== entry.keyId)
+      throw new IncorrectKeyException({
+        message: "The key ID in the request does not identify a CMK that can perform this operation.",
+        $metadata: {},
+      });
     return { Plaintext: new Uint8Array(entry.plaintext), KeyId: entry.keyId };
   });
 }
 
 function provider(keyId = "alias/wire-credentials") {
-  return new AwsKmsProvider(keyId, new KMSClient({ region: "eu-west-1", credentials: { accessKeyId: "x", secretAccessKey: "y" } }));
+  return new AwsKmsProvider(
+    keyId,
+    new KMSClient({ region: "eu-west-1", credentials: { accessKeyId: "x", secretAccessKey: "y" } }),
+  );
 }
 
 async function sealError(promise: Promise<unknown>): Promise<SealError> {
@@ -90,7 +104,10 @@ describe("AWS KMS provider", () => {
     const error = await sealError(unseal(sealed, { ...context, orgId: "o-2" }, kms));
     expect(error.code).toBe("tampered");
     expect(error.message).toBe(TAMPERED_MESSAGE);
-    expect(kmsMock.commandCalls(DecryptCommand)[0]!.args[0].input.EncryptionContext).toEqual({ ...context, orgId: "o-2" });
+    expect(kmsMock.commandCalls(DecryptCommand)[0]!.args[0].input.EncryptionContext).toEqual({
+      ...context,
+      orgId: "o-2",
+    });
   });
 
   it("maps tampered wrapped keys and swapped key ids to SealError", async () => {
@@ -99,7 +116,9 @@ describe("AWS KMS provider", () => {
     const sealed = await seal(secret, context, kms);
     const flipped = Buffer.from(sealed.wrappedKey, "base64");
     flipped[3]! ^= 1;
-    expect((await sealError(unseal({ ...sealed, wrappedKey: flipped.toString("base64") }, context, kms))).code).toBe("tampered");
+    expect((await sealError(unseal({ ...sealed, wrappedKey: flipped.toString("base64") }, context, kms))).code).toBe(
+      "tampered",
+    );
     const otherKey = KEY_ARN.replace("1234abcd", "9999abcd");
     expect((await sealError(unseal({ ...sealed, kekId: otherKey }, context, kms))).code).toBe("tampered");
   });
@@ -110,7 +129,9 @@ describe("AWS KMS provider", () => {
     const sealed = await seal(secret, context, kms);
     const body = Buffer.from(sealed.ciphertext, "base64");
     body[0]! ^= 1;
-    expect((await sealError(unseal({ ...sealed, ciphertext: body.toString("base64") }, context, kms))).code).toBe("tampered");
+    expect((await sealError(unseal({ ...sealed, ciphertext: body.toString("base64") }, context, kms))).code).toBe(
+      "tampered",
+    );
   });
 
   it("maps other Decrypt failures to SealError with a clear message", async () => {
@@ -121,10 +142,17 @@ describe("AWS KMS provider", () => {
     kmsMock.on(DecryptCommand).rejects(new NotFoundException({ message: "Key 'arn:…' does not exist", $metadata: {} }));
     const unknown = await sealError(unseal(sealed, context, kms));
     expect(unknown.code).toBe("unknown-key");
-    expect(unknown.message).toBe(`Unknown key-encryption key "${KEY_ARN}": AWS KMS has no such key (NotFoundException)`);
+    expect(unknown.message).toBe(
+      `Unknown key-encryption key "${KEY_ARN}": AWS KMS has no such key (NotFoundException)`,
+    );
 
     // KMS answers IAM refusals with an error its model does not list.
-    const accessDenied = new KMSServiceException({ name: "AccessDeniedException", $fault: "client", message: "not authorized", $metadata: {} });
+    const accessDenied = new KMSServiceException({
+      name: "AccessDeniedException",
+      $fault: "client",
+      message: "not authorized",
+      $metadata: {},
+    });
     kmsMock.on(DecryptCommand).rejects(accessDenied);
     const denied = await sealError(unseal(sealed, context, kms));
     expect(denied.code).toBe("kms-unavailable");
@@ -150,9 +178,18 @@ describe("AWS KMS provider", () => {
     const kms = provider();
     const sealed = await seal(secret, context, kms);
     const rewrapped = await rewrap(sealed, context, kms);
-    expect(rewrapped).toMatchObject({ kms: "aws-kms", kekId: KEY_ARN, ciphertext: sealed.ciphertext, iv: sealed.iv, tag: sealed.tag });
+    expect(rewrapped).toMatchObject({
+      kms: "aws-kms",
+      kekId: KEY_ARN,
+      ciphertext: sealed.ciphertext,
+      iv: sealed.iv,
+      tag: sealed.tag,
+    });
     expect(rewrapped.wrappedKey).not.toBe(sealed.wrappedKey);
-    expect(kmsMock.commandCalls(EncryptCommand).map((c) => c.args[0].input.EncryptionContext)).toEqual([context, context]);
+    expect(kmsMock.commandCalls(EncryptCommand).map((c) => c.args[0].input.EncryptionContext)).toEqual([
+      context,
+      context,
+    ]);
     expect(await unseal(rewrapped, context, kms)).toEqual(secret);
   });
 

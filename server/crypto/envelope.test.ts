@@ -124,7 +124,14 @@ describe("seal / unseal", () => {
   it("refuses malformed records, another provider's records and non-string plaintext", async () => {
     const kms = tempLocalKms();
     const sealed = await seal(secret, context, kms);
-    for (const bad of [null, "x", {}, { ...sealed, v: 2 }, { ...sealed, iv: "not base64!" }, { ...sealed, kekId: "" }]) {
+    for (const bad of [
+      null,
+      "x",
+      {},
+      { ...sealed, v: 2 },
+      { ...sealed, iv: "not base64!" },
+      { ...sealed, kekId: "" },
+    ]) {
       const error = await expectSealError(unseal(bad as SealedSecret, context, kms), "malformed");
       expect(error.message).toMatch(/^Sealed credentials are malformed/);
     }
@@ -153,15 +160,21 @@ describe("the key-encryption key stays out of the database", () => {
     const kms = tempLocalKms();
     const connector = await seedConnector(db);
     const ctx = { connectorId: connector.id, orgId: connector.orgId };
-    await db.update(connectors).set({ sealedCredentials: await seal(secret, ctx, kms) }).where(eq(connectors.id, connector.id));
+    await db
+      .update(connectors)
+      .set({ sealedCredentials: await seal(secret, ctx, kms) })
+      .where(eq(connectors.id, connector.id));
 
-    const [row] = await db.execute<{ row: string }>(sql`select row_to_json(c)::text as row from connectors c where c.id = ${connector.id}`);
+    const [row] = await db.execute<{ row: string }>(
+      sql`select row_to_json(c)::text as row from connectors c where c.id = ${connector.id}`,
+    );
     const text = row!.row;
     expect(text).toContain('"kekId"');
     const keys = Object.values(readKeyFile(kms).keys).map((b64) => Buffer.from(b64, "base64"));
     expect(keys).toHaveLength(1);
     for (const key of keys) {
-      for (const encoding of ["base64", "base64url", "hex"] as const) expect(text).not.toContain(key.toString(encoding));
+      for (const encoding of ["base64", "base64url", "hex"] as const)
+        expect(text).not.toContain(key.toString(encoding));
       expect(text).not.toContain(key.toString("latin1"));
     }
     for (const value of Object.values(secret)) expect(text).not.toContain(value);
@@ -170,6 +183,9 @@ describe("the key-encryption key stays out of the database", () => {
     const [stored] = await db.select().from(connectors).where(eq(connectors.id, connector.id));
     expect(await unseal(stored!.sealedCredentials as SealedSecret, ctx, kms)).toEqual(secret);
     const other = await seedConnector(db);
-    await expectSealError(unseal(stored!.sealedCredentials as SealedSecret, { connectorId: other.id, orgId: other.orgId }, kms), "tampered");
+    await expectSealError(
+      unseal(stored!.sealedCredentials as SealedSecret, { connectorId: other.id, orgId: other.orgId }, kms),
+      "tampered",
+    );
   });
 });

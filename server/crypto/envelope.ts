@@ -51,7 +51,10 @@ export function parseSealedSecret(value: unknown): SealedSecret {
   const parsed = sealedSecretSchema.safeParse(value);
   if (!parsed.success) {
     const fields = [...new Set(parsed.error.issues.map((i) => i.path.join(".") || "(root)"))].join(", ");
-    throw new SealError("malformed", `Sealed credentials are malformed (${fields}): they were tampered with or are not a sealed secret`);
+    throw new SealError(
+      "malformed",
+      `Sealed credentials are malformed (${fields}): they were tampered with or are not a sealed secret`,
+    );
   }
   return parsed.data;
 }
@@ -118,7 +121,9 @@ export async function unseal(
   const dataKey = await unwrapDataKey(secret, context, kms);
   let body: Buffer | undefined;
   try {
-    const decipher = createDecipheriv("aes-256-gcm", dataKey, Buffer.from(secret.iv, "base64"), { authTagLength: TAG_BYTES });
+    const decipher = createDecipheriv("aes-256-gcm", dataKey, Buffer.from(secret.iv, "base64"), {
+      authTagLength: TAG_BYTES,
+    });
     decipher.setAAD(aad);
     decipher.setAuthTag(Buffer.from(secret.tag, "base64"));
     body = decipher.update(Buffer.from(secret.ciphertext, "base64"));
@@ -135,7 +140,8 @@ export async function unseal(
       throw new SealError("malformed", "Sealed credentials decrypted to something other than string fields");
     }
     const fields = fieldsSchema.safeParse(value);
-    if (!fields.success) throw new SealError("malformed", "Sealed credentials decrypted to something other than string fields");
+    if (!fields.success)
+      throw new SealError("malformed", "Sealed credentials decrypted to something other than string fields");
     return fields.data;
   } finally {
     dataKey.fill(0);

@@ -29,11 +29,17 @@ export class AwsKmsProvider implements KmsProvider {
     contextAad(context); // same validation as the local provider
     let output;
     try {
-      output = await this.client.send(new EncryptCommand({ KeyId: this.keyId, Plaintext: dataKey, EncryptionContext: { ...context } }));
+      output = await this.client.send(
+        new EncryptCommand({ KeyId: this.keyId, Plaintext: dataKey, EncryptionContext: { ...context } }),
+      );
     } catch (error) {
-      throw new SealError("kms-unavailable", `AWS KMS could not wrap a data key with ${quoteKekId(this.keyId)} (${awsErrorName(error)})`, {
-        cause: error,
-      });
+      throw new SealError(
+        "kms-unavailable",
+        `AWS KMS could not wrap a data key with ${quoteKekId(this.keyId)} (${awsErrorName(error)})`,
+        {
+          cause: error,
+        },
+      );
     }
     if (!output.CiphertextBlob || !output.KeyId) {
       throw new SealError("kms-unavailable", `AWS KMS returned no ciphertext or key id for ${quoteKekId(this.keyId)}`);
@@ -45,16 +51,27 @@ export class AwsKmsProvider implements KmsProvider {
     contextAad(context);
     let output;
     try {
-      output = await this.client.send(new DecryptCommand({ KeyId: kekId, CiphertextBlob: wrapped, EncryptionContext: { ...context } }));
+      output = await this.client.send(
+        new DecryptCommand({ KeyId: kekId, CiphertextBlob: wrapped, EncryptionContext: { ...context } }),
+      );
     } catch (error) {
       const name = awsErrorName(error);
       if (TAMPERED_ERRORS.has(name)) throw SealError.tampered({ cause: error });
       if (UNKNOWN_KEY_ERRORS.has(name)) {
-        throw new SealError("unknown-key", `Unknown key-encryption key ${quoteKekId(kekId)}: AWS KMS has no such key (${name})`, { cause: error });
+        throw new SealError(
+          "unknown-key",
+          `Unknown key-encryption key ${quoteKekId(kekId)}: AWS KMS has no such key (${name})`,
+          { cause: error },
+        );
       }
-      throw new SealError("kms-unavailable", `AWS KMS could not unwrap the data key with ${quoteKekId(kekId)} (${name})`, { cause: error });
+      throw new SealError(
+        "kms-unavailable",
+        `AWS KMS could not unwrap the data key with ${quoteKekId(kekId)} (${name})`,
+        { cause: error },
+      );
     }
-    if (!output.Plaintext) throw new SealError("kms-unavailable", `AWS KMS returned no plaintext for ${quoteKekId(kekId)}`);
+    if (!output.Plaintext)
+      throw new SealError("kms-unavailable", `AWS KMS returned no plaintext for ${quoteKekId(kekId)}`);
     // A view, not a copy: the caller zeroes the data key after use, and that must reach these bytes.
     return Buffer.from(output.Plaintext.buffer, output.Plaintext.byteOffset, output.Plaintext.byteLength);
   }

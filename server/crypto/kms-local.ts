@@ -38,7 +38,10 @@ function errnoCode(error: unknown): string | undefined {
 
 /** A new KEK id: a sequence number for people, plus randomness so ids from different key files never collide. */
 function nextKekId(existing: string[]): string {
-  const numbers = existing.map((id) => /^k(\d+)-/.exec(id)?.[1]).filter((n) => n !== undefined).map(Number);
+  const numbers = existing
+    .map((id) => /^k(\d+)-/.exec(id)?.[1])
+    .filter((n) => n !== undefined)
+    .map(Number);
   const next = Math.max(existing.length, ...numbers) + 1;
   return `k${next}-${randomBytes(4).toString("hex")}`;
 }
@@ -103,7 +106,9 @@ export class LocalKmsProvider implements KmsProvider {
     if (wrapped.length !== IV_BYTES + TAG_BYTES + KEY_BYTES) throw SealError.tampered();
     const kek = Buffer.from(defined(file.keys[kekId], `key ${kekId}`), "base64");
     try {
-      const decipher = createDecipheriv("aes-256-gcm", kek, wrapped.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
+      const decipher = createDecipheriv("aes-256-gcm", kek, wrapped.subarray(0, IV_BYTES), {
+        authTagLength: TAG_BYTES,
+      });
       decipher.setAAD(aad);
       decipher.setAuthTag(wrapped.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
       const dataKey = decipher.update(wrapped.subarray(IV_BYTES + TAG_BYTES));
@@ -162,7 +167,9 @@ export class LocalKmsProvider implements KmsProvider {
       throw new KeyFileError(`Key file ${this.file} is not a Wire key file: ${where}`);
     }
     if (!Object.hasOwn(parsed.data.keys, parsed.data.current)) {
-      throw new KeyFileError(`Key file ${this.file} names current key ${quoteKekId(parsed.data.current)}, which it does not contain`);
+      throw new KeyFileError(
+        `Key file ${this.file} names current key ${quoteKekId(parsed.data.current)}, which it does not contain`,
+      );
     }
     return parsed.data;
   }

@@ -83,7 +83,12 @@ describe("local key file", () => {
     ].join("\n");
     const tsx = path.join(root, "node_modules/.bin/tsx");
     const runs = await Promise.all(
-      Array.from({ length: 4 }, () => promisify(execFile)(tsx, ["--conditions=react-server", "--eval", script], { cwd: root, env: { ...process.env } })),
+      Array.from({ length: 4 }, () =>
+        promisify(execFile)(tsx, ["--conditions=react-server", "--eval", script], {
+          cwd: root,
+          env: { ...process.env },
+        }),
+      ),
     );
     const ids = runs.map((r) => r.stdout.trim());
     expect(ids[0]).toMatch(/^k1-[0-9a-f]{8}$/);
@@ -163,7 +168,9 @@ describe("provider selection", () => {
     expect(fromArn.name).toBe("aws-kms");
     expect(await fromArn.currentKekId()).toBe(arn);
     expect(await fromArn.client.config.region()).toBe("eu-west-3");
-    const explicit = createKmsProvider(parseEnv({ WIRE_KMS_AWS_KEY_ID: "alias/wire", WIRE_KMS_AWS_REGION: "ap-south-1" }));
+    const explicit = createKmsProvider(
+      parseEnv({ WIRE_KMS_AWS_KEY_ID: "alias/wire", WIRE_KMS_AWS_REGION: "ap-south-1" }),
+    );
     if (!(explicit instanceof AwsKmsProvider)) expect.fail("not the AWS KMS provider");
     expect(await explicit.client.config.region()).toBe("ap-south-1");
     expect(regionOfKeyArn("alias/wire")).toBeUndefined();

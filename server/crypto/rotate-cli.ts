@@ -14,7 +14,8 @@ async function main(): Promise<number> {
   const result = await rotateKeys(getDb(), kms);
   console.log(`Key-encryption key is now ${result.kekId} (${kms.name}).`);
   console.log(`Re-wrapped ${result.rewrapped} connector credential${result.rewrapped === 1 ? "" : "s"}.`);
-  for (const failure of result.failed) console.error(`Could not re-wrap connector ${failure.connectorId}: ${failure.error}`);
+  for (const failure of result.failed)
+    console.error(`Could not re-wrap connector ${failure.connectorId}: ${failure.error}`);
   return result.failed.length ? 1 : 0;
 }
 

@@ -99,7 +99,10 @@ describe("rotateKeys", () => {
     // Another record's sealed value copied onto this row: its context does not match.
     await db.update(connectors).set({ sealedCredentials: good.sealed }).where(eq(connectors.id, moved.id));
     const junk = await seedConnector(db);
-    await db.update(connectors).set({ sealedCredentials: { hello: "world" } }).where(eq(connectors.id, junk.id));
+    await db
+      .update(connectors)
+      .set({ sealedCredentials: { hello: "world" } })
+      .where(eq(connectors.id, junk.id));
 
     const result = await rotateKeys(db, kms);
     expect(result.rewrapped).toBe(1);

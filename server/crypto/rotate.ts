@@ -39,7 +39,10 @@ export async function rotateKeys(db: Database, kms: KmsProvider = kmsProvider())
         const outcome = await rewrapRow(db, kms, row);
         if (outcome === "rewrapped") result.rewrapped++;
         if (outcome === "busy") {
-          result.failed.push({ connectorId: row.id, error: "Its credentials kept changing during rotation; run the rotation again" });
+          result.failed.push({
+            connectorId: row.id,
+            error: "Its credentials kept changing during rotation; run the rotation again",
+          });
         }
       } catch (error) {
         if (!(error instanceof SealError)) throw error;
@@ -69,7 +72,10 @@ async function rewrapRow(
       .returning({ id: connectors.id });
     if (updated.length > 0) return "rewrapped";
     // Changed since we read it (new credentials, or disconnected): look again.
-    const [fresh] = await db.select({ sealed: connectors.sealedCredentials }).from(connectors).where(eq(connectors.id, row.id));
+    const [fresh] = await db
+      .select({ sealed: connectors.sealedCredentials })
+      .from(connectors)
+      .where(eq(connectors.id, row.id));
     if (!fresh || fresh.sealed === null) return "gone";
     if (attempt >= ATTEMPTS) return "busy";
     current = fresh.sealed;

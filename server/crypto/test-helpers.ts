@@ -26,10 +26,20 @@ export function readKeyFile(kms: LocalKmsProvider): { current: string; keys: Rec
 /** An organization and a connector row, inserted directly. */
 export async function seedConnector(db: Database): Promise<{ id: string; orgId: string }> {
   const suffix = randomUUID().slice(0, 8);
-  const [org] = await db.insert(organizations).values({ name: `Crypto ${suffix}`, slug: `crypto-${suffix}` }).returning();
+  const [org] = await db
+    .insert(organizations)
+    .values({ name: `Crypto ${suffix}`, slug: `crypto-${suffix}` })
+    .returning();
   const [connector] = await db
     .insert(connectors)
-    .values({ orgId: org!.id, label: `Bucket ${suffix}`, provider: "minio", endpoint: "http://127.0.0.1:9000", region: "us-east-1", testBucket: "wire-test" })
+    .values({
+      orgId: org!.id,
+      label: `Bucket ${suffix}`,
+      provider: "minio",
+      endpoint: "http://127.0.0.1:9000",
+      region: "us-east-1",
+      testBucket: "wire-test",
+    })
     .returning();
   return { id: connector!.id, orgId: org!.id };
 }

@@ -3,7 +3,20 @@ import { normalizeWhitespace, splitIntoEntries } from "./chunk";
 
 /** Deterministic prose: numbered sentences of varying length. */
 function prose(sentences: number, seed = 1): string {
-  const words = ["alpha", "report", "revenue", "growth", "team", "quarter", "budget", "plan", "market", "customer", "risk", "hiring"];
+  const words = [
+    "alpha",
+    "report",
+    "revenue",
+    "growth",
+    "team",
+    "quarter",
+    "budget",
+    "plan",
+    "market",
+    "customer",
+    "risk",
+    "hiring",
+  ];
   const out: string[] = [];
   let x = seed;
   for (let i = 0; i < sentences; i++) {
@@ -28,7 +41,9 @@ describe("splitIntoEntries", () => {
   });
 
   it("keeps a short text as one normalized entry", () => {
-    expect(splitIntoEntries("  Hello   world.\r\n\r\n\r\nSecond  paragraph. ")).toEqual(["Hello world.\n\nSecond paragraph."]);
+    expect(splitIntoEntries("  Hello   world.\r\n\r\n\r\nSecond  paragraph. ")).toEqual([
+      "Hello world.\n\nSecond paragraph.",
+    ]);
   });
 
   it("never exceeds maxChars and never emits an empty chunk", () => {
@@ -60,12 +75,17 @@ describe("splitIntoEntries", () => {
 
   it("is deterministic", () => {
     const text = [prose(100, 7), prose(50, 8)].join("\n\n");
-    expect(splitIntoEntries(text, { maxChars: 300, overlapChars: 50 })).toEqual(splitIntoEntries(text, { maxChars: 300, overlapChars: 50 }));
+    expect(splitIntoEntries(text, { maxChars: 300, overlapChars: 50 })).toEqual(
+      splitIntoEntries(text, { maxChars: 300, overlapChars: 50 }),
+    );
   });
 
   it("keeps paragraphs whole when they fit and breaks between them", () => {
     const paragraphs = [prose(6, 1), prose(6, 2), prose(6, 3)];
-    const chunks = splitIntoEntries(paragraphs.join("\n\n"), { maxChars: Math.max(...paragraphs.map((p) => p.length)) + 5, overlapChars: 0 });
+    const chunks = splitIntoEntries(paragraphs.join("\n\n"), {
+      maxChars: Math.max(...paragraphs.map((p) => p.length)) + 5,
+      overlapChars: 0,
+    });
     expect(chunks).toEqual(paragraphs);
   });
 
@@ -84,7 +104,9 @@ describe("splitIntoEntries", () => {
       const previous = chunks[i - 1]!;
       const current = chunks[i]!;
       // Some suffix of the previous chunk (at least a few words) starts the current one.
-      const shared = [...Array(101).keys()].reverse().find((n) => n >= 20 && current.startsWith(previous.slice(previous.length - n)));
+      const shared = [...Array(101).keys()]
+        .reverse()
+        .find((n) => n >= 20 && current.startsWith(previous.slice(previous.length - n)));
       expect(shared, `chunk ${i} should start with the end of chunk ${i - 1}`).toBeDefined();
       expect(previous.charAt(previous.length - shared! - 1)).toBe(" ");
     }
@@ -101,12 +123,14 @@ describe("splitIntoEntries", () => {
   it("keeps CSV rows whole", () => {
     const rows = Array.from({ length: 200 }, (_, i) => `row-${i},customer ${i},${i * 10}`);
     const chunks = splitIntoEntries(["id,name,amount", ...rows].join("\n"), { maxChars: 300, overlapChars: 0 });
-    for (const chunk of chunks) for (const line of chunk.split("\n")) expect(line).toMatch(/^(id,name,amount|row-\d+,customer \d+,\d+)$/);
+    for (const chunk of chunks)
+      for (const line of chunk.split("\n")) expect(line).toMatch(/^(id,name,amount|row-\d+,customer \d+,\d+)$/);
   });
 
   it("never splits a surrogate pair", () => {
     const chunks = splitIntoEntries("😀".repeat(500), { maxChars: 101, overlapChars: 0 });
-    for (const chunk of chunks) expect(chunk).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
+    for (const chunk of chunks)
+      expect(chunk).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
     expect(chunks.join("")).toBe("😀".repeat(500));
   });
 

@@ -27,7 +27,11 @@ export function murmur3(text: string, seed: number): number {
 }
 
 export function tokenize(text: string): string[] {
-  const words = text.normalize("NFKC").toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  const words =
+    text
+      .normalize("NFKC")
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu) ?? [];
   const content = words.filter((w) => !STOPWORDS.has(w));
   return content.length ? content : words;
 }

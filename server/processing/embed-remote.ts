@@ -33,7 +33,12 @@ const MAX_RETRY_AFTER_MS = 30_000;
  * whole body for the message.
  */
 class Client extends OpenAI {
-  protected override makeStatusError(status: number, body: object, text: string | undefined, headers: Headers): APIError {
+  protected override makeStatusError(
+    status: number,
+    body: object,
+    text: string | undefined,
+    headers: Headers,
+  ): APIError {
     // Typed as an object, but undefined when the error body was not JSON.
     const parsed = body as object | undefined;
     return Object.assign(super.makeStatusError(status, body, text, headers), { body: parsed ?? text });
@@ -133,17 +138,27 @@ export class OpenAICompatibleEmbedder implements Embedder {
       const item = (raw ?? {}) as { index?: unknown; embedding?: unknown };
       const index = typeof item.index === "number" ? item.index : position;
       const embedding = item.embedding;
-      if (!Array.isArray(embedding) || embedding.length === 0 || !embedding.every((v) => typeof v === "number" && Number.isFinite(v))) {
-        throw new EmbeddingError("The embeddings service returned an embedding that is not a list of numbers (is encoding_format \"float\" supported?).");
+      if (
+        !Array.isArray(embedding) ||
+        embedding.length === 0 ||
+        !embedding.every((v) => typeof v === "number" && Number.isFinite(v))
+      ) {
+        throw new EmbeddingError(
+          'The embeddings service returned an embedding that is not a list of numbers (is encoding_format "float" supported?).',
+        );
       }
-      if (index < 0 || index >= expected || vectors[index]) throw new EmbeddingError("The embeddings service returned embeddings with invalid indexes.");
+      if (index < 0 || index >= expected || vectors[index])
+        throw new EmbeddingError("The embeddings service returned embeddings with invalid indexes.");
       vectors[index] = embedding as number[];
     });
     const size = defined(vectors[0], "the first embedding").length;
-    if (vectors.some((v) => v.length !== size)) throw new EmbeddingError("The embeddings service returned vectors of different sizes.");
+    if (vectors.some((v) => v.length !== size))
+      throw new EmbeddingError("The embeddings service returned vectors of different sizes.");
     const wanted = this.configuredDimensions ?? this.learntDimensions;
     if (wanted !== undefined && size !== wanted) {
-      throw new EmbeddingError(`The embeddings service returned vectors of ${size} dimensions; ${wanted} were expected.`);
+      throw new EmbeddingError(
+        `The embeddings service returned vectors of ${size} dimensions; ${wanted} were expected.`,
+      );
     }
     this.learntDimensions = size;
     return vectors;
@@ -152,16 +167,24 @@ export class OpenAICompatibleEmbedder implements Embedder {
   /** The SDK's error after its retries, in Wire's words; `retryable` tells the durable step to try again later. */
   private toEmbeddingError(error: unknown): EmbeddingError {
     if (error instanceof APIConnectionTimeoutError) {
-      return new EmbeddingError(`The embeddings service did not answer within ${Number((this.timeoutMs / 1000).toFixed(1))} s.`, undefined, {
-        cause: error,
-        retryable: true,
-      });
+      return new EmbeddingError(
+        `The embeddings service did not answer within ${Number((this.timeoutMs / 1000).toFixed(1))} s.`,
+        undefined,
+        {
+          cause: error,
+          retryable: true,
+        },
+      );
     }
     if (error instanceof APIConnectionError) {
-      return new EmbeddingError(`The embeddings service could not be reached (${this.redact(connectionReason(error))}).`, undefined, {
-        cause: error,
-        retryable: true,
-      });
+      return new EmbeddingError(
+        `The embeddings service could not be reached (${this.redact(connectionReason(error))}).`,
+        undefined,
+        {
+          cause: error,
+          retryable: true,
+        },
+      );
     }
     // instanceof leaves the class's type parameters as any; these are what the SDK sets.
     const apiError = error instanceof APIError ? (error as APIError) : null;
@@ -179,7 +202,9 @@ export class OpenAICompatibleEmbedder implements Embedder {
       );
     }
     const message = error instanceof Error ? error.message : String(error);
-    return new EmbeddingError(`The embeddings service could not be reached (${this.redact(message)}).`, undefined, { retryable: true });
+    return new EmbeddingError(`The embeddings service could not be reached (${this.redact(message)}).`, undefined, {
+      retryable: true,
+    });
   }
 
   private redact(text: string): string {

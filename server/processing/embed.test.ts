@@ -60,7 +60,11 @@ describe("LocalEmbedder", () => {
   });
 
   it("returns L2-normalized vectors (and zeros for text without words)", async () => {
-    const vectors = await local.embed(["short", "A much longer text with many different words, repeated words words words.", "数据 分析 报告"]);
+    const vectors = await local.embed([
+      "short",
+      "A much longer text with many different words, repeated words words words.",
+      "数据 分析 报告",
+    ]);
     for (const v of vectors) expect(norm(v)).toBeCloseTo(1, 5);
     const [empty] = await local.embed(["  ... !!! "]);
     expect(empty!.every((v) => v === 0)).toBe(true);
@@ -98,7 +102,11 @@ describe("LocalEmbedder", () => {
 });
 
 describe("OpenAICompatibleEmbedder", () => {
-  type Seen = { url: string; authorization: string | undefined; body: { model: string; input: string[]; dimensions?: number } };
+  type Seen = {
+    url: string;
+    authorization: string | undefined;
+    body: { model: string; input: string[]; dimensions?: number };
+  };
   let server: http.Server;
   let baseUrl: string;
   let seen: Seen[];
@@ -113,7 +121,9 @@ describe("OpenAICompatibleEmbedder", () => {
       object: "list",
       model: s.body.model,
       // Out of order on purpose: clients must use `index`.
-      data: s.body.input.map((text, index) => ({ object: "embedding", index, embedding: vectorFor(text, dims) })).reverse(),
+      data: s.body.input
+        .map((text, index) => ({ object: "embedding", index, embedding: vectorFor(text, dims) }))
+        .reverse(),
     }),
   });
 
@@ -122,7 +132,11 @@ describe("OpenAICompatibleEmbedder", () => {
       let raw = "";
       req.on("data", (chunk: Buffer) => (raw += chunk.toString()));
       req.on("end", () => {
-        const entry: Seen = { url: req.url ?? "", authorization: req.headers.authorization, body: JSON.parse(raw) as Seen["body"] };
+        const entry: Seen = {
+          url: req.url ?? "",
+          authorization: req.headers.authorization,
+          body: JSON.parse(raw) as Seen["body"],
+        };
         seen.push(entry);
         const answer = (responders.shift() ?? ok)(entry);
         res.writeHead(answer.status, { "content-type": "application/json", ...answer.headers });
@@ -181,18 +195,29 @@ describe("OpenAICompatibleEmbedder", () => {
   it("maps an error answer to its status and message, never the key", async () => {
     responders.push(() => ({
       status: 401,
-      body: JSON.stringify({ error: { message: "Incorrect API key provided: sk-test-secret-123", type: "invalid_request_error" } }),
+      body: JSON.stringify({
+        error: { message: "Incorrect API key provided: sk-test-secret-123", type: "invalid_request_error" },
+      }),
     }));
-    const error = await make().embed(["x"]).catch((e: unknown) => e);
+    const error = await make()
+      .embed(["x"])
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EmbeddingError);
     expect((error as EmbeddingError).status).toBe(401);
-    expect((error as Error).message).toBe("The embeddings service answered 401 Unauthorized: Incorrect API key provided: [redacted]");
+    expect((error as Error).message).toBe(
+      "The embeddings service answered 401 Unauthorized: Incorrect API key provided: [redacted]",
+    );
     expect(seen).toHaveLength(1); // 4xx is not retried
   });
 
   it("uses a top-level message (vLLM's error format)", async () => {
-    responders.push(() => ({ status: 400, body: JSON.stringify({ object: "error", message: "input too long", code: 400 }) }));
-    await expect(make().embed(["x"])).rejects.toThrow("The embeddings service answered 400 Bad Request: input too long");
+    responders.push(() => ({
+      status: 400,
+      body: JSON.stringify({ object: "error", message: "input too long", code: 400 }),
+    }));
+    await expect(make().embed(["x"])).rejects.toThrow(
+      "The embeddings service answered 400 Bad Request: input too long",
+    );
   });
 
   it("ignores OPENAI_* settings in the environment", async () => {
@@ -202,7 +227,10 @@ describe("OpenAICompatibleEmbedder", () => {
     try {
       await make({ apiKey: undefined }).embed(["x"]);
     } finally {
-      for (const [name, value] of [["OPENAI_API_KEY", saved.key], ["OPENAI_ORG_ID", saved.org]] as const) {
+      for (const [name, value] of [
+        ["OPENAI_API_KEY", saved.key],
+        ["OPENAI_ORG_ID", saved.org],
+      ] as const) {
         // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- process.env is a map by name; an unset variable is a deleted key
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
@@ -213,36 +241,57 @@ describe("OpenAICompatibleEmbedder", () => {
 
   it("caps a Retry-After the SDK would sleep through at 30 s", async () => {
     responders.push(() => ({ status: 429, body: "{}", headers: { "retry-after": "3600" } }));
-    const capped = await cappedRetryAfter(`${baseUrl}embeddings`, { method: "POST", body: JSON.stringify({ input: [] }) });
+    const capped = await cappedRetryAfter(`${baseUrl}embeddings`, {
+      method: "POST",
+      body: JSON.stringify({ input: [] }),
+    });
     expect(capped.status).toBe(429);
     expect(capped.headers.get("retry-after")).toBe("30");
-    const untouched = await cappedRetryAfter(`${baseUrl}embeddings`, { method: "POST", body: JSON.stringify({ model: "m", input: ["x"] }) });
+    const untouched = await cappedRetryAfter(`${baseUrl}embeddings`, {
+      method: "POST",
+      body: JSON.stringify({ model: "m", input: ["x"] }),
+    });
     expect(untouched.headers.get("retry-after")).toBeNull();
   });
 
   it("uses the start of a non-JSON error body", async () => {
     responders.push(() => ({ status: 400, body: "<html>bad request</html>" }));
-    await expect(make().embed(["x"])).rejects.toThrow("The embeddings service answered 400 Bad Request: <html>bad request</html>");
+    await expect(make().embed(["x"])).rejects.toThrow(
+      "The embeddings service answered 400 Bad Request: <html>bad request</html>",
+    );
   });
 
   it("retries 429 and 5xx answers, then succeeds", async () => {
     responders.push(
       () => ({ status: 503, body: "overloaded" }),
-      () => ({ status: 429, body: JSON.stringify({ error: { message: "slow down" } }), headers: { "retry-after": "0" } }),
+      () => ({
+        status: 429,
+        body: JSON.stringify({ error: { message: "slow down" } }),
+        headers: { "retry-after": "0" },
+      }),
     );
     expect(await make().embed(["x"])).toEqual([vectorFor("x")]);
     expect(seen).toHaveLength(3);
   });
 
   it("gives up after the retries with the last error", async () => {
-    responders.push(...Array.from({ length: 3 }, () => () => ({ status: 500, body: JSON.stringify({ error: "internal" }) })));
-    await expect(make({ maxRetries: 2 }).embed(["x"])).rejects.toThrow("The embeddings service answered 500 Internal Server Error: internal");
+    responders.push(
+      ...Array.from({ length: 3 }, () => () => ({ status: 500, body: JSON.stringify({ error: "internal" }) })),
+    );
+    await expect(make({ maxRetries: 2 }).embed(["x"])).rejects.toThrow(
+      "The embeddings service answered 500 Internal Server Error: internal",
+    );
     expect(seen).toHaveLength(3);
   });
 
   it("rejects answers of the wrong shape", async () => {
-    responders.push((s) => ({ status: 200, body: JSON.stringify({ data: [{ index: 0, embedding: vectorFor(s.body.input[0]!) }] }) }));
-    await expect(make().embed(["a", "b"])).rejects.toThrow("The embeddings service returned 1 embeddings for 2 inputs.");
+    responders.push((s) => ({
+      status: 200,
+      body: JSON.stringify({ data: [{ index: 0, embedding: vectorFor(s.body.input[0]!) }] }),
+    }));
+    await expect(make().embed(["a", "b"])).rejects.toThrow(
+      "The embeddings service returned 1 embeddings for 2 inputs.",
+    );
     responders.push(() => ({ status: 200, body: "not json" }));
     await expect(make().embed(["a"])).rejects.toThrow("not JSON");
     responders.push(() => ({ status: 200, body: JSON.stringify({ data: [{ index: 0, embedding: "base64stuff" }] }) }));
@@ -251,7 +300,9 @@ describe("OpenAICompatibleEmbedder", () => {
 
   it("sends configured dimensions and checks every vector against them", async () => {
     responders.push((s) => ok(s, 8));
-    const error = await make({ dimensions: 16 }).embed(["a"]).catch((e: unknown) => e);
+    const error = await make({ dimensions: 16 })
+      .embed(["a"])
+      .catch((e: unknown) => e);
     expect(seen[0]!.body.dimensions).toBe(16);
     expect((error as Error).message).toBe("The embeddings service returned vectors of 8 dimensions; 16 were expected.");
   });
@@ -261,7 +312,12 @@ describe("OpenAICompatibleEmbedder", () => {
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const embedder = new OpenAICompatibleEmbedder({ url: `http://127.0.0.1:${port}`, model: "m", apiKey: "sk-hidden", maxRetries: 0 });
+    const embedder = new OpenAICompatibleEmbedder({
+      url: `http://127.0.0.1:${port}`,
+      model: "m",
+      apiKey: "sk-hidden",
+      maxRetries: 0,
+    });
     const error = await embedder.embed(["x"]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EmbeddingError);
     expect((error as Error).message).toBe("The embeddings service could not be reached (ECONNREFUSED).");
@@ -272,7 +328,12 @@ describe("OpenAICompatibleEmbedder", () => {
     await new Promise<void>((resolve) => hanging.listen(0, "127.0.0.1", resolve));
     try {
       const port = (hanging.address() as AddressInfo).port;
-      const embedder = new OpenAICompatibleEmbedder({ url: `http://127.0.0.1:${port}`, model: "m", timeoutMs: 200, maxRetries: 0 });
+      const embedder = new OpenAICompatibleEmbedder({
+        url: `http://127.0.0.1:${port}`,
+        model: "m",
+        timeoutMs: 200,
+        maxRetries: 0,
+      });
       await expect(embedder.embed(["x"])).rejects.toThrow("The embeddings service did not answer within 0.2 s.");
     } finally {
       hanging.closeAllConnections();
@@ -284,13 +345,21 @@ describe("OpenAICompatibleEmbedder", () => {
 describe("embedderFromEnv", () => {
   it("is local by default and with only half of the remote settings", () => {
     expect(embedderFromEnv(parseEnv({}))).toBeInstanceOf(LocalEmbedder);
-    expect(embedderFromEnv(parseEnv({ WIRE_EMBEDDINGS_URL: "https://api.example.com/v1" }))).toBeInstanceOf(LocalEmbedder);
-    expect(embedderFromEnv(parseEnv({ WIRE_EMBEDDINGS_MODEL: "text-embedding-3-small" }))).toBeInstanceOf(LocalEmbedder);
+    expect(embedderFromEnv(parseEnv({ WIRE_EMBEDDINGS_URL: "https://api.example.com/v1" }))).toBeInstanceOf(
+      LocalEmbedder,
+    );
+    expect(embedderFromEnv(parseEnv({ WIRE_EMBEDDINGS_MODEL: "text-embedding-3-small" }))).toBeInstanceOf(
+      LocalEmbedder,
+    );
   });
 
   it("is OpenAI-compatible when the URL and the model are set", () => {
     const remote = embedderFromEnv(
-      parseEnv({ WIRE_EMBEDDINGS_URL: "https://api.example.com/v1", WIRE_EMBEDDINGS_MODEL: "text-embedding-3-small", WIRE_EMBEDDINGS_DIMENSIONS: "256" }),
+      parseEnv({
+        WIRE_EMBEDDINGS_URL: "https://api.example.com/v1",
+        WIRE_EMBEDDINGS_MODEL: "text-embedding-3-small",
+        WIRE_EMBEDDINGS_DIMENSIONS: "256",
+      }),
     );
     expect(remote).toBeInstanceOf(OpenAICompatibleEmbedder);
     expect(remote.model).toBe("text-embedding-3-small");

@@ -72,7 +72,14 @@ describe("extractText", () => {
   });
 
   it("renders JSON values as readable lines", async () => {
-    const json = JSON.stringify({ title: "Quarterly report", revenue: { q1: 12, q2: 9 }, tags: ["finance", "2026"], people: [{ name: "Ada" }], draft: false, owner: null });
+    const json = JSON.stringify({
+      title: "Quarterly report",
+      revenue: { q1: 12, q2: 9 },
+      tags: ["finance", "2026"],
+      people: [{ name: "Ada" }],
+      draft: false,
+      owner: null,
+    });
     const text = await textOf(json, "application/json");
     expect(text).toContain("title: Quarterly report");
     expect(text).toContain("revenue:\n  q1: 12\n  q2: 9");
@@ -102,7 +109,10 @@ describe("extractText", () => {
   });
 
   it("reads the text of every page of a PDF", async () => {
-    const pdf = await makePdf([["Quarterly revenue report", "Revenue grew twelve percent."], ["Second page about hiring."]]);
+    const pdf = await makePdf([
+      ["Quarterly revenue report", "Revenue grew twelve percent."],
+      ["Second page about hiring."],
+    ]);
     const text = await textOf(pdf, "application/pdf");
     expect(text).toContain("Quarterly revenue report");
     expect(text).toContain("Revenue grew twelve percent.");
@@ -137,9 +147,13 @@ describe("extractText", () => {
     ["not a zip", utf8("plain text pretending to be a Word document")],
     ["a zip without a document", new Uint8Array([0x50, 0x4b, 0x05, 0x06, ...new Array<number>(18).fill(0)])],
   ])("throws a readable error for a corrupt DOCX (%s)", async (_label, body) => {
-    const error = await extractText({ body, contentType: "application/octet-stream", name: "bad.docx" }).catch((e: unknown) => e);
+    const error = await extractText({ body, contentType: "application/octet-stream", name: "bad.docx" }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ExtractionError);
-    expect((error as Error).message).toBe("This Word document could not be read: the file is damaged or is not a .docx document.");
+    expect((error as Error).message).toBe(
+      "This Word document could not be read: the file is damaged or is not a .docx document.",
+    );
   });
 
   it.each([

@@ -27,7 +27,13 @@ export class ExtractionError extends Error {
 /** How long one PDF or DOCX may take before we give up on it. */
 export const EXTRACTION_TIMEOUT_MS = 60_000;
 
-const GENERIC_TYPES = new Set(["", "application/octet-stream", "binary/octet-stream", "application/unknown", "application/x-unknown"]);
+const GENERIC_TYPES = new Set([
+  "",
+  "application/octet-stream",
+  "binary/octet-stream",
+  "application/unknown",
+  "application/x-unknown",
+]);
 
 const BY_TYPE: Record<string, Format> = {
   "text/plain": "text",
@@ -204,7 +210,20 @@ const skip = (selector: string) => ({ selector, format: "skip" });
 const HTML_OPTIONS: HtmlToTextOptions = {
   wordwrap: false,
   selectors: [
-    ...["script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed", "img", "head > meta", "head > link"].map(skip),
+    ...[
+      "script",
+      "style",
+      "noscript",
+      "template",
+      "svg",
+      "canvas",
+      "iframe",
+      "object",
+      "embed",
+      "img",
+      "head > meta",
+      "head > link",
+    ].map(skip),
     { selector: "a", options: { ignoreHref: true } },
     ...["h1", "h2", "h3", "h4", "h5", "h6"].map((selector) => ({ selector, options: { uppercase: false } })),
     { selector: "table", format: "dataTable", options: { uppercaseHeaderCells: false } },
@@ -246,13 +265,18 @@ function pdfReason(error: unknown): string {
 
 async function docxToText(body: Uint8Array): Promise<string> {
   try {
-    const { value } = await mammoth.extractRawText({ buffer: Buffer.from(body.buffer, body.byteOffset, body.byteLength) });
+    const { value } = await mammoth.extractRawText({
+      buffer: Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+    });
     return value;
   } catch (error) {
     const message = error instanceof Error ? error.message : "";
     // JSZip ("end of central directory", "Corrupted zip") or a zip without word/document.xml.
     if (/zip|central directory|signature|could not find (main|file)|word\/document/i.test(message)) {
-      throw new ExtractionError("This Word document could not be read: the file is damaged or is not a .docx document.", { cause: error });
+      throw new ExtractionError(
+        "This Word document could not be read: the file is damaged or is not a .docx document.",
+        { cause: error },
+      );
     }
     throw new ExtractionError(`This Word document could not be read: ${shortMessage(error)}`, { cause: error });
   }

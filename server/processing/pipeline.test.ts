@@ -22,7 +22,13 @@ function upload(name: string, body: string | Uint8Array, contentType = "text/pla
 
 async function entriesOf(fileId: string) {
   return db()
-    .select({ id: entries.id, ordinal: entries.ordinal, text: entries.text, model: embeddings.model, vector: embeddings.vector })
+    .select({
+      id: entries.id,
+      ordinal: entries.ordinal,
+      text: entries.text,
+      model: embeddings.model,
+      vector: embeddings.vector,
+    })
     .from(entries)
     .leftJoin(embeddings, eq(embeddings.entryId, entries.id))
     .where(eq(entries.fileId, fileId))
@@ -51,12 +57,18 @@ function embedderWith(hook: () => Promise<void>, inner: Embedder = local): Embed
 }
 
 const paragraphs = (n: number, topic: string) =>
-  Array.from({ length: n }, (_, i) => `Paragraph ${i} about ${topic}. ${"It has enough words to need several entries. ".repeat(8)}`).join("\n\n");
+  Array.from(
+    { length: n },
+    (_, i) => `Paragraph ${i} about ${topic}. ${"It has enough words to need several entries. ".repeat(8)}`,
+  ).join("\n\n");
 
 describe("processFile", () => {
   it("writes entries with embeddings and marks the file ready", async () => {
     const file = await upload("notes/plan.md", `# Plan\n\n${paragraphs(10, "the roadmap")}`, "text/markdown");
-    await db().update(files).set({ status: "processing", error: "old", updatedAt: new Date(0) }).where(eq(files.id, file.id));
+    await db()
+      .update(files)
+      .set({ status: "processing", error: "old", updatedAt: new Date(0) })
+      .where(eq(files.id, file.id));
 
     const result = await processFile(db(), blobs, local, file.id);
     const rows = await entriesOf(file.id);
@@ -122,7 +134,11 @@ describe("processFile", () => {
     await blobs.put(file.blobKey!, new TextEncoder().encode("%PDF-1.7 and then nonsense"));
 
     const result = await processFile(db(), blobs, local, file.id);
-    expect(result).toEqual({ status: "failed", entries: 0, error: "This PDF could not be read: the file is damaged or is not a PDF." });
+    expect(result).toEqual({
+      status: "failed",
+      entries: 0,
+      error: "This PDF could not be read: the file is damaged or is not a PDF.",
+    });
     expect(await fileRow(file.id)).toMatchObject({ status: "failed", error: result.error });
     expect(await entriesOf(file.id)).toEqual([]);
   });
@@ -145,7 +161,11 @@ describe("processFile", () => {
   it("marks a file whose stored copy is missing failed", async () => {
     const file = await upload("lost.txt", "Gone from the store.");
     await blobs.delete(file.blobKey!);
-    expect(await processFile(db(), blobs, local, file.id)).toEqual({ status: "failed", entries: 0, error: MISSING_COPY_ERROR });
+    expect(await processFile(db(), blobs, local, file.id)).toEqual({
+      status: "failed",
+      entries: 0,
+      error: MISSING_COPY_ERROR,
+    });
     expect(await fileRow(file.id)).toMatchObject({ status: "failed", error: MISSING_COPY_ERROR });
   });
 
@@ -154,7 +174,8 @@ describe("processFile", () => {
     const failing: Embedder = {
       model: "remote",
       dimensions: 8,
-      embed: () => Promise.reject(new EmbeddingError("The embeddings service answered 401 Unauthorized: Invalid key", 401)),
+      embed: () =>
+        Promise.reject(new EmbeddingError("The embeddings service answered 401 Unauthorized: Invalid key", 401)),
     };
     expect(await processFile(db(), blobs, failing, file.id)).toEqual({
       status: "failed",
@@ -178,7 +199,10 @@ describe("processFile", () => {
   });
 
   it("returns gone for a file that does not exist", async () => {
-    expect(await processFile(db(), blobs, local, "00000000-0000-4000-8000-000000000000")).toEqual({ status: "gone", entries: 0 });
+    expect(await processFile(db(), blobs, local, "00000000-0000-4000-8000-000000000000")).toEqual({
+      status: "gone",
+      entries: 0,
+    });
   });
 
   it("does not overwrite a newer version that replaced the file mid-processing", async () => {

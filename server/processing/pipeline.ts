@@ -34,7 +34,12 @@ export type ProcessResult = { status: "ready" | "failed" | "gone"; entries: numb
 
 type Outcome = { status: "ready"; texts: string[]; vectors: number[][] } | { status: "failed"; error: string };
 
-export async function processFile(db: Database, blobs: BlobStore, embedder: Embedder, fileId: string): Promise<ProcessResult> {
+export async function processFile(
+  db: Database,
+  blobs: BlobStore,
+  embedder: Embedder,
+  fileId: string,
+): Promise<ProcessResult> {
   const [file] = await db
     .select({ id: files.id, name: files.name, contentType: files.contentType, blobKey: files.blobKey })
     .from(files)
@@ -48,7 +53,8 @@ export async function processFile(db: Database, blobs: BlobStore, embedder: Embe
     body = await blobs.get(file.blobKey);
   } catch (error) {
     // Missing means missing; anything else (store unreachable, permissions) is infrastructure: retry.
-    if (!(await blobs.exists(file.blobKey))) return write(db, fileId, file.blobKey, embedder.model, { status: "failed", error: MISSING_COPY_ERROR });
+    if (!(await blobs.exists(file.blobKey)))
+      return write(db, fileId, file.blobKey, embedder.model, { status: "failed", error: MISSING_COPY_ERROR });
     throw error;
   }
   const derived = await deriveTexts({ body, contentType: file.contentType, name: file.name }, log);
@@ -56,7 +62,8 @@ export async function processFile(db: Database, blobs: BlobStore, embedder: Embe
   if (derived.status === "ready") {
     const [result] = await embedFiles(embedder, [derived]);
     const embedded = defined(result, `the embedding of file ${fileId}`);
-    outcome = "error" in embedded ? { status: "failed", error: embedded.error } : { ...derived, vectors: embedded.vectors };
+    outcome =
+      "error" in embedded ? { status: "failed", error: embedded.error } : { ...derived, vectors: embedded.vectors };
   } else {
     outcome = derived;
   }
@@ -69,7 +76,10 @@ export type DerivedTexts = { status: "ready"; texts: string[] } | { status: "fai
  * The entries of one file's content: extracted text, capped, split. A file that cannot be read ends
  * "failed" with a reason users can read; nothing here touches the database or the network.
  */
-export async function deriveTexts(file: { body: Uint8Array; contentType: string; name: string }, log: typeof logger = logger): Promise<DerivedTexts> {
+export async function deriveTexts(
+  file: { body: Uint8Array; contentType: string; name: string },
+  log: typeof logger = logger,
+): Promise<DerivedTexts> {
   try {
     const extracted = await extractText(file);
     if (extracted.kind === "unsupported") return { status: "ready", texts: [] };
@@ -96,7 +106,10 @@ export async function deriveTexts(file: { body: Uint8Array; contentType: string;
  * rate-limiting throws, to be retried: a fault, not a bad file. One that refuses the input (a non-retryable
  * answer) fails only the files it refuses: with several files, each is then embedded on its own to find them.
  */
-export async function embedFiles(embedder: Embedder, items: { texts: string[] }[]): Promise<({ vectors: number[][] } | { error: string })[]> {
+export async function embedFiles(
+  embedder: Embedder,
+  items: { texts: string[] }[],
+): Promise<({ vectors: number[][] } | { error: string })[]> {
   const texts = items.flatMap((item) => item.texts);
   if (!texts.length) return items.map(() => ({ vectors: [] }));
   let vectors: number[][];
@@ -109,7 +122,8 @@ export async function embedFiles(embedder: Embedder, items: { texts: string[] }[
     for (const item of items) each.push(...(await embedFiles(embedder, [item])));
     return each;
   }
-  if (vectors.length !== texts.length) throw new EmbeddingError(`The embedder returned ${vectors.length} vectors for ${texts.length} entries.`);
+  if (vectors.length !== texts.length)
+    throw new EmbeddingError(`The embedder returned ${vectors.length} vectors for ${texts.length} entries.`);
   let offset = 0;
   return items.map((item) => {
     const slice = vectors.slice(offset, offset + item.texts.length);
@@ -125,7 +139,13 @@ function reasonFor(error: unknown): string {
   return clipped ? `This file could not be processed: ${clipped}` : "This file could not be processed.";
 }
 
-async function write(db: Database, fileId: string, blobKey: string, model: string, outcome: Outcome): Promise<ProcessResult> {
+async function write(
+  db: Database,
+  fileId: string,
+  blobKey: string,
+  model: string,
+  outcome: Outcome,
+): Promise<ProcessResult> {
   return db.transaction(async (tx) => {
     const [current] = await tx.select({ blobKey: files.blobKey }).from(files).where(eq(files.id, fileId)).for("update");
     // Deleted, or replaced by a newer version whose own processing will write its entries.
@@ -133,7 +153,10 @@ async function write(db: Database, fileId: string, blobKey: string, model: strin
 
     await tx.delete(entries).where(eq(entries.fileId, fileId));
     if (outcome.status === "failed") {
-      await tx.update(files).set({ status: "failed", error: outcome.error, updatedAt: new Date() }).where(eq(files.id, fileId));
+      await tx
+        .update(files)
+        .set({ status: "failed", error: outcome.error, updatedAt: new Date() })
+        .where(eq(files.id, fileId));
       return { status: "failed", entries: 0, error: outcome.error } satisfies ProcessResult;
     }
 
@@ -144,9 +167,18 @@ async function write(db: Database, fileId: string, blobKey: string, model: strin
 }
 
 /** Writes the entries and embeddings of files (whose old entries are gone), a bounded number of rows per statement. */
-export async function insertEntries(tx: DbOrTx, model: string, items: { fileId: string; texts: string[]; vectors: number[][] }[]) {
+export async function insertEntries(
+  tx: DbOrTx,
+  model: string,
+  items: { fileId: string; texts: string[]; vectors: number[][] }[],
+) {
   const rows = items.flatMap((item) =>
-    item.texts.map((text, ordinal) => ({ fileId: item.fileId, ordinal, text, vector: defined(item.vectors[ordinal], `the vector of entry ${ordinal} of file ${item.fileId}`) })),
+    item.texts.map((text, ordinal) => ({
+      fileId: item.fileId,
+      ordinal,
+      text,
+      vector: defined(item.vectors[ordinal], `the vector of entry ${ordinal} of file ${item.fileId}`),
+    })),
   );
   for (let start = 0; start < rows.length; start += INSERT_BATCH) {
     const slice = rows.slice(start, start + INSERT_BATCH);
@@ -155,9 +187,13 @@ export async function insertEntries(tx: DbOrTx, model: string, items: { fileId: 
       .values(slice.map(({ fileId, ordinal, text }) => ({ fileId, ordinal, text })))
       .returning({ id: entries.id });
     // RETURNING gives the rows in the order of VALUES for a plain multi-row insert.
-    await tx
-      .insert(embeddings)
-      .values(inserted.map((row, i) => ({ entryId: row.id, model, vector: realArray(defined(slice[i], `entry ${row.id}'s row`).vector) })));
+    await tx.insert(embeddings).values(
+      inserted.map((row, i) => ({
+        entryId: row.id,
+        model,
+        vector: realArray(defined(slice[i], `entry ${row.id}'s row`).vector),
+      })),
+    );
   }
 }
 

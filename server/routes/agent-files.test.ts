@@ -42,14 +42,18 @@ async function expectRefused(containerId: string, token: string) {
   for (const method of ["GET", "PUT"] as const) {
     const res = await agentRequest(method, containerId, "notes.md", token, method === "PUT" ? "overwrite" : undefined);
     expect(res.status, `${method}: ${await res.clone().text()}`).toBe(403);
-    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/creator no longer has edit access/);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+      /creator no longer has edit access/,
+    );
   }
 }
 
 describe("agent tokens act with their creator's current rights", () => {
   it("a removed member's token is refused", async () => {
     const { org, container, creator, token } = await tokenOfEditor();
-    await getDb().delete(members).where(and(eq(members.orgId, org.id), eq(members.userId, creator.id)));
+    await getDb()
+      .delete(members)
+      .where(and(eq(members.orgId, org.id), eq(members.userId, creator.id)));
     await expectRefused(container.id, token);
   });
 
@@ -64,7 +68,9 @@ describe("agent tokens act with their creator's current rights", () => {
 
   it("a member who lost the container grant: the token is refused, and works again when it is given back", async () => {
     const { container, creator, token } = await tokenOfEditor();
-    await getDb().delete(containerAccess).where(and(eq(containerAccess.containerId, container.id), eq(containerAccess.userId, creator.id)));
+    await getDb()
+      .delete(containerAccess)
+      .where(and(eq(containerAccess.containerId, container.id), eq(containerAccess.userId, creator.id)));
     await expectRefused(container.id, token);
     await grantAccess(container.id, creator.id, "edit");
     expect((await agentRequest("GET", container.id, "notes.md", token)).status).toBe(200);
@@ -77,7 +83,10 @@ describe("agent tokens act with their creator's current rights", () => {
     const { token } = await createToken(container.id, { createdBy: admin.id });
     await uploadFile(container.id, { name: "notes.md", blobs: blobStore() });
     expect((await agentRequest("GET", container.id, "notes.md", token)).status).toBe(200);
-    await getDb().update(members).set({ role: "member" }).where(and(eq(members.orgId, org.id), eq(members.userId, admin.id)));
+    await getDb()
+      .update(members)
+      .set({ role: "member" })
+      .where(and(eq(members.orgId, org.id), eq(members.userId, admin.id)));
     await expectRefused(container.id, token);
   });
 });

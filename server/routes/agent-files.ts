@@ -42,15 +42,19 @@ export function putAgentFile(request: Request, { params }: Params) {
     const { containerId, name } = await authorize(request, params);
     const maxBytes = env().WIRE_MAX_UPLOAD_BYTES;
     const body = await spoolRequestBody(request, maxBytes);
-    const file = await writeFile(getDb(), { blobs: blobStore(), events: eventOutbox() }, {
-      containerId,
-      name,
-      contentType: request.headers.get("content-type") ?? "application/octet-stream",
-      body,
-      origin: "agent",
-      createdBy: null,
-      maxBytes,
-    }).finally(() => body.dispose());
+    const file = await writeFile(
+      getDb(),
+      { blobs: blobStore(), events: eventOutbox() },
+      {
+        containerId,
+        name,
+        contentType: request.headers.get("content-type") ?? "application/octet-stream",
+        body,
+        origin: "agent",
+        createdBy: null,
+        maxBytes,
+      },
+    ).finally(() => body.dispose());
     return Response.json(
       { id: file.id, name: file.name, size: file.size, contentType: file.contentType, status: file.status },
       { status: 200 },

@@ -20,8 +20,14 @@ let cookie: string;
 let containerId: string;
 
 beforeAll(async () => {
-  const res = await getAuth().api.signUpEmail({ body: { email: uniqueEmail("uploader"), password: "a fine password", name: "Uploader" }, asResponse: true });
-  cookie = res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+  const res = await getAuth().api.signUpEmail({
+    body: { email: uniqueEmail("uploader"), password: "a fine password", name: "Uploader" },
+    asResponse: true,
+  });
+  cookie = res.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .join("; ");
   const session = await getAuth().api.getSession({ headers: new Headers({ cookie }) });
   const org = await createOrganization(getDb(), { userId: session!.user.id, name: "Uploads" });
   containerId = (await createContainer(org.id)).id;
@@ -31,11 +37,19 @@ function part(name: string, contentType = "application/octet-stream") {
   return `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: ${contentType}\r\n\r\n`;
 }
 
-function upload(body: BodyInit | ReadableStream<Uint8Array>, options: { container?: string; headers?: Record<string, string> } = {}) {
+function upload(
+  body: BodyInit | ReadableStream<Uint8Array>,
+  options: { container?: string; headers?: Record<string, string> } = {},
+) {
   const container = options.container ?? containerId;
   const request = new Request(`${ORIGIN}/api/containers/${container}/files`, {
     method: "POST",
-    headers: { cookie, origin: ORIGIN, "content-type": `multipart/form-data; boundary=${BOUNDARY}`, ...options.headers },
+    headers: {
+      cookie,
+      origin: ORIGIN,
+      "content-type": `multipart/form-data; boundary=${BOUNDARY}`,
+      ...options.headers,
+    },
     body,
     duplex: "half",
   } as RequestInit);
@@ -49,17 +63,24 @@ function leftoverUploads(): string[] {
 
 describe("browser upload", () => {
   it("stores the files of a multipart upload", async () => {
-    const res = await upload(`${part("a.txt", "text/plain")}hello\r\n${part("notes/b.md", "text/markdown")}# b\r\n--${BOUNDARY}--\r\n`);
+    const res = await upload(
+      `${part("a.txt", "text/plain")}hello\r\n${part("notes/b.md", "text/markdown")}# b\r\n--${BOUNDARY}--\r\n`,
+    );
     expect(res.status, await res.clone().text()).toBe(201);
     const { files } = (await res.json()) as { files: { name: string; size: number }[] };
     // Folder names in file names are kept, as they were with formData().
-    expect(files.map((f) => [f.name, f.size])).toEqual([["a.txt", 5], ["notes/b.md", 3]]);
+    expect(files.map((f) => [f.name, f.size])).toEqual([
+      ["a.txt", 5],
+      ["notes/b.md", 3],
+    ]);
     expect(leftoverUploads()).toEqual([]);
   });
 
   it("refuses a 60 MB file without Content-Length as it reads, with RSS growth under 10 MB", async () => {
     const { result: res, growth } = await measureRssGrowth((sample) =>
-      upload(generatedBody(60 * 1024 * 1024, { prefix: part("big.bin"), suffix: `\r\n--${BOUNDARY}--\r\n`, onPull: sample })),
+      upload(
+        generatedBody(60 * 1024 * 1024, { prefix: part("big.bin"), suffix: `\r\n--${BOUNDARY}--\r\n`, onPull: sample }),
+      ),
     );
     console.info(`browser upload 60 MB chunked: ${res.status}, RSS growth ${(growth / 1024 / 1024).toFixed(1)} MB`);
     expect(res.status).toBe(413);
@@ -71,17 +92,28 @@ describe("browser upload", () => {
   it("refuses a same-site cross-origin form post carrying the victim's cookie, and stores nothing", async () => {
     const form = `${part("planted.txt", "text/plain")}planted\r\n--${BOUNDARY}--\r\n`;
     // Another port of the same host: same site, so a SameSite=Lax cookie goes along.
-    const otherPort = await upload(form, { headers: { origin: "http://localhost:3001", "sec-fetch-site": "same-site" } });
+    const otherPort = await upload(form, {
+      headers: { origin: "http://localhost:3001", "sec-fetch-site": "same-site" },
+    });
     expect(otherPort.status).toBe(403);
     const subdomain = await upload(form, { headers: { origin: "http://evil.localhost:3000" } });
     expect(subdomain.status).toBe(403);
     // No Origin, but the browser says where it came from.
-    const noOrigin = new Headers({ cookie, "content-type": `multipart/form-data; boundary=${BOUNDARY}`, "sec-fetch-site": "same-site" });
-    const res = await POST(new Request(`${ORIGIN}/api/containers/${containerId}/files`, { method: "POST", headers: noOrigin, body: form }), {
-      params: Promise.resolve({ containerId }),
+    const noOrigin = new Headers({
+      cookie,
+      "content-type": `multipart/form-data; boundary=${BOUNDARY}`,
+      "sec-fetch-site": "same-site",
     });
+    const res = await POST(
+      new Request(`${ORIGIN}/api/containers/${containerId}/files`, { method: "POST", headers: noOrigin, body: form }),
+      {
+        params: Promise.resolve({ containerId }),
+      },
+    );
     expect(res.status).toBe(403);
-    const names = (await getDb().select({ name: files.name }).from(files).where(eq(files.containerId, containerId))).map((f) => f.name);
+    const names = (
+      await getDb().select({ name: files.name }).from(files).where(eq(files.containerId, containerId))
+    ).map((f) => f.name);
     expect(names).not.toContain("planted.txt");
   });
 

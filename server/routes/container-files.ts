@@ -35,15 +35,19 @@ export function uploadContainerFiles(request: Request, { params }: { params: Pro
     try {
       if (!uploads.length) throw new AppError("BAD_REQUEST", "Choose at least one file to upload.", "file");
       for (const upload of uploads) {
-        const file = await writeFile(db, { blobs: blobStore(), events: eventOutbox() }, {
-          containerId,
-          name: upload.name,
-          contentType: upload.contentType,
-          body: upload.file,
-          origin: "upload",
-          createdBy: user.id,
-          maxBytes,
-        });
+        const file = await writeFile(
+          db,
+          { blobs: blobStore(), events: eventOutbox() },
+          {
+            containerId,
+            name: upload.name,
+            contentType: upload.contentType,
+            body: upload.file,
+            origin: "upload",
+            createdBy: user.id,
+            maxBytes,
+          },
+        );
         written.push({ id: file.id, name: file.name, size: file.size });
       }
     } finally {
@@ -54,7 +58,10 @@ export function uploadContainerFiles(request: Request, { params }: { params: Pro
 }
 
 /** Downloads a file's stored copy. Needs view access. */
-export function downloadContainerFile(request: Request, { params }: { params: Promise<{ containerId: string; fileId: string }> }) {
+export function downloadContainerFile(
+  request: Request,
+  { params }: { params: Promise<{ containerId: string; fileId: string }> },
+) {
   return handle(request, async () => {
     const user = await getSessionUser(request.headers);
     if (!user) throw new AppError("UNAUTHORIZED", "Sign in to continue.");

@@ -8,12 +8,7 @@ import http from "node:http";
 import https from "node:https";
 import { S3Client } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import {
-  createPinnedAgent,
-  guardEndpoint,
-  type GuardOptions,
-  type PinnedEndpoint,
-} from "@/server/s3/endpoint-guard";
+import { createPinnedAgent, guardEndpoint, type GuardOptions, type PinnedEndpoint } from "@/server/s3/endpoint-guard";
 import { S3AccessError } from "@/server/s3/errors";
 import { attachRequestLog } from "@/server/s3/request-log";
 
@@ -54,10 +49,7 @@ export const S3_MAX_ATTEMPTS = 3;
  * standard retries (3 attempts). Throws EndpointNotAllowedError (refused endpoint), the resolver's error
  * (ENOTFOUND...), or S3AccessError for settings that cannot work. Callers should `client.destroy()` when done.
  */
-export async function createS3Client(
-  config: S3ClientSettings,
-  options: CreateS3ClientOptions = {},
-): Promise<S3Client> {
+export async function createS3Client(config: S3ClientSettings, options: CreateS3ClientOptions = {}): Promise<S3Client> {
   const region = config.region;
   const endpoint = config.endpoint?.trim() || null;
   let pinned: PinnedEndpoint | null = null;

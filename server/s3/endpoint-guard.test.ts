@@ -166,9 +166,10 @@ describe("guardEndpoint", () => {
     for (const setting of [allow, deny]) {
       await expect(guardEndpoint(endpoint, setting), endpoint).rejects.toMatchObject({ problem: "cloud metadata" });
     }
-    await expect(
-      guardEndpoint("creds.example.com", { ...allow, resolve: answers(address) }),
-    ).rejects.toMatchObject({ reason: "forbidden_address", problem: "cloud metadata" });
+    await expect(guardEndpoint("creds.example.com", { ...allow, resolve: answers(address) })).rejects.toMatchObject({
+      reason: "forbidden_address",
+      problem: "cloud metadata",
+    });
   });
 
   it("refuses every address of the metadata list with private endpoints allowed", async () => {

@@ -235,7 +235,11 @@ export function pinnedLookup(pinned: Pick<PinnedEndpoint, "hostname" | "addresse
       callback(error, "", 0);
       return;
     }
-    if (options.all) callback(null, candidates.map((a) => ({ ...a })));
+    if (options.all)
+      callback(
+        null,
+        candidates.map((a) => ({ ...a })),
+      );
     else callback(null, first.address, first.family);
   };
 }
@@ -243,10 +247,7 @@ export function pinnedLookup(pinned: Pick<PinnedEndpoint, "hostname" | "addresse
 export type PinnedAgentOptions = { keepAlive?: boolean; maxSockets?: number };
 
 /** An http(s) agent whose sockets go only to the pinned addresses. */
-export function createPinnedAgent(
-  pinned: PinnedEndpoint,
-  options: PinnedAgentOptions = {},
-): http.Agent | https.Agent {
+export function createPinnedAgent(pinned: PinnedEndpoint, options: PinnedAgentOptions = {}): http.Agent | https.Agent {
   const agentOptions = {
     keepAlive: options.keepAlive ?? true,
     maxSockets: options.maxSockets ?? 50,

@@ -36,7 +36,11 @@ function serviceError(opts: {
   });
   Object.assign(error, body ? { Code: opts.name, ...opts.fields } : {});
   Object.defineProperty(error, "$response", {
-    value: { statusCode: opts.status, headers: { "content-type": "application/xml", ...opts.headers }, body: undefined },
+    value: {
+      statusCode: opts.status,
+      headers: { "content-type": "application/xml", ...opts.headers },
+      body: undefined,
+    },
     enumerable: false,
   });
   return error;
@@ -160,8 +164,18 @@ describe("mapS3Error", () => {
   });
 
   it.each([
-    ["NoSuchBucket", 404, aws, 'The bucket "reports" does not exist at Amazon S3 (us-east-1). Check the bucket name and region.'],
-    ["NotFound", 404, minio, 'The bucket "reports" does not exist at https://minio.example.com:9000. Check the bucket name and endpoint.'],
+    [
+      "NoSuchBucket",
+      404,
+      aws,
+      'The bucket "reports" does not exist at Amazon S3 (us-east-1). Check the bucket name and region.',
+    ],
+    [
+      "NotFound",
+      404,
+      minio,
+      'The bucket "reports" does not exist at https://minio.example.com:9000. Check the bucket name and endpoint.',
+    ],
   ] as const)("%s → bucket_not_found", (name, status, ctx, message) => {
     const error = mapS3Error(serviceError({ name, status, body: name !== "NotFound" }), ctx);
     expect(error).toMatchObject({ kind: "bucket_not_found", field: "testBucket", message });
@@ -189,7 +203,13 @@ describe("mapS3Error", () => {
   });
 
   it.each([
-    ["request timeout", Object.assign(new Error("exceeded the configured 30000 ms requestTimeout"), { name: "TimeoutError", code: "ETIMEDOUT" })],
+    [
+      "request timeout",
+      Object.assign(new Error("exceeded the configured 30000 ms requestTimeout"), {
+        name: "TimeoutError",
+        code: "ETIMEDOUT",
+      }),
+    ],
     ["connection timeout", Object.assign(new Error("did not establish a connection"), { name: "TimeoutError" })],
     ["socket ETIMEDOUT", systemError("ETIMEDOUT")],
     ["S3 RequestTimeout", serviceError({ name: "RequestTimeout", status: 400 })],
@@ -202,21 +222,51 @@ describe("mapS3Error", () => {
   });
 
   it.each([
-    ["ENOTFOUND", minio, "endpoint", "The host of https://minio.example.com:9000 could not be found. Check the endpoint's spelling."],
-    ["EAI_AGAIN", minio, "endpoint", "The host of https://minio.example.com:9000 could not be found. Check the endpoint's spelling."],
+    [
+      "ENOTFOUND",
+      minio,
+      "endpoint",
+      "The host of https://minio.example.com:9000 could not be found. Check the endpoint's spelling.",
+    ],
+    [
+      "EAI_AGAIN",
+      minio,
+      "endpoint",
+      "The host of https://minio.example.com:9000 could not be found. Check the endpoint's spelling.",
+    ],
     ["ENOTFOUND", aws, "region", 'Amazon S3 could not be reached in region "us-east-1". Check the region name.'],
-    ["ECONNREFUSED", minio, "endpoint", "https://minio.example.com:9000 could not be reached (ECONNREFUSED). Check the endpoint's host and port, and that the server is running."],
-    ["EHOSTUNREACH", minio, "endpoint", "https://minio.example.com:9000 could not be reached (EHOSTUNREACH). Check the endpoint's host and port, and that the server is running."],
+    [
+      "ECONNREFUSED",
+      minio,
+      "endpoint",
+      "https://minio.example.com:9000 could not be reached (ECONNREFUSED). Check the endpoint's host and port, and that the server is running.",
+    ],
+    [
+      "EHOSTUNREACH",
+      minio,
+      "endpoint",
+      "https://minio.example.com:9000 could not be reached (EHOSTUNREACH). Check the endpoint's host and port, and that the server is running.",
+    ],
   ] as const)("%s (%#) → endpoint_unreachable", (code, ctx, field, message) => {
     expect(mapS3Error(systemError(code), ctx)).toMatchObject({ kind: "endpoint_unreachable", field, message });
   });
 
   it("EndpointNotAllowedError → endpoint_not_allowed", () => {
     const error = mapS3Error(
-      new EndpointNotAllowedError("The endpoint 10.0.0.1 is a private address.", "forbidden_address", "10.0.0.1", "10.0.0.1", "private"),
+      new EndpointNotAllowedError(
+        "The endpoint 10.0.0.1 is a private address.",
+        "forbidden_address",
+        "10.0.0.1",
+        "10.0.0.1",
+        "private",
+      ),
       minio,
     );
-    expect(error).toMatchObject({ kind: "endpoint_not_allowed", field: "endpoint", message: "The endpoint 10.0.0.1 is a private address." });
+    expect(error).toMatchObject({
+      kind: "endpoint_not_allowed",
+      field: "endpoint",
+      message: "The endpoint 10.0.0.1 is a private address.",
+    });
   });
 
   it("5xx and unknown errors → unknown, with code and status but not the provider's text", () => {
@@ -240,7 +290,10 @@ describe("checkBucketAccess with provider quirks (aws-sdk-client-mock)", () => {
   let client: S3Client;
   let mock: ReturnType<typeof mockClient>;
   beforeEach(async () => {
-    client = await createS3Client({ region: "us-east-1", credentials: { accessKeyId: KEY_ID, secretAccessKey: SECRET, sessionToken: TOKEN } });
+    client = await createS3Client({
+      region: "us-east-1",
+      credentials: { accessKeyId: KEY_ID, secretAccessKey: SECRET, sessionToken: TOKEN },
+    });
     mock = mockClient(client);
   });
   afterEach(() => {
@@ -269,14 +322,21 @@ describe("checkBucketAccess with provider quirks (aws-sdk-client-mock)", () => {
   it("HeadBucket 403 then AccessDenied on the prefix listing → access_denied (testPrefix)", async () => {
     mock.on(HeadBucketCommand).rejects(headError(403));
     mock.on(ListObjectsV2Command).rejects(serviceError({ name: "AccessDenied", status: 403 }));
-    await expect(checkBucketAccess(client, params)).rejects.toMatchObject({ kind: "access_denied", field: "testPrefix" });
+    await expect(checkBucketAccess(client, params)).rejects.toMatchObject({
+      kind: "access_denied",
+      field: "testPrefix",
+    });
   });
 
   it("AccessDenied listing the bucket root → root_listing_denied on the prefix field, not invalid credentials", async () => {
     mock.on(HeadBucketCommand).rejects(headError(403));
     mock.on(ListObjectsV2Command).rejects(serviceError({ name: "AccessDenied", status: 403 }));
     const error = await checkBucketAccess(client, { bucket: "reports", region: "us-east-1" }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ kind: "root_listing_denied", field: "testPrefix", detail: { code: "AccessDenied", httpStatusCode: 403 } });
+    expect(error).toMatchObject({
+      kind: "root_listing_denied",
+      field: "testPrefix",
+      detail: { code: "AccessDenied", httpStatusCode: 403 },
+    });
     expect((error as Error).message).toBe(
       'These credentials may not list the whole bucket "reports". If they are limited to a prefix (as Wire\'s minimal IAM policy is), enter that prefix.',
     );
@@ -321,7 +381,9 @@ describe("checkBucketAccess with provider quirks (aws-sdk-client-mock)", () => {
     mock.on(HeadBucketCommand).rejects(systemError("CERT_HAS_EXPIRED"));
     await expect(checkBucketAccess(client, params)).rejects.toMatchObject({ kind: "tls_error" });
     mock.reset();
-    mock.on(HeadBucketCommand).rejects(Object.assign(new Error("requestTimeout"), { name: "TimeoutError", code: "ETIMEDOUT" }));
+    mock
+      .on(HeadBucketCommand)
+      .rejects(Object.assign(new Error("requestTimeout"), { name: "TimeoutError", code: "ETIMEDOUT" }));
     await expect(checkBucketAccess(client, params)).rejects.toMatchObject({ kind: "timeout" });
   });
 });
@@ -332,7 +394,11 @@ describe("validateConnection with a mocked S3Client class", () => {
     try {
       mock.on(HeadBucketCommand).rejects(headError(400, { "x-amz-bucket-region": "eu-north-1" }));
       await expect(
-        validateConnection({ region: "us-east-1", credentials: { accessKeyId: KEY_ID, secretAccessKey: SECRET }, bucket: "reports" }),
+        validateConnection({
+          region: "us-east-1",
+          credentials: { accessKeyId: KEY_ID, secretAccessKey: SECRET },
+          bucket: "reports",
+        }),
       ).rejects.toMatchObject({ kind: "wrong_region", bucketRegion: "eu-north-1", field: "region" });
     } finally {
       mock.restore();
@@ -348,8 +414,17 @@ describe("validateConnection under Wire's own minimal IAM policy (IAM simulated 
 
   it("validates with the policy's prefix as the test prefix: HeadBucket refused, the prefix listing decides", async () => {
     stub = mockS3UnderPolicy(minimalIamPolicy("reports-bucket", "reports/2026/"), keys);
-    await expect(validateConnection({ region: "us-east-1", credentials, bucket: "reports-bucket", prefix: "reports/2026/" })).resolves.toBeUndefined();
-    expect(stub.calls().map((c) => [(c.args[0] as object).constructor.name, (c.args[0] as { input: { Prefix?: string } }).input.Prefix])).toEqual([
+    await expect(
+      validateConnection({ region: "us-east-1", credentials, bucket: "reports-bucket", prefix: "reports/2026/" }),
+    ).resolves.toBeUndefined();
+    expect(
+      stub
+        .calls()
+        .map((c) => [
+          (c.args[0] as object).constructor.name,
+          (c.args[0] as { input: { Prefix?: string } }).input.Prefix,
+        ]),
+    ).toEqual([
       ["HeadBucketCommand", undefined],
       ["ListObjectsV2Command", "reports/2026/"],
     ]);
@@ -357,7 +432,9 @@ describe("validateConnection under Wire's own minimal IAM policy (IAM simulated 
 
   it("without a test prefix: the root listing is refused → root_listing_denied on the prefix field", async () => {
     stub = mockS3UnderPolicy(minimalIamPolicy("reports-bucket", "reports/2026/"), keys);
-    await expect(validateConnection({ region: "us-east-1", credentials, bucket: "reports-bucket" })).rejects.toMatchObject({
+    await expect(
+      validateConnection({ region: "us-east-1", credentials, bucket: "reports-bucket" }),
+    ).rejects.toMatchObject({
       kind: "root_listing_denied",
       field: "testPrefix",
     });
@@ -365,7 +442,9 @@ describe("validateConnection under Wire's own minimal IAM policy (IAM simulated 
 
   it("a test prefix the policy does not cover → access_denied on the prefix field", async () => {
     stub = mockS3UnderPolicy(minimalIamPolicy("reports-bucket", "reports/2026/"), keys);
-    await expect(validateConnection({ region: "us-east-1", credentials, bucket: "reports-bucket", prefix: "other/" })).rejects.toMatchObject({
+    await expect(
+      validateConnection({ region: "us-east-1", credentials, bucket: "reports-bucket", prefix: "other/" }),
+    ).rejects.toMatchObject({
       kind: "access_denied",
       field: "testPrefix",
     });
@@ -373,7 +452,11 @@ describe("validateConnection under Wire's own minimal IAM policy (IAM simulated 
 
   it("a policy without a prefix (whole bucket) validates with or without a test prefix", async () => {
     stub = mockS3UnderPolicy(minimalIamPolicy("reports-bucket", ""), keys);
-    await expect(validateConnection({ region: "us-east-1", credentials, bucket: "reports-bucket" })).resolves.toBeUndefined();
-    await expect(validateConnection({ region: "us-east-1", credentials, bucket: "reports-bucket", prefix: "other/" })).resolves.toBeUndefined();
+    await expect(
+      validateConnection({ region: "us-east-1", credentials, bucket: "reports-bucket" }),
+    ).resolves.toBeUndefined();
+    await expect(
+      validateConnection({ region: "us-east-1", credentials, bucket: "reports-bucket", prefix: "other/" }),
+    ).resolves.toBeUndefined();
   });
 });

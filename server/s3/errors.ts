@@ -19,7 +19,8 @@ export type S3ErrorKind =
   | "endpoint_not_allowed"
   | "unknown";
 
-export type S3ErrorField = "accessKeyId" | "secretAccessKey" | "sessionToken" | "testBucket" | "testPrefix" | "region" | "endpoint";
+export type S3ErrorField =
+  "accessKeyId" | "secretAccessKey" | "sessionToken" | "testBucket" | "testPrefix" | "region" | "endpoint";
 
 export interface S3ErrorContext {
   bucket: string;
@@ -149,7 +150,10 @@ function tlsMessage(code: string, ctx: S3ErrorContext): string {
   }
 }
 
-function regionMessage(bucketRegion: string | undefined, ctx: S3ErrorContext): {
+function regionMessage(
+  bucketRegion: string | undefined,
+  ctx: S3ErrorContext,
+): {
   message: string;
   field: S3ErrorField;
 } {
@@ -354,9 +358,16 @@ export function mapS3Error(error: unknown, ctx: S3ErrorContext): S3AccessError {
     );
   }
   if (unreachable) {
-    return make("endpoint_unreachable", `${where(ctx)} closed the connection (${unreachable}). Try again.`, endpointField);
+    return make(
+      "endpoint_unreachable",
+      `${where(ctx)} closed the connection (${unreachable}). Try again.`,
+      endpointField,
+    );
   }
-  const said = [serviceCode && serviceCode !== "Unknown" ? serviceCode : undefined, status ? `HTTP ${status}` : undefined]
+  const said = [
+    serviceCode && serviceCode !== "Unknown" ? serviceCode : undefined,
+    status ? `HTTP ${status}` : undefined,
+  ]
     .filter(Boolean)
     .join(", ");
   return make(

@@ -113,7 +113,10 @@ export function normalizeEndpoint(input: string): { origin: string } | { problem
 export const endpointSchema = z
   .string({ error: "The endpoint must be text." })
   // Checked before URL parsing, which silently drops tabs and line breaks inside a host name.
-  .refine((e) => !textProblem(e, "line"), { error: "The endpoint contains a control character (a line break or tab?). Remove it.", abort: true })
+  .refine((e) => !textProblem(e, "line"), {
+    error: "The endpoint contains a control character (a line break or tab?). Remove it.",
+    abort: true,
+  })
   .trim()
   .max(2048, "The endpoint is too long.")
   .transform((value, ctx) => {
@@ -149,7 +152,9 @@ export const secretAccessKeySchema = z
   .min(1, "Enter the secret access key.")
   .max(256, "The secret access key is longer than 256 characters: check what was pasted.")
   // eslint-disable-next-line no-control-regex -- finding control characters is the point of this check
-  .refine((s) => !/[\s\u0000-\u001f\u007f-\u009f]/.test(s), { error: "The secret access key must not contain spaces, line breaks or control characters." });
+  .refine((s) => !/[\s\u0000-\u001f\u007f-\u009f]/.test(s), {
+    error: "The secret access key must not contain spaces, line breaks or control characters.",
+  });
 
 /** STS session token for temporary credentials. Empty or missing means none. */
 export const sessionTokenSchema = z
@@ -157,7 +162,9 @@ export const sessionTokenSchema = z
   .trim()
   .max(4096, "The session token is longer than 4,096 characters: check what was pasted.")
   // eslint-disable-next-line no-control-regex -- finding control characters is the point of this check
-  .refine((s) => !/[\s\u0000-\u001f\u007f-\u009f]/.test(s), { error: "The session token must not contain spaces, line breaks or control characters." })
+  .refine((s) => !/[\s\u0000-\u001f\u007f-\u009f]/.test(s), {
+    error: "The session token must not contain spaces, line breaks or control characters.",
+  })
   .nullish()
   .transform((t) => t || undefined);
 

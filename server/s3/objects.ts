@@ -65,9 +65,12 @@ export async function readObject(
   client: S3Client,
   params: { bucket: string; key: string; etag: string; signal?: AbortSignal; maxBytes?: number },
 ): Promise<{ body: Uint8Array | null; size: number; contentType: string }> {
-  const response = await client.send(new GetObjectCommand({ Bucket: params.bucket, Key: params.key, IfMatch: params.etag || undefined }), {
-    abortSignal: params.signal,
-  });
+  const response = await client.send(
+    new GetObjectCommand({ Bucket: params.bucket, Key: params.key, IfMatch: params.etag || undefined }),
+    {
+      abortSignal: params.signal,
+    },
+  );
   const contentType = response.ContentType ?? "application/octet-stream";
   const maxBytes = params.maxBytes ?? Number.POSITIVE_INFINITY;
   const stream = response.Body as Readable;
@@ -114,7 +117,12 @@ export function objectReadProblem(error: unknown): string | null {
     case "NoSuchKey":
       return "The object was removed from the bucket while it was being read.";
   }
-  if (e?.$metadata?.httpStatusCode === 403 && code !== "InvalidAccessKeyId" && code !== "SignatureDoesNotMatch" && code !== "ExpiredToken") {
+  if (
+    e?.$metadata?.httpStatusCode === 403 &&
+    code !== "InvalidAccessKeyId" &&
+    code !== "SignatureDoesNotMatch" &&
+    code !== "ExpiredToken"
+  ) {
     return "The connector's credentials may not read this object (access denied). Check the bucket policy, the object's permissions or its KMS key.";
   }
   return null;

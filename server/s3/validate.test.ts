@@ -135,7 +135,9 @@ describe("validateConnection against s3rver", () => {
     let lookups = 0;
     const resolve = () => {
       lookups++;
-      return Promise.resolve(lookups === 1 ? [{ address: "127.0.0.1", family: 4 as const }] : [{ address: "10.0.0.1", family: 4 as const }]);
+      return Promise.resolve(
+        lookups === 1 ? [{ address: "127.0.0.1", family: 4 as const }] : [{ address: "10.0.0.1", family: 4 as const }],
+      );
     };
     const log = recordRequests();
     await validateConnection(
@@ -147,10 +149,13 @@ describe("validateConnection against s3rver", () => {
   });
 
   it("maps an unresolvable host to endpoint_unreachable", async () => {
-    const resolve = () => Promise.reject(Object.assign(new Error("getaddrinfo ENOTFOUND s3.nowhere.invalid"), { code: "ENOTFOUND" }));
+    const resolve = () =>
+      Promise.reject(Object.assign(new Error("getaddrinfo ENOTFOUND s3.nowhere.invalid"), { code: "ENOTFOUND" }));
     const error = await failure(validateConnection({ ...base, endpoint: "s3.nowhere.invalid" }, { resolve }));
     expect(error).toMatchObject({ kind: "endpoint_unreachable", field: "endpoint" });
-    expect(error.message).toBe("The host of https://s3.nowhere.invalid could not be found. Check the endpoint's spelling.");
+    expect(error.message).toBe(
+      "The host of https://s3.nowhere.invalid could not be found. Check the endpoint's spelling.",
+    );
   });
 });
 
@@ -176,8 +181,12 @@ describe("createS3Client against s3rver", () => {
   it("checkBucketAccess works on a caller's client", async () => {
     const client = await createS3Client({ endpoint, region: "us-east-1", credentials });
     try {
-      await expect(checkBucketAccess(client, { bucket, prefix: "other/", region: "us-east-1", endpoint })).resolves.toBeUndefined();
-      const error = await failure(checkBucketAccess(client, { bucket: "missing-bucket", region: "us-east-1", endpoint }));
+      await expect(
+        checkBucketAccess(client, { bucket, prefix: "other/", region: "us-east-1", endpoint }),
+      ).resolves.toBeUndefined();
+      const error = await failure(
+        checkBucketAccess(client, { bucket: "missing-bucket", region: "us-east-1", endpoint }),
+      );
       expect(error.kind).toBe("bucket_not_found");
     } finally {
       client.destroy();

@@ -109,7 +109,10 @@ export async function addMember(orgId: string, role: OrgRole, user?: TestUser): 
   return member;
 }
 
-export async function createContainer(orgId: string, params: { name?: string; description?: string; createdBy?: string | null } = {}) {
+export async function createContainer(
+  orgId: string,
+  params: { name?: string; description?: string; createdBy?: string | null } = {},
+) {
   const [container] = await db()
     .insert(containers)
     .values({
@@ -126,7 +129,10 @@ export async function grantAccess(containerId: string, userId: string, level: Gr
   await db().insert(containerAccess).values({ containerId, userId, level });
 }
 
-export async function createInvitation(orgId: string, params: { email?: string; role?: OrgRole; invitedBy?: string | null } = {}) {
+export async function createInvitation(
+  orgId: string,
+  params: { email?: string; role?: OrgRole; invitedBy?: string | null } = {},
+) {
   const [invitation] = await db()
     .insert(invitations)
     .values({
@@ -142,18 +148,29 @@ export async function createInvitation(orgId: string, params: { email?: string; 
 /** A file written through the service: a stored copy in `blobs` and a row. */
 export async function uploadFile(
   containerId: string,
-  params: { name?: string; body?: string | Uint8Array; contentType?: string; createdBy?: string | null; blobs?: BlobStore; events?: EventOutbox } = {},
+  params: {
+    name?: string;
+    body?: string | Uint8Array;
+    contentType?: string;
+    createdBy?: string | null;
+    blobs?: BlobStore;
+    events?: EventOutbox;
+  } = {},
 ) {
   const body = params.body ?? "hello";
-  return writeFile(db(), { blobs: params.blobs ?? testBlobs(), events: params.events ?? recordingEvents() }, {
-    containerId,
-    name: params.name ?? `${randomUUID()}.txt`,
-    contentType: params.contentType ?? "text/plain",
-    body: typeof body === "string" ? new TextEncoder().encode(body) : body,
-    origin: "upload",
-    createdBy: params.createdBy ?? null,
-    maxBytes: 10 * 1024 * 1024,
-  });
+  return writeFile(
+    db(),
+    { blobs: params.blobs ?? testBlobs(), events: params.events ?? recordingEvents() },
+    {
+      containerId,
+      name: params.name ?? `${randomUUID()}.txt`,
+      contentType: params.contentType ?? "text/plain",
+      body: typeof body === "string" ? new TextEncoder().encode(body) : body,
+      origin: "upload",
+      createdBy: params.createdBy ?? null,
+      maxBytes: 10 * 1024 * 1024,
+    },
+  );
 }
 
 export function createToken(containerId: string, params: { name?: string; createdBy: string }) {
@@ -171,8 +188,16 @@ export function createToken(containerId: string, params: { name?: string; create
  */
 /** An uploaded file whose processing failed (for retry tests). */
 export async function createFailedFile(containerId: string, createdBy: string | null = null) {
-  const file = await uploadFile(containerId, { name: `${randomUUID()}.pdf`, contentType: "application/pdf", createdBy });
-  const [failed] = await db().update(files).set({ status: "failed", error: "This PDF could not be read." }).where(eq(files.id, file.id)).returning();
+  const file = await uploadFile(containerId, {
+    name: `${randomUUID()}.pdf`,
+    contentType: "application/pdf",
+    createdBy,
+  });
+  const [failed] = await db()
+    .update(files)
+    .set({ status: "failed", error: "This PDF could not be read." })
+    .where(eq(files.id, file.id))
+    .returning();
   return failed!;
 }
 
@@ -191,11 +216,24 @@ export async function seedWorld() {
   const [container, connector, disconnectedConnector] = await Promise.all([
     createContainer(org.id, { name: unique("Box"), createdBy: owner!.id }),
     createConnectorRow(org.id, { createdBy: owner!.id }),
-    createConnectorRow(org.id, { createdBy: owner!.id, status: "disconnected", sealedCredentials: null, disconnectedAt: new Date() }),
+    createConnectorRow(org.id, {
+      createdBy: owner!.id,
+      status: "disconnected",
+      sealedCredentials: null,
+      disconnectedAt: new Date(),
+    }),
   ]);
   const [source] = await db()
     .insert(sources)
-    .values({ containerId: container.id, connectorId: connector.id, bucket: connector.testBucket, prefix: "reports/", status: "synced", lastSyncedAt: new Date(), createdBy: owner!.id })
+    .values({
+      containerId: container.id,
+      connectorId: connector.id,
+      bucket: connector.testBucket,
+      prefix: "reports/",
+      status: "synced",
+      lastSyncedAt: new Date(),
+      createdBy: owner!.id,
+    })
     .returning();
   const [, file, token, invitation] = await Promise.all([
     db()
@@ -211,7 +249,15 @@ export async function seedWorld() {
   return {
     org,
     otherOrg,
-    users: { owner: owner!, admin: admin!, editor: editor!, viewer: viewer!, noAccess: noAccess!, target: target!, outsider: outsider! },
+    users: {
+      owner: owner!,
+      admin: admin!,
+      editor: editor!,
+      viewer: viewer!,
+      noAccess: noAccess!,
+      target: target!,
+      outsider: outsider!,
+    },
     container,
     connector,
     disconnectedConnector,
@@ -231,17 +277,37 @@ export type World = Awaited<ReturnType<typeof seedWorld>>;
 
 /** The test run's real S3 server (s3rver), its bucket and the credentials it accepts. */
 export function testS3() {
-  return { endpoint: inject("s3Endpoint"), bucket: inject("s3Bucket"), region: "us-east-1", accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+  return {
+    endpoint: inject("s3Endpoint"),
+    bucket: inject("s3Bucket"),
+    region: "us-east-1",
+    accessKeyId: "S3RVER",
+    secretAccessKey: "S3RVER",
+  };
 }
 
 /** A connector to the test S3 server, stored as the service would store it (sealed credentials). */
 export async function createConnectorRow(orgId: string, overrides: Partial<typeof connectors.$inferInsert> = {}) {
   const s3 = testS3();
   const id = randomUUID();
-  const sealedCredentials = await sealCredentials({ id, orgId }, { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+  const sealedCredentials = await sealCredentials(
+    { id, orgId },
+    { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  );
   const [row] = await db()
     .insert(connectors)
-    .values({ id, orgId, label: unique("Bucket"), provider: "custom", endpoint: s3.endpoint, region: s3.region, testBucket: s3.bucket, sealedCredentials, lastCheckedAt: new Date(), ...overrides })
+    .values({
+      id,
+      orgId,
+      label: unique("Bucket"),
+      provider: "custom",
+      endpoint: s3.endpoint,
+      region: s3.region,
+      testBucket: s3.bucket,
+      sealedCredentials,
+      lastCheckedAt: new Date(),
+      ...overrides,
+    })
     .returning();
   return row!;
 }
@@ -272,7 +338,11 @@ export function testOutbox(): LocalOutbox {
 /** The invite link of the last mail the test outbox holds for `email`. */
 export function inviteLinkMailedTo(email: string): string {
   const dir = testOutbox().dir;
-  const mails = fs.readdirSync(dir).sort().map((f) => fs.readFileSync(path.join(dir, f), "utf8")).filter((m) => m.includes(`To: ${email}\r\n`));
+  const mails = fs
+    .readdirSync(dir)
+    .sort()
+    .map((f) => fs.readFileSync(path.join(dir, f), "utf8"))
+    .filter((m) => m.includes(`To: ${email}\r\n`));
   const link = /https?:\/\/\S+\/invite\/\S+/.exec(mails.at(-1) ?? "")?.[0];
   if (!link) throw new Error(`No invitation mail for ${email} in ${dir}`);
   return link;

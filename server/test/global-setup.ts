@@ -126,7 +126,10 @@ export default async function setup(project: TestProject) {
   project.provide("dataDir", dataDir);
   project.provide("s3Endpoint", s3Endpoint);
   project.provide("s3Bucket", S3_TEST_BUCKET);
-  project.provide("s3Keys", S3_TEST_OBJECTS.map((o) => o.key));
+  project.provide(
+    "s3Keys",
+    S3_TEST_OBJECTS.map((o) => o.key),
+  );
   return async () => {
     await stopS3();
     await stop();

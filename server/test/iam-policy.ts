@@ -18,11 +18,19 @@ interface Statement {
 
 /** IAM's StringLike: `*` any run of characters, `?` one character, everything else literal. */
 function like(pattern: string, value: string): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${source}$`, "s").test(value);
 }
 
-function allows(policy: { Statement: Statement[] }, action: string, resource: string, keys: Record<string, string | undefined>): boolean {
+function allows(
+  policy: { Statement: Statement[] },
+  action: string,
+  resource: string,
+  keys: Record<string, string | undefined>,
+): boolean {
   return policy.Statement.some((s) => {
     if (s.Effect !== "Allow" || !s.Action.includes(action) || !like(s.Resource, resource)) return false;
     return Object.entries(s.Condition?.StringLike ?? {}).every(([key, patterns]) => {
@@ -40,7 +48,10 @@ function denied(head: boolean): S3ServiceException {
     message: head ? "UnknownError" : "Access Denied",
   });
   if (!head) Object.assign(error, { Code: "AccessDenied" });
-  Object.defineProperty(error, "$response", { value: { statusCode: 403, headers: {}, body: undefined }, enumerable: false });
+  Object.defineProperty(error, "$response", {
+    value: { statusCode: 403, headers: {}, body: undefined },
+    enumerable: false,
+  });
   return error;
 }
 

@@ -10,7 +10,12 @@ function resourcePaths(directory: string, bucket: string, key: string) {
   const parts = key.split("/");
   const name = parts.pop()!;
   const dir = path.join(directory, bucket, ...parts);
-  return { dir, object: path.join(dir, `${name}._S3rver_object`), md5: path.join(dir, `${name}._S3rver_object.md5`), metadata: path.join(dir, `${name}._S3rver_metadata.json`) };
+  return {
+    dir,
+    object: path.join(dir, `${name}._S3rver_object`),
+    md5: path.join(dir, `${name}._S3rver_object.md5`),
+    metadata: path.join(dir, `${name}._S3rver_metadata.json`),
+  };
 }
 
 /** Makes each of `keys` a copy of the stored object `templateKey` (same body, same ETag). */

@@ -21,7 +21,11 @@ export async function startFaultProxy(
   const hung = new Set<http.ServerResponse>();
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://proxy");
-    const fault = faultFor({ method: req.method ?? "GET", path: decodeURIComponent(url.pathname), query: url.searchParams });
+    const fault = faultFor({
+      method: req.method ?? "GET",
+      path: decodeURIComponent(url.pathname),
+      query: url.searchParams,
+    });
     if (fault === "hang") {
       req.resume();
       hung.add(res);
@@ -31,7 +35,9 @@ export async function startFaultProxy(
     if (fault) {
       req.resume();
       res.writeHead(fault.status, { "content-type": "application/xml" });
-      res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>${fault.message}</Message><RequestId>fault-proxy</RequestId></Error>`);
+      res.end(
+        `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${fault.code}</Code><Message>${fault.message}</Message><RequestId>fault-proxy</RequestId></Error>`,
+      );
       return;
     }
     const forwarded = http.request(

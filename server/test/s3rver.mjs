@@ -56,7 +56,11 @@ try {
   for (const { bucket, prefix, count, body } of config.generate ?? []) {
     const keys = Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(5, "0")}.txt`);
     for (let i = 0; i < keys.length; i += 16) {
-      await Promise.all(keys.slice(i, i + 16).map((key, j) => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `${body} ${i + j}` }))));
+      await Promise.all(
+        keys
+          .slice(i, i + 16)
+          .map((key, j) => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: `${body} ${i + j}` }))),
+      );
     }
   }
   client.destroy();

@@ -1,7 +1,10 @@
 /** Large request bodies for limit tests, generated as they are read so the test itself holds no copy. */
 
 /** A body of `prefix`, then `size` bytes, then `suffix`, in 64 KiB chunks; `onPull` runs before each chunk. */
-export function generatedBody(size: number, options: { prefix?: string; suffix?: string; onPull?: () => void } = {}): ReadableStream<Uint8Array> {
+export function generatedBody(
+  size: number,
+  options: { prefix?: string; suffix?: string; onPull?: () => void } = {},
+): ReadableStream<Uint8Array> {
   const chunk = new Uint8Array(64 * 1024).fill(97);
   let sent = 0;
   let stage: "prefix" | "body" | "suffix" | "done" = options.prefix ? "prefix" : "body";
@@ -29,7 +32,9 @@ export function generatedBody(size: number, options: { prefix?: string; suffix?:
 }
 
 /** Samples resident memory while `run` goes; returns its result and the peak growth over the start, in bytes. */
-export async function measureRssGrowth<T>(run: (sample: () => void) => Promise<T>): Promise<{ result: T; growth: number }> {
+export async function measureRssGrowth<T>(
+  run: (sample: () => void) => Promise<T>,
+): Promise<{ result: T; growth: number }> {
   const start = process.memoryUsage().rss;
   let peak = start;
   const sample = () => {

@@ -21,5 +21,13 @@ export interface Context {
 export async function createContext({ headers }: { headers: Headers }): Promise<Context> {
   const requestId = requestIdFrom(headers);
   const user = await getSessionUser(headers);
-  return { db: getDb(), blobs: blobStore(), events: eventOutbox(), mailer: mailer(), user, requestId, log: logger.child({ requestId, userId: user?.id }) };
+  return {
+    db: getDb(),
+    blobs: blobStore(),
+    events: eventOutbox(),
+    mailer: mailer(),
+    user,
+    requestId,
+    log: logger.child({ requestId, userId: user?.id }),
+  };
 }

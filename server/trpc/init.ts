@@ -33,8 +33,17 @@ const t = initTRPC
         const requestId = ctx?.requestId ?? null;
         return {
           ...shape,
-          message: requestId ? `Something went wrong on our side (request ${requestId}).` : "Something went wrong on our side.",
-          data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path, requestId, field: null, fieldErrors: null },
+          message: requestId
+            ? `Something went wrong on our side (request ${requestId}).`
+            : "Something went wrong on our side.",
+          data: {
+            code: shape.data.code,
+            httpStatus: shape.data.httpStatus,
+            path: shape.data.path,
+            requestId,
+            field: null,
+            fieldErrors: null,
+          },
         };
       }
       return {
@@ -61,7 +70,16 @@ const observed = t.middleware(async ({ ctx, path, type, next }) => {
       result.error = new TRPCError({ code: cause.code, message: cause.message, cause });
     }
     const level = result.error.code === "INTERNAL_SERVER_ERROR" ? "error" : "info";
-    ctx.log[level]({ path, type, ms: Date.now() - started, code: result.error.code, err: level === "error" ? errorForLog(result.error.cause ?? result.error) : undefined }, "trpc call failed");
+    ctx.log[level](
+      {
+        path,
+        type,
+        ms: Date.now() - started,
+        code: result.error.code,
+        err: level === "error" ? errorForLog(result.error.cause ?? result.error) : undefined,
+      },
+      "trpc call failed",
+    );
   } else {
     ctx.log.debug({ path, type, ms: Date.now() - started }, "trpc call");
   }
@@ -92,7 +110,11 @@ export function containerProcedure(level: ContainerLevel) {
     .meta({ access: { kind: "container", level } })
     .input(z.object({ containerId: z.uuid() }))
     .use(async ({ ctx, input, next }) => {
-      const scope = await requireContainerLevel(ctx.db, { containerId: input.containerId, userId: ctx.user.id, need: level });
+      const scope = await requireContainerLevel(ctx.db, {
+        containerId: input.containerId,
+        userId: ctx.user.id,
+        need: level,
+      });
       return next({ ctx: { container: scope } });
     });
 }

@@ -10,10 +10,29 @@ import { TRPCError, type AnyTRPCProcedure } from "@trpc/server";
 import { asc, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb } from "@/db/client";
-import { apiTokens, connectors, containerAccess, containers, credentialReads, files, invitations, members, sources } from "@/db/schema";
+import {
+  apiTokens,
+  connectors,
+  containerAccess,
+  containers,
+  credentialReads,
+  files,
+  invitations,
+  members,
+  sources,
+} from "@/db/schema";
 import { containerLevel, levelAllows, roleCan, type GrantLevel, type OrgRole } from "@/server/permissions";
 import { issueInvitationLink } from "@/server/services/members";
-import { callerFor, createInvitation, seedWorld, testS3, unique, uniqueEmail, type TestUser, type World } from "@/server/test/factories";
+import {
+  callerFor,
+  createInvitation,
+  seedWorld,
+  testS3,
+  unique,
+  uniqueEmail,
+  type TestUser,
+  type World,
+} from "@/server/test/factories";
 import type { AccessRule, Meta } from "./init";
 import { appRouter } from "./router";
 
@@ -84,12 +103,20 @@ const inputFor: Record<string, (world: World, me: Me) => unknown> = {
   // Public: a fresh link to the world's org, which anyone holding it may preview.
   "invitations.preview": async (w) => {
     const invitation = await createInvitation(w.org.id, { email: uniqueEmail("preview") });
-    const { token } = await issueInvitationLink(getDb(), { invitationId: invitation.id, appUrl: "http://localhost:3000" });
+    const { token } = await issueInvitationLink(getDb(), {
+      invitationId: invitation.id,
+      appUrl: "http://localhost:3000",
+    });
     return { token };
   },
   "invitations.accept": async (w, me) => {
-    const invitation = await createInvitation(w.org.id, { email: me.user?.email.toLowerCase() ?? uniqueEmail("nobody") });
-    const { token } = await issueInvitationLink(getDb(), { invitationId: invitation.id, appUrl: "http://localhost:3000" });
+    const invitation = await createInvitation(w.org.id, {
+      email: me.user?.email.toLowerCase() ?? uniqueEmail("nobody"),
+    });
+    const { token } = await issueInvitationLink(getDb(), {
+      invitationId: invitation.id,
+      appUrl: "http://localhost:3000",
+    });
     return { token };
   },
   "members.revokeInvitation": (w) => ({ orgId: w.org.id, invitationId: w.invitation.id }),
@@ -112,9 +139,25 @@ const inputFor: Record<string, (world: World, me: Me) => unknown> = {
   "connectors.get": (w) => ({ orgId: w.org.id, connectorId: w.connector.id }),
   "connectors.create": (w) => {
     const s3 = testS3();
-    return { orgId: w.org.id, label: "Matrix bucket", provider: "custom", endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, testBucket: s3.bucket };
+    return {
+      orgId: w.org.id,
+      label: "Matrix bucket",
+      provider: "custom",
+      endpoint: s3.endpoint,
+      region: s3.region,
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+      testBucket: s3.bucket,
+    };
   },
-  "connectors.update": (w) => ({ orgId: w.org.id, connectorId: w.connector.id, label: "Renamed", region: w.connector.region, testBucket: w.connector.testBucket, credentials: null }),
+  "connectors.update": (w) => ({
+    orgId: w.org.id,
+    connectorId: w.connector.id,
+    label: "Renamed",
+    region: w.connector.region,
+    testBucket: w.connector.testBucket,
+    credentials: null,
+  }),
   "connectors.retest": (w) => ({ orgId: w.org.id, connectorId: w.connector.id }),
   "connectors.disconnect": (w) => ({ orgId: w.org.id, connectorId: w.connector.id }),
   "connectors.remove": (w) => ({ orgId: w.org.id, connectorId: w.disconnectedConnector.id }),
@@ -122,8 +165,18 @@ const inputFor: Record<string, (world: World, me: Me) => unknown> = {
   "sources.list": (w) => ({ containerId: w.container.id }),
   "sources.runs": (w) => ({ containerId: w.container.id, sourceId: w.source.id }),
   "sources.failedFiles": (w) => ({ containerId: w.container.id, sourceId: w.source.id }),
-  "sources.attach": (w) => ({ containerId: w.container.id, connectorId: w.connector.id, bucket: w.connector.testBucket, prefix: "other/" }),
-  "sources.previewPrefix": (w) => ({ containerId: w.container.id, connectorId: w.connector.id, bucket: w.connector.testBucket, prefix: "reports/2026" }),
+  "sources.attach": (w) => ({
+    containerId: w.container.id,
+    connectorId: w.connector.id,
+    bucket: w.connector.testBucket,
+    prefix: "other/",
+  }),
+  "sources.previewPrefix": (w) => ({
+    containerId: w.container.id,
+    connectorId: w.connector.id,
+    bucket: w.connector.testBucket,
+    prefix: "reports/2026",
+  }),
   "sources.syncNow": (w) => ({ containerId: w.container.id, sourceId: w.source.id }),
   "sources.detach": (w) => ({ containerId: w.container.id, sourceId: w.source.id }),
 };
@@ -156,31 +209,68 @@ function procedureOf(caller: ReturnType<typeof callerFor>, path: string): Call {
 /** Everything a denied call must leave untouched. */
 async function snapshot(w: World) {
   const db = getDb();
-  const [memberRows, containerRows, grantRows, fileRows, tokenRows, invitationRows, connectorRows, credentialReadRows, sourceRows] = await Promise.all([
+  const [
+    memberRows,
+    containerRows,
+    grantRows,
+    fileRows,
+    tokenRows,
+    invitationRows,
+    connectorRows,
+    credentialReadRows,
+    sourceRows,
+  ] = await Promise.all([
     db
       .select({ orgId: members.orgId, userId: members.userId, role: members.role })
       .from(members)
       .where(inArray(members.orgId, [w.org.id, w.otherOrg.id]))
       .orderBy(asc(members.orgId), asc(members.userId)),
     db.select().from(containers).where(eq(containers.orgId, w.org.id)).orderBy(asc(containers.id)),
-    db.select().from(containerAccess).where(eq(containerAccess.containerId, w.container.id)).orderBy(asc(containerAccess.userId)),
+    db
+      .select()
+      .from(containerAccess)
+      .where(eq(containerAccess.containerId, w.container.id))
+      .orderBy(asc(containerAccess.userId)),
     db.select().from(files).where(eq(files.containerId, w.container.id)).orderBy(asc(files.id)),
     db.select().from(apiTokens).where(eq(apiTokens.containerId, w.container.id)).orderBy(asc(apiTokens.id)),
     db.select().from(invitations).where(eq(invitations.orgId, w.org.id)).orderBy(asc(invitations.id)),
     db.select().from(connectors).where(eq(connectors.orgId, w.org.id)).orderBy(asc(connectors.id)),
-    db.select().from(credentialReads).where(eq(credentialReads.connectorId, w.connector.id)).orderBy(asc(credentialReads.id)),
+    db
+      .select()
+      .from(credentialReads)
+      .where(eq(credentialReads.connectorId, w.connector.id))
+      .orderBy(asc(credentialReads.id)),
     db.select().from(sources).where(eq(sources.containerId, w.container.id)).orderBy(asc(sources.id)),
   ]);
-  return { memberRows, containerRows, grantRows, fileRows, tokenRows, invitationRows, connectorRows, credentialReadRows, sourceRows };
+  return {
+    memberRows,
+    containerRows,
+    grantRows,
+    fileRows,
+    tokenRows,
+    invitationRows,
+    connectorRows,
+    credentialReadRows,
+    sourceRows,
+  };
 }
 
 describe("permission matrix", () => {
   it("covers every procedure of the router with an access rule and an input", () => {
     const paths = procedures.map((p) => p.path);
     expect(paths.length).toBeGreaterThan(0);
-    expect(paths.filter((path) => !(path in inputFor)), "procedures without an entry in inputFor").toEqual([]);
-    expect(Object.keys(inputFor).filter((path) => !paths.includes(path)), "inputFor entries for unknown procedures").toEqual([]);
-    expect(procedures.filter((p) => !p.access).map((p) => p.path), "procedures without meta.access").toEqual([]);
+    expect(
+      paths.filter((path) => !(path in inputFor)),
+      "procedures without an entry in inputFor",
+    ).toEqual([]);
+    expect(
+      Object.keys(inputFor).filter((path) => !paths.includes(path)),
+      "inputFor entries for unknown procedures",
+    ).toEqual([]);
+    expect(
+      procedures.filter((p) => !p.access).map((p) => p.path),
+      "procedures without meta.access",
+    ).toEqual([]);
   });
 
   it("seeds a world whose people match the caller table", async () => {
@@ -198,36 +288,39 @@ describe("permission matrix", () => {
     }
   });
 
-  describe.each(procedures.map((p) => ({ ...p, rule: describeRule(p.access) })))("$path ($type, $rule)", ({ path, type, access }) => {
-    const cases = CALLERS.map((caller) => ({
-      caller,
-      expected: access ? expectedOutcome(access, caller) : ("no access rule" as const),
-    }));
+  describe.each(procedures.map((p) => ({ ...p, rule: describeRule(p.access) })))(
+    "$path ($type, $rule)",
+    ({ path, type, access }) => {
+      const cases = CALLERS.map((caller) => ({
+        caller,
+        expected: access ? expectedOutcome(access, caller) : ("no access rule" as const),
+      }));
 
-    it.concurrent.each(cases)("$caller.label → $expected", async ({ caller, expected }) => {
-      const makeInput = inputFor[path];
-      expect(makeInput, `add an input for "${path}" to inputFor`).toBeDefined();
-      expect(access, `"${path}" has no meta.access`).toBeDefined();
+      it.concurrent.each(cases)("$caller.label → $expected", async ({ caller, expected }) => {
+        const makeInput = inputFor[path];
+        expect(makeInput, `add an input for "${path}" to inputFor`).toBeDefined();
+        expect(access, `"${path}" has no meta.access`).toBeDefined();
 
-      const world = await seedWorld();
-      const user = caller.user ? world.users[caller.user] : null;
-      const me: Me = { user, orgSlug: caller.user === "outsider" ? world.otherOrg.slug : world.org.slug };
-      const call = procedureOf(callerFor(user), path);
-      const input = await makeInput!(world, me);
+        const world = await seedWorld();
+        const user = caller.user ? world.users[caller.user] : null;
+        const me: Me = { user, orgSlug: caller.user === "outsider" ? world.otherOrg.slug : world.org.slug };
+        const call = procedureOf(callerFor(user), path);
+        const input = await makeInput!(world, me);
 
-      if (expected === "allowed") {
-        await call(input); // resolves: any rejection fails the case with its error
-        return;
-      }
+        if (expected === "allowed") {
+          await call(input); // resolves: any rejection fails the case with its error
+          return;
+        }
 
-      const before = type === "mutation" ? await snapshot(world) : null;
-      const error = await call(input).then(
-        () => expect.fail(`${caller.label} was allowed to call ${path}; expected ${expected}`),
-        (e: unknown) => e,
-      );
-      expect(error).toBeInstanceOf(TRPCError);
-      expect((error as TRPCError).code, (error as Error).message).toBe(expected);
-      if (before) expect(await snapshot(world), "a denied mutation changed data").toEqual(before);
-    });
-  });
+        const before = type === "mutation" ? await snapshot(world) : null;
+        const error = await call(input).then(
+          () => expect.fail(`${caller.label} was allowed to call ${path}; expected ${expected}`),
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(TRPCError);
+        expect((error as TRPCError).code, (error as Error).message).toBe(expected);
+        if (before) expect(await snapshot(world), "a denied mutation changed data").toEqual(before);
+      });
+    },
+  );
 });

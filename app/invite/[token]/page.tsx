@@ -28,23 +28,31 @@ export default async function InvitePage({ params }: { params: Promise<{ token: 
   if ("problem" in invitation) {
     body = <p className="text-sm text-zinc-600">{invitation.problem}</p>;
   } else if (invitation.expired) {
-    body = <p className="text-sm text-zinc-600">This invitation link has expired. Ask whoever invited you for a new one.</p>;
+    body = (
+      <p className="text-sm text-zinc-600">This invitation link has expired. Ask whoever invited you for a new one.</p>
+    );
   } else {
     body = (
       <>
         <p className="text-sm text-zinc-600">
-          You are invited to <strong>{invitation.orgName}</strong> as {ROLE_LABEL[invitation.role]}. The invitation is for{" "}
-          <strong>{invitation.email}</strong>.
+          You are invited to <strong>{invitation.orgName}</strong> as {ROLE_LABEL[invitation.role]}. The invitation is
+          for <strong>{invitation.email}</strong>.
         </p>
         {user ? (
           <AcceptInvitation token={token} signedInAs={user.email} invitedEmail={invitation.email} />
         ) : (
           <p className="mt-6 text-sm text-zinc-600">
-            <Link href={`/sign-up?next=${encodeURIComponent(here)}`} className="font-medium text-brand-600 hover:underline">
+            <Link
+              href={`/sign-up?next=${encodeURIComponent(here)}`}
+              className="font-medium text-brand-600 hover:underline"
+            >
               Create an account
             </Link>{" "}
             or{" "}
-            <Link href={`/sign-in?next=${encodeURIComponent(here)}`} className="font-medium text-brand-600 hover:underline">
+            <Link
+              href={`/sign-in?next=${encodeURIComponent(here)}`}
+              className="font-medium text-brand-600 hover:underline"
+            >
               sign in
             </Link>{" "}
             with {invitation.email} to accept.

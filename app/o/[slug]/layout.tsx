@@ -4,7 +4,13 @@ import { OrgShell } from "@/components/orgs/org-shell";
 import { requirePageUser } from "@/server/page-session";
 import { caller, getQueryClient, notFoundOnMissing, trpc } from "@/server/trpc/server";
 
-export default async function OrgLayout({ children, params }: { children: ReactNode; params: Promise<{ slug: string }> }) {
+export default async function OrgLayout({
+  children,
+  params,
+}: {
+  children: ReactNode;
+  params: Promise<{ slug: string }>;
+}) {
   const { slug } = await params;
   const user = await requirePageUser(`/o/${slug}`);
   const [org, orgs] = await Promise.all([

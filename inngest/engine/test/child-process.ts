@@ -23,7 +23,10 @@ export async function serveWithEngine(params: {
   leaseMs?: number;
 }) {
   const lockSql = postgres(params.databaseUrl, { max: 1, onnotice: () => {} });
-  await listen(serveRoute(inngestHandlers(params.functions, { client: params.client, lockDatabase: () => lockSql }) as never), params.appPort);
+  await listen(
+    serveRoute(inngestHandlers(params.functions, { client: params.client, lockDatabase: () => lockSql }) as never),
+    params.appPort,
+  );
   const engine = await startEngine({
     databaseUrl: params.databaseUrl,
     port: params.enginePort,
@@ -41,7 +44,10 @@ export async function serveWithEngine(params: {
 
 /** In the parent: start `script` with `env`, resolved once it prints "ready". */
 export function spawnReadyChild(script: string, env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--conditions=react-server", "--import", "tsx", script], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   return new Promise((resolve, reject) => {
     child.stdout.on("data", (chunk: Buffer) => {
       if (process.env.LOG_LEVEL) process.stderr.write(chunk); // the child's logs, when asked for

@@ -26,7 +26,11 @@ export interface Harness {
   appUrl: string;
   databaseUrl: string;
   keys: { signingKey: string; eventKey: string };
-  waitForRun(functionId: string, predicate?: (run: typeof engineRuns.$inferSelect) => boolean, timeoutMs?: number): Promise<typeof engineRuns.$inferSelect>;
+  waitForRun(
+    functionId: string,
+    predicate?: (run: typeof engineRuns.$inferSelect) => boolean,
+    timeoutMs?: number,
+  ): Promise<typeof engineRuns.$inferSelect>;
   runsOf(functionId: string): Promise<(typeof engineRuns.$inferSelect)[]>;
   stop(): Promise<void>;
 }
@@ -63,7 +67,11 @@ export async function startHarness(
   });
   await until(() => engine.state.ready || engine.state.error !== null, 15_000, "the app to register");
 
-  const runsOf = (functionId: string) => engine.db.select().from(engineRuns).where(eq(engineRuns.functionId, `${appId}-${functionId}`));
+  const runsOf = (functionId: string) =>
+    engine.db
+      .select()
+      .from(engineRuns)
+      .where(eq(engineRuns.functionId, `${appId}-${functionId}`));
   return {
     client,
     appId,
@@ -72,12 +80,20 @@ export async function startHarness(
     databaseUrl: database.url,
     keys,
     runsOf,
-    async waitForRun(functionId, predicate = (run) => ["completed", "failed", "cancelled"].includes(run.status), timeoutMs = 15_000) {
+    async waitForRun(
+      functionId,
+      predicate = (run) => ["completed", "failed", "cancelled"].includes(run.status),
+      timeoutMs = 15_000,
+    ) {
       let found: typeof engineRuns.$inferSelect | undefined;
-      await until(async () => {
-        found = (await runsOf(functionId)).find(predicate);
-        return Boolean(found);
-      }, timeoutMs, `a run of ${functionId}`);
+      await until(
+        async () => {
+          found = (await runsOf(functionId)).find(predicate);
+          return Boolean(found);
+        },
+        timeoutMs,
+        `a run of ${functionId}`,
+      );
       return found!;
     },
     async stop() {

@@ -44,7 +44,10 @@ describe("API tokens", () => {
     const { org, a, b } = await setup();
     const created = await createApiToken(db(), { containerId: a.id, name: "Agent", createdBy: org.owner.id });
     await expectAppError(revokeApiToken(db(), { containerId: b.id, tokenId: created.id }), "NOT_FOUND");
-    await expectTRPCError(callerFor(org.owner).apiTokens.revoke({ containerId: b.id, tokenId: created.id }), "NOT_FOUND");
+    await expectTRPCError(
+      callerFor(org.owner).apiTokens.revoke({ containerId: b.id, tokenId: created.id }),
+      "NOT_FOUND",
+    );
     expect(await authenticateApiToken(db(), created.token)).toEqual({ tokenId: created.id, containerId: a.id });
     expect(await listApiTokens(db(), b.id)).toEqual([]);
   });
@@ -61,6 +64,8 @@ describe("API tokens", () => {
     expect(n).toBe(0);
     expect(JSON.stringify(row)).not.toContain(created.token);
     // The API never hands the token out again.
-    expect(JSON.stringify(await callerFor(org.owner).apiTokens.list({ containerId: a.id }))).not.toContain(created.token.slice(12));
+    expect(JSON.stringify(await callerFor(org.owner).apiTokens.list({ containerId: a.id }))).not.toContain(
+      created.token.slice(12),
+    );
   });
 });

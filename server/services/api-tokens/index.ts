@@ -50,7 +50,9 @@ export async function revokeApiToken(db: DbOrTx, params: { containerId: string; 
   const revoked = await db
     .update(apiTokens)
     .set({ revokedAt: new Date() })
-    .where(and(eq(apiTokens.id, params.tokenId), eq(apiTokens.containerId, params.containerId), isNull(apiTokens.revokedAt)))
+    .where(
+      and(eq(apiTokens.id, params.tokenId), eq(apiTokens.containerId, params.containerId), isNull(apiTokens.revokedAt)),
+    )
     .returning({ id: apiTokens.id });
   if (!revoked.length) throw notFound("API token");
 }
@@ -60,19 +62,33 @@ export async function revokeApiToken(db: DbOrTx, params: { containerId: string; 
  * rights as they are now, checked on every use: when the creator has left the organization, or no longer has
  * edit access to the container, the token is refused (FORBIDDEN) until those rights come back.
  */
-export async function authenticateApiToken(db: DbOrTx, token: string): Promise<{ tokenId: string; containerId: string } | null> {
+export async function authenticateApiToken(
+  db: DbOrTx,
+  token: string,
+): Promise<{ tokenId: string; containerId: string } | null> {
   if (!token.startsWith(TOKEN_PREFIX)) return null;
   const [row] = await db
-    .select({ tokenId: apiTokens.id, containerId: apiTokens.containerId, role: members.role, grant: containerAccess.level })
+    .select({
+      tokenId: apiTokens.id,
+      containerId: apiTokens.containerId,
+      role: members.role,
+      grant: containerAccess.level,
+    })
     .from(apiTokens)
     .innerJoin(containers, eq(containers.id, apiTokens.containerId))
     .leftJoin(members, and(eq(members.orgId, containers.orgId), eq(members.userId, apiTokens.createdBy)))
-    .leftJoin(containerAccess, and(eq(containerAccess.containerId, apiTokens.containerId), eq(containerAccess.userId, apiTokens.createdBy)))
+    .leftJoin(
+      containerAccess,
+      and(eq(containerAccess.containerId, apiTokens.containerId), eq(containerAccess.userId, apiTokens.createdBy)),
+    )
     .where(and(eq(apiTokens.tokenHash, hashToken(token)), isNull(apiTokens.revokedAt)));
   if (!row) return null;
   const level = row.role ? containerLevel(row.role, row.grant) : null;
   if (!level || !levelAllows(level, "edit")) {
-    throw new AppError("FORBIDDEN", "This token's creator no longer has edit access to this container, so the token no longer works.");
+    throw new AppError(
+      "FORBIDDEN",
+      "This token's creator no longer has edit access to this container, so the token no longer works.",
+    );
   }
   await db.update(apiTokens).set({ lastUsedAt: new Date() }).where(eq(apiTokens.id, row.tokenId));
   return { tokenId: row.tokenId, containerId: row.containerId };

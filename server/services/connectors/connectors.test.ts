@@ -12,7 +12,17 @@ import { onS3Request, type S3RequestRecord } from "@/server/s3/client";
 import { mockS3UnderPolicy } from "@/server/test/iam-policy";
 import { recordingEvents } from "@/server/test/events";
 import { expectTRPCError } from "@/server/test/expect";
-import { addMember, callerFor, createConnectorRow, createContainer, createOrg, db, grantAccess, testS3, unique } from "@/server/test/factories";
+import {
+  addMember,
+  callerFor,
+  createConnectorRow,
+  createContainer,
+  createOrg,
+  db,
+  grantAccess,
+  testS3,
+  unique,
+} from "@/server/test/factories";
 import { readCredentials, sealCredentials } from "./credentials";
 import { minimalIamPolicy } from "./providers";
 
@@ -36,14 +46,20 @@ function createInput(orgId: string, overrides: Record<string, unknown> = {}) {
 }
 
 const rowsOf = (orgId: string) => db().select().from(connectors).where(eq(connectors.orgId, orgId));
-const readsOf = (connectorId: string) => db().select().from(credentialReads).where(eq(credentialReads.connectorId, connectorId));
+const readsOf = (connectorId: string) =>
+  db().select().from(credentialReads).where(eq(credentialReads.connectorId, connectorId));
 
 describe("connectors", () => {
   it("validates, seals and stores a connector; the secret and session token never come back out", async () => {
     const org = await createOrg();
     const api = callerFor(org.owner, { events: recordingEvents() });
     const created = await api.connectors.create(createInput(org.id));
-    expect(created).toMatchObject({ status: "active", provider: "custom", region: "us-east-1", testBucket: testS3().bucket });
+    expect(created).toMatchObject({
+      status: "active",
+      provider: "custom",
+      region: "us-east-1",
+      testBucket: testS3().bucket,
+    });
     expect(created.lastCheckedAt).toBeInstanceOf(Date);
 
     const [row] = await rowsOf(org.id);
@@ -58,7 +74,14 @@ describe("connectors", () => {
       await api.connectors.list({ orgId: org.id }),
       await api.connectors.get({ orgId: org.id, connectorId: created.id }),
       await api.connectors.retest({ orgId: org.id, connectorId: created.id }),
-      await api.connectors.update({ orgId: org.id, connectorId: created.id, label: "Renamed", region: "us-east-1", testBucket: testS3().bucket, credentials: null }),
+      await api.connectors.update({
+        orgId: org.id,
+        connectorId: created.id,
+        label: "Renamed",
+        region: "us-east-1",
+        testBucket: testS3().bucket,
+        credentials: null,
+      }),
       await api.connectors.accessLog({ orgId: org.id, connectorId: created.id }),
       // Typed void today; checked like the others in case it ever answers with something.
       await api.connectors.disconnect({ orgId: org.id, connectorId: created.id }).then((answer: unknown) => answer),
@@ -78,7 +101,10 @@ describe("connectors", () => {
     ["an endpoint nothing listens on", { endpoint: "http://127.0.0.1:9" }, "endpoint", /endpoint|reach|connect/i],
   ])("refuses %s with a field error and stores nothing", async (_what, overrides, field, message) => {
     const org = await createOrg();
-    const error = await expectTRPCError(callerFor(org.owner).connectors.create(createInput(org.id, overrides)), "BAD_REQUEST");
+    const error = await expectTRPCError(
+      callerFor(org.owner).connectors.create(createInput(org.id, overrides)),
+      "BAD_REQUEST",
+    );
     expect((error.cause as { field?: string }).field).toBe(field);
     expect(error.message).toMatch(message);
     expect(error.message).not.toContain(SECRET);
@@ -87,8 +113,14 @@ describe("connectors", () => {
 
   it("refuses bad input before any S3 call", async () => {
     const org = await createOrg();
-    await expectTRPCError(callerFor(org.owner).connectors.create(createInput(org.id, { testBucket: "Bad_Bucket" })), "BAD_REQUEST");
-    await expectTRPCError(callerFor(org.owner).connectors.create(createInput(org.id, { provider: "r2", endpoint: undefined })), "BAD_REQUEST");
+    await expectTRPCError(
+      callerFor(org.owner).connectors.create(createInput(org.id, { testBucket: "Bad_Bucket" })),
+      "BAD_REQUEST",
+    );
+    await expectTRPCError(
+      callerFor(org.owner).connectors.create(createInput(org.id, { provider: "r2", endpoint: undefined })),
+      "BAD_REQUEST",
+    );
     await expectTRPCError(callerFor(org.owner).connectors.create(createInput(org.id, { label: "" })), "BAD_REQUEST");
     expect(await rowsOf(org.id)).toEqual([]);
   });
@@ -143,18 +175,34 @@ describe("connectors", () => {
     const api = callerFor(org.owner);
     const s3 = testS3();
     await expectTRPCError(
-      api.connectors.update({ orgId: org.id, connectorId: connector.id, label: "x", region: s3.region, testBucket: s3.bucket, credentials: { accessKeyId: "WRONG-KEY", secretAccessKey: "nope" } }),
+      api.connectors.update({
+        orgId: org.id,
+        connectorId: connector.id,
+        label: "x",
+        region: s3.region,
+        testBucket: s3.bucket,
+        credentials: { accessKeyId: "WRONG-KEY", secretAccessKey: "nope" },
+      }),
       "BAD_REQUEST",
     );
     const [unchanged] = await rowsOf(org.id);
     expect(unchanged!.sealedCredentials).toEqual(connector.sealedCredentials);
     expect(unchanged!.label).toBe(connector.label);
 
-    await api.connectors.update({ orgId: org.id, connectorId: connector.id, label: "New keys", region: s3.region, testBucket: s3.bucket, credentials: { accessKeyId: "S3RVER", secretAccessKey: SECRET } });
+    await api.connectors.update({
+      orgId: org.id,
+      connectorId: connector.id,
+      label: "New keys",
+      region: s3.region,
+      testBucket: s3.bucket,
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: SECRET },
+    });
     const [replaced] = await rowsOf(org.id);
     expect(replaced!.label).toBe("New keys");
     expect(replaced!.sealedCredentials).not.toEqual(connector.sealedCredentials);
-    expect((await readCredentials(db(), replaced!, { type: "job", name: "test" }, "check")).secretAccessKey).toBe(SECRET);
+    expect((await readCredentials(db(), replaced!, { type: "job", name: "test" }, "check")).secretAccessKey).toBe(
+      SECRET,
+    );
   });
 
   it("disconnect wipes the credentials, emits the cascade event once, and cannot be repeated", async () => {
@@ -166,7 +214,9 @@ describe("connectors", () => {
     const [row] = await rowsOf(org.id);
     expect(row).toMatchObject({ status: "disconnected", sealedCredentials: null });
     expect(row!.disconnectedAt).toBeInstanceOf(Date);
-    expect(events.sent).toEqual([{ name: "wire/connector.disconnected", data: { connectorId: connector.id, orgId: org.id } }]);
+    expect(events.sent).toEqual([
+      { name: "wire/connector.disconnected", data: { connectorId: connector.id, orgId: org.id } },
+    ]);
     await expectTRPCError(api.connectors.disconnect({ orgId: org.id, connectorId: connector.id }), "CONFLICT");
     await expectTRPCError(api.connectors.retest({ orgId: org.id, connectorId: connector.id }), "CONFLICT");
     expect(events.sent).toHaveLength(1);
@@ -185,7 +235,9 @@ describe("connectors", () => {
     const [row] = await rowsOf(org.id);
     expect(row!.removedAt).toBeInstanceOf(Date);
     expect(await readsOf(connector.id)).toHaveLength(1);
-    expect((await api.connectors.accessLog({ orgId: org.id, connectorId: connector.id })).map((r) => r.purpose)).toEqual(["a read before removal"]);
+    expect(
+      (await api.connectors.accessLog({ orgId: org.id, connectorId: connector.id })).map((r) => r.purpose),
+    ).toEqual(["a read before removal"]);
     await expectTRPCError(api.connectors.remove({ orgId: org.id, connectorId: connector.id }), "CONFLICT");
   });
 
@@ -193,7 +245,10 @@ describe("connectors", () => {
     const org = await createOrg();
     const member = await addMember(org.id, "member");
     const connector = await createConnectorRow(org.id);
-    const [seen, hidden] = await Promise.all([createContainer(org.id, { name: "Visible box" }), createContainer(org.id, { name: "Secret box" })]);
+    const [seen, hidden] = await Promise.all([
+      createContainer(org.id, { name: "Visible box" }),
+      createContainer(org.id, { name: "Secret box" }),
+    ]);
     await grantAccess(seen.id, member.id, "view");
     await db()
       .insert(sources)
@@ -226,7 +281,10 @@ describe("connectors with prefix-scoped credentials", () => {
     stop = onS3Request((r) => log.push(r));
     const created = await api.connectors.create(createInput(org.id, { testPrefix: "reports/2026/" }));
     expect(created).toMatchObject({ status: "active", testPrefix: "reports/2026/" });
-    await expect(api.connectors.retest({ orgId: org.id, connectorId: created.id })).resolves.toMatchObject({ status: "active", lastError: null });
+    await expect(api.connectors.retest({ orgId: org.id, connectorId: created.id })).resolves.toMatchObject({
+      status: "active",
+      lastError: null,
+    });
     await api.connectors.update({
       orgId: org.id,
       connectorId: created.id,
@@ -239,7 +297,11 @@ describe("connectors with prefix-scoped credentials", () => {
     const listings = log.filter((r) => r.operation === "ListObjectsV2");
     expect(listings).toHaveLength(3);
     expect(listings.every((r) => r.prefix === "reports/2026/" && r.maxKeys === 1)).toBe(true);
-    expect(log.filter((r) => r.operation !== "ListObjectsV2").map((r) => r.operation)).toEqual(["HeadBucket", "HeadBucket", "HeadBucket"]);
+    expect(log.filter((r) => r.operation !== "ListObjectsV2").map((r) => r.operation)).toEqual([
+      "HeadBucket",
+      "HeadBucket",
+      "HeadBucket",
+    ]);
     expect(log.filter((r) => !["GET", "HEAD"].includes(r.method))).toEqual([]);
   });
 
@@ -255,7 +317,10 @@ describe("connectors with prefix-scoped credentials", () => {
       const s3 = testS3();
       const created = await api.connectors.create(createInput(org.id, { testPrefix: "reports/2026/" }));
       expect(created.status).toBe("active");
-      await expect(api.connectors.retest({ orgId: org.id, connectorId: created.id })).resolves.toMatchObject({ status: "active", lastError: null });
+      await expect(api.connectors.retest({ orgId: org.id, connectorId: created.id })).resolves.toMatchObject({
+        status: "active",
+        lastError: null,
+      });
       const replaced = await api.connectors.update({
         orgId: org.id,
         connectorId: created.id,
@@ -275,9 +340,14 @@ describe("connectors with prefix-scoped credentials", () => {
       stop = () => stub.restore();
       const org = await createOrg();
       for (const testPrefix of ["other/", undefined]) {
-        const error = await expectTRPCError(callerFor(org.owner).connectors.create(createInput(org.id, { testPrefix })), "BAD_REQUEST");
+        const error = await expectTRPCError(
+          callerFor(org.owner).connectors.create(createInput(org.id, { testPrefix })),
+          "BAD_REQUEST",
+        );
         expect((error.cause as { field?: string }).field).toBe("testPrefix");
-        expect(error.message).toMatch(testPrefix ? /may not read bucket .*prefix "other\/"/ : /may not list the whole bucket/);
+        expect(error.message).toMatch(
+          testPrefix ? /may not read bucket .*prefix "other\/"/ : /may not list the whole bucket/,
+        );
       }
       expect(await rowsOf(org.id)).toEqual([]);
     });

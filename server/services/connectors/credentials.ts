@@ -28,8 +28,14 @@ function sealContext(connector: { id: string; orgId: string }) {
   return { connectorId: connector.id, orgId: connector.orgId };
 }
 
-export function sealCredentials(connector: { id: string; orgId: string }, credentials: S3Credentials): Promise<SealedSecret> {
-  const plain: Record<string, string> = { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey };
+export function sealCredentials(
+  connector: { id: string; orgId: string },
+  credentials: S3Credentials,
+): Promise<SealedSecret> {
+  const plain: Record<string, string> = {
+    accessKeyId: credentials.accessKeyId,
+    secretAccessKey: credentials.secretAccessKey,
+  };
   if (credentials.sessionToken) plain.sessionToken = credentials.sessionToken;
   return seal(plain, sealContext(connector));
 }
@@ -40,7 +46,8 @@ export async function readCredentials(
   actor: CredentialActor,
   purpose: string,
 ): Promise<S3Credentials> {
-  if (!connector.sealedCredentials) throw new AppError("CONFLICT", "This connector is disconnected; its credentials are gone.");
+  if (!connector.sealedCredentials)
+    throw new AppError("CONFLICT", "This connector is disconnected; its credentials are gone.");
   await db.insert(credentialReads).values({
     connectorId: connector.id,
     actorType: actor.type,

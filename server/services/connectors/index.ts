@@ -63,7 +63,10 @@ async function feeds(db: DbOrTx, connectorIds: string[], viewer: Viewer): Promis
     })
     .from(sources)
     .innerJoin(containers, eq(containers.id, sources.containerId))
-    .leftJoin(containerAccess, and(eq(containerAccess.containerId, containers.id), eq(containerAccess.userId, viewer.userId)))
+    .leftJoin(
+      containerAccess,
+      and(eq(containerAccess.containerId, containers.id), eq(containerAccess.userId, viewer.userId)),
+    )
     .where(and(inArray(sources.connectorId, connectorIds), ne(sources.status, "archived")))
     .orderBy(containers.name, sources.bucket, sources.prefix);
   for (const row of rows) {
@@ -83,7 +86,11 @@ export async function listConnectors(db: DbOrTx, params: { orgId: string; viewer
     .from(connectors)
     .where(and(eq(connectors.orgId, params.orgId), isNull(connectors.removedAt)))
     .orderBy(desc(connectors.createdAt));
-  const fed = await feeds(db, rows.map((r) => r.id), params.viewer);
+  const fed = await feeds(
+    db,
+    rows.map((r) => r.id),
+    params.viewer,
+  );
   return rows.map((row) => ({ ...row, feeds: fed.get(row.id) ?? [] }));
 }
 
@@ -123,7 +130,10 @@ export interface ConnectorInput {
 }
 
 /** The one validation rule for Connect, Replace credentials and Re-test: list under the test prefix only. */
-function validate(connector: { endpoint: string | null; region: string; testBucket: string; testPrefix: string }, credentials: S3Credentials) {
+function validate(
+  connector: { endpoint: string | null; region: string; testBucket: string; testPrefix: string },
+  credentials: S3Credentials,
+) {
   return validateConnection({
     endpoint: connector.endpoint,
     region: connector.region,
@@ -143,7 +153,14 @@ export async function createConnector(
   const sealedCredentials = await sealCredentials({ id, orgId: params.orgId }, params.credentials);
   const [row] = await db
     .insert(connectors)
-    .values({ id, orgId: params.orgId, ...input, sealedCredentials, createdBy: params.userId, lastCheckedAt: new Date() })
+    .values({
+      id,
+      orgId: params.orgId,
+      ...input,
+      sealedCredentials,
+      createdBy: params.userId,
+      lastCheckedAt: new Date(),
+    })
     .returning(publicColumns);
   return defined(row, "the created connector");
 }
@@ -163,7 +180,8 @@ export async function updateConnector(
   },
 ): Promise<ConnectorView> {
   const current = await loadSealed(db, params);
-  if (current.status === "disconnected") throw new AppError("CONFLICT", "This connector is disconnected. Add a new connector instead.");
+  if (current.status === "disconnected")
+    throw new AppError("CONFLICT", "This connector is disconnected. Add a new connector instead.");
   const reachChanged =
     params.credentials !== null ||
     params.changes.region !== current.region ||
@@ -172,7 +190,8 @@ export async function updateConnector(
   let sealedCredentials = current.sealedCredentials;
   if (reachChanged) {
     const credentials =
-      params.credentials ?? (await readCredentials(db, current, { type: "user", userId: params.userId }, "validate connector changes"));
+      params.credentials ??
+      (await readCredentials(db, current, { type: "user", userId: params.userId }, "validate connector changes"));
     await validate({ ...current, ...params.changes }, credentials).catch(toAppError);
     if (params.credentials) sealedCredentials = await sealCredentials(current, params.credentials);
   }
@@ -202,7 +221,8 @@ export async function retestConnector(
   params: { orgId: string; connectorId: string; actor: CredentialActor },
 ): Promise<ConnectorView> {
   const current = await loadSealed(db, params);
-  if (current.status === "disconnected") throw new AppError("CONFLICT", "This connector is disconnected; there is nothing to test.");
+  if (current.status === "disconnected")
+    throw new AppError("CONFLICT", "This connector is disconnected; there is nothing to test.");
   const credentials = await readCredentials(db, current, params.actor, "re-test connector");
   const failure = await validate(current, credentials).then(
     () => null,
@@ -216,7 +236,8 @@ export async function retestConnector(
     .set({
       lastCheckedAt: new Date(),
       lastError: failure?.message ?? null,
-      status: failure && CREDENTIAL_FAILURES.has(failure.kind) ? "invalid_credentials" : failure ? current.status : "active",
+      status:
+        failure && CREDENTIAL_FAILURES.has(failure.kind) ? "invalid_credentials" : failure ? current.status : "active",
     })
     .where(and(eq(connectors.id, current.id), eq(connectors.orgId, params.orgId)))
     .returning(publicColumns);
@@ -224,14 +245,25 @@ export async function retestConnector(
 }
 
 /** Wipes the sealed credentials for good and asks every source the connector fed to be cleaned up. */
-export async function disconnectConnector(db: DbOrTx, events: EventOutbox, params: { orgId: string; connectorId: string }) {
+export async function disconnectConnector(
+  db: DbOrTx,
+  events: EventOutbox,
+  params: { orgId: string; connectorId: string },
+) {
   const row = await db.transaction(async (tx) => {
     const [disconnected] = await tx
       .update(connectors)
       .set({ status: "disconnected", sealedCredentials: null, disconnectedAt: new Date(), updatedAt: new Date() })
-      .where(and(eq(connectors.id, params.connectorId), eq(connectors.orgId, params.orgId), ne(connectors.status, "disconnected")))
+      .where(
+        and(
+          eq(connectors.id, params.connectorId),
+          eq(connectors.orgId, params.orgId),
+          ne(connectors.status, "disconnected"),
+        ),
+      )
       .returning({ id: connectors.id });
-    if (disconnected) await events.record(tx, [connectorDisconnected.create({ connectorId: disconnected.id, orgId: params.orgId })]);
+    if (disconnected)
+      await events.record(tx, [connectorDisconnected.create({ connectorId: disconnected.id, orgId: params.orgId })]);
     return disconnected;
   });
   if (!row) {
@@ -249,13 +281,22 @@ export async function removeConnector(db: DbOrTx, params: { orgId: string; conne
   const [row] = await db
     .update(connectors)
     .set({ removedAt: new Date(), updatedAt: new Date() })
-    .where(and(eq(connectors.id, params.connectorId), eq(connectors.orgId, params.orgId), eq(connectors.status, "disconnected"), isNull(connectors.removedAt)))
+    .where(
+      and(
+        eq(connectors.id, params.connectorId),
+        eq(connectors.orgId, params.orgId),
+        eq(connectors.status, "disconnected"),
+        isNull(connectors.removedAt),
+      ),
+    )
     .returning({ id: connectors.id });
   if (row) return;
   const current = await loadSealed(db, params); // NOT_FOUND when it is not this org's
   throw new AppError(
     "CONFLICT",
-    current.removedAt ? "This connector was already removed from the list." : "Disconnect this connector before removing it from the list.",
+    current.removedAt
+      ? "This connector was already removed from the list."
+      : "Disconnect this connector before removing it from the list.",
   );
 }
 

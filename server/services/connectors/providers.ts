@@ -1,6 +1,12 @@
 /** Provider presets for the connector form, and the minimal IAM policy Wire needs (pure: browser-safe). */
 export const PROVIDERS = {
-  aws: { label: "Amazon S3", endpoint: "", endpointHint: "Leave empty for AWS S3.", region: "us-east-1", regionHint: "The bucket's region, e.g. eu-west-1." },
+  aws: {
+    label: "Amazon S3",
+    endpoint: "",
+    endpointHint: "Leave empty for AWS S3.",
+    region: "us-east-1",
+    regionHint: "The bucket's region, e.g. eu-west-1.",
+  },
   r2: {
     label: "Cloudflare R2",
     endpoint: "https://<account-id>.r2.cloudflarestorage.com",
@@ -8,7 +14,13 @@ export const PROVIDERS = {
     region: "auto",
     regionHint: "R2 uses auto.",
   },
-  minio: { label: "MinIO", endpoint: "https://minio.example.com:9000", endpointHint: "Your MinIO server.", region: "us-east-1", regionHint: "us-east-1 unless you configured another." },
+  minio: {
+    label: "MinIO",
+    endpoint: "https://minio.example.com:9000",
+    endpointHint: "Your MinIO server.",
+    region: "us-east-1",
+    regionHint: "us-east-1 unless you configured another.",
+  },
   b2: {
     label: "Backblaze B2",
     endpoint: "https://s3.us-west-002.backblazeb2.com",
@@ -16,7 +28,13 @@ export const PROVIDERS = {
     region: "us-west-002",
     regionHint: "The region part of the endpoint, e.g. us-west-002.",
   },
-  wasabi: { label: "Wasabi", endpoint: "https://s3.wasabisys.com", endpointHint: "Use your bucket region's endpoint, e.g. s3.eu-central-1.wasabisys.com.", region: "us-east-1", regionHint: "The bucket's region." },
+  wasabi: {
+    label: "Wasabi",
+    endpoint: "https://s3.wasabisys.com",
+    endpointHint: "Use your bucket region's endpoint, e.g. s3.eu-central-1.wasabisys.com.",
+    region: "us-east-1",
+    regionHint: "The bucket's region.",
+  },
   digitalocean: {
     label: "DigitalOcean Spaces",
     endpoint: "https://nyc3.digitaloceanspaces.com",
@@ -24,7 +42,13 @@ export const PROVIDERS = {
     region: "us-east-1",
     regionHint: "Spaces accepts us-east-1 with any regional endpoint.",
   },
-  custom: { label: "Custom (S3-compatible)", endpoint: "", endpointHint: "Any S3-compatible endpoint: host or URL.", region: "us-east-1", regionHint: "The bucket's region." },
+  custom: {
+    label: "Custom (S3-compatible)",
+    endpoint: "",
+    endpointHint: "Any S3-compatible endpoint: host or URL.",
+    region: "us-east-1",
+    regionHint: "The bucket's region.",
+  },
 } as const;
 
 export type ProviderId = keyof typeof PROVIDERS;

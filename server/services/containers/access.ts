@@ -9,7 +9,13 @@ import { containerLevel, type GrantLevel } from "@/server/permissions";
 /** Every member of the org with their effective level on the container (null: no access). */
 export async function listContainerAccess(db: DbOrTx, params: { orgId: string; containerId: string }) {
   const rows = await db
-    .select({ userId: users.id, name: users.name, email: users.email, role: members.role, grant: containerAccess.level })
+    .select({
+      userId: users.id,
+      name: users.name,
+      email: users.email,
+      role: members.role,
+      grant: containerAccess.level,
+    })
     .from(members)
     .innerJoin(users, eq(users.id, members.userId))
     .leftJoin(
@@ -31,7 +37,11 @@ export async function setContainerAccess(
     .where(and(eq(members.orgId, params.orgId), eq(members.userId, params.userId)));
   if (!member) throw notFound("Member");
   if (member.role !== "member") {
-    throw new AppError("BAD_REQUEST", "Owners and Admins already manage every container; change their role instead.", "userId");
+    throw new AppError(
+      "BAD_REQUEST",
+      "Owners and Admins already manage every container; change their role instead.",
+      "userId",
+    );
   }
   if (params.level === null) {
     await db

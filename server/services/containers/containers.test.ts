@@ -23,12 +23,20 @@ describe("creating containers", () => {
   it("gives a Member who creates a container an edit grant on it", async () => {
     const org = await createOrg();
     const member = await addMember(org.id, "member");
-    const container = await createContainer(db(), { orgId: org.id, userId: member.id, role: "member", name: "Mine", description: "" });
+    const container = await createContainer(db(), {
+      orgId: org.id,
+      userId: member.id,
+      role: "member",
+      name: "Mine",
+      description: "",
+    });
     expect(container).toMatchObject({ orgId: org.id, name: "Mine", createdBy: member.id });
     const grants = await db().select().from(containerAccess).where(eq(containerAccess.containerId, container.id));
     expect(grants.map((g) => [g.userId, g.level])).toEqual([[member.id, "edit"]]);
     // …so they can use it right away through the API, at edit level.
-    await expect(callerFor(member).containers.get({ containerId: container.id })).resolves.toMatchObject({ level: "edit" });
+    await expect(callerFor(member).containers.get({ containerId: container.id })).resolves.toMatchObject({
+      level: "edit",
+    });
   });
 
   it("gives Owners and Admins no grant: they manage every container anyway", async () => {
@@ -42,7 +50,9 @@ describe("creating containers", () => {
     for (const c of [byOwner, byAdmin]) {
       expect(await db().select().from(containerAccess).where(eq(containerAccess.containerId, c.id))).toEqual([]);
     }
-    await expect(callerFor(admin).containers.get({ containerId: byOwner.id })).resolves.toMatchObject({ level: "manage" });
+    await expect(callerFor(admin).containers.get({ containerId: byOwner.id })).resolves.toMatchObject({
+      level: "manage",
+    });
   });
 });
 
@@ -144,10 +154,17 @@ describe("updating and deleting containers", () => {
   it("updates name and description", async () => {
     const org = await createOrg();
     const container = await seedContainer(org.id, { name: "Old" });
-    const updated = await updateContainer(db(), { containerId: container.id, name: "New", description: "Now described" });
+    const updated = await updateContainer(db(), {
+      containerId: container.id,
+      name: "New",
+      description: "Now described",
+    });
     expect(updated).toMatchObject({ id: container.id, name: "New", description: "Now described" });
     expect(updated.updatedAt.getTime()).toBeGreaterThanOrEqual(container.updatedAt.getTime());
-    await expectAppError(updateContainer(db(), { containerId: crypto.randomUUID(), name: "x", description: "" }), "NOT_FOUND");
+    await expectAppError(
+      updateContainer(db(), { containerId: crypto.randomUUID(), name: "x", description: "" }),
+      "NOT_FOUND",
+    );
   });
 
   it("deletes the container's file rows, tokens and grants, asks for its stored copies to go, and keeps other containers", async () => {
@@ -155,7 +172,10 @@ describe("updating and deleting containers", () => {
     const member = await addMember(org.id, "member");
     const { store } = tempBlobStore();
     const [doomed, kept] = await Promise.all([seedContainer(org.id), seedContainer(org.id)]);
-    await Promise.all([uploadFile(doomed.id, { name: "a.txt", blobs: store }), uploadFile(doomed.id, { name: "b/c.txt", blobs: store })]);
+    await Promise.all([
+      uploadFile(doomed.id, { name: "a.txt", blobs: store }),
+      uploadFile(doomed.id, { name: "b/c.txt", blobs: store }),
+    ]);
     const keptFile = await uploadFile(kept.id, { name: "a.txt", blobs: store });
     await Promise.all([grantAccess(doomed.id, member.id, "edit"), createToken(doomed.id, { createdBy: org.owner.id })]);
     const events = recordingEvents();
@@ -167,8 +187,12 @@ describe("updating and deleting containers", () => {
     expect(await db().select().from(containerAccess).where(eq(containerAccess.containerId, doomed.id))).toEqual([]);
     expect(await db().select().from(apiTokens).where(eq(apiTokens.containerId, doomed.id))).toEqual([]);
     expect(events.sent).toEqual([{ name: "wire/container.deleted", data: { containerId: doomed.id, orgId: org.id } }]);
-    expect(await db().select({ id: files.id }).from(files).where(eq(files.containerId, kept.id))).toEqual([{ id: keptFile.id }]);
-    expect(await db().select({ id: containers.id }).from(containers).where(eq(containers.id, kept.id))).toEqual([{ id: kept.id }]);
+    expect(await db().select({ id: files.id }).from(files).where(eq(files.containerId, kept.id))).toEqual([
+      { id: keptFile.id },
+    ]);
+    expect(await db().select({ id: containers.id }).from(containers).where(eq(containers.id, kept.id))).toEqual([
+      { id: kept.id },
+    ]);
 
     await expectAppError(deleteContainer(db(), events, { containerId: doomed.id }), "NOT_FOUND");
     expect(events.sent).toHaveLength(1);

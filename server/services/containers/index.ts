@@ -33,7 +33,12 @@ export async function listContainers(db: DbOrTx, params: { orgId: string; userId
     ? await db
         .select({ containerId: files.containerId, n: count() })
         .from(files)
-        .where(inArray(files.containerId, visible.map((c) => c.id)))
+        .where(
+          inArray(
+            files.containerId,
+            visible.map((c) => c.id),
+          ),
+        )
         .groupBy(files.containerId)
     : [];
   const byId = new Map(counts.map((c) => [c.containerId, c.n]));
@@ -64,10 +69,7 @@ export async function getContainer(db: DbOrTx, containerId: string) {
   return container;
 }
 
-export async function updateContainer(
-  db: DbOrTx,
-  params: { containerId: string; name: string; description: string },
-) {
+export async function updateContainer(db: DbOrTx, params: { containerId: string; name: string; description: string }) {
   const [container] = await db
     .update(containers)
     .set({ name: params.name, description: params.description, updatedAt: new Date() })
@@ -83,7 +85,10 @@ export async function updateContainer(
  */
 export async function deleteContainer(db: DbOrTx, events: EventOutbox, params: { containerId: string }) {
   await db.transaction(async (tx) => {
-    const [deleted] = await tx.delete(containers).where(eq(containers.id, params.containerId)).returning({ id: containers.id, orgId: containers.orgId });
+    const [deleted] = await tx
+      .delete(containers)
+      .where(eq(containers.id, params.containerId))
+      .returning({ id: containers.id, orgId: containers.orgId });
     if (!deleted) throw notFound("Container");
     await events.record(tx, [containerDeleted.create({ containerId: deleted.id, orgId: deleted.orgId })]);
   });

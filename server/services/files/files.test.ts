@@ -5,7 +5,14 @@ import { getDb } from "@/db/client";
 import { blobLedger, files } from "@/db/schema";
 import { recordingEvents } from "@/server/test/events";
 import { expectAppError, expectTRPCError } from "@/server/test/expect";
-import { callerFor, createContainer, createOrg, listBlobKeys, tempBlobStore, uploadFile } from "@/server/test/factories";
+import {
+  callerFor,
+  createContainer,
+  createOrg,
+  listBlobKeys,
+  tempBlobStore,
+  uploadFile,
+} from "@/server/test/factories";
 import { deleteFile, FILE_NAME_MAX, fileNameProblem, listFiles, readFile, writeFile, type WriteFileParams } from ".";
 
 const db = () => getDb();
@@ -16,16 +23,20 @@ async function setup() {
   const container = await createContainer(org.id);
   const { store, root } = tempBlobStore();
   const write = (overrides: Partial<WriteFileParams> = {}) =>
-    writeFile(db(), { blobs: store, events: recordingEvents() }, {
-      containerId: container.id,
-      name: "notes.txt",
-      contentType: "text/plain",
-      body: bytes("hello"),
-      origin: "upload",
-      createdBy: org.owner.id,
-      maxBytes: 1024,
-      ...overrides,
-    });
+    writeFile(
+      db(),
+      { blobs: store, events: recordingEvents() },
+      {
+        containerId: container.id,
+        name: "notes.txt",
+        contentType: "text/plain",
+        body: bytes("hello"),
+        origin: "upload",
+        createdBy: org.owner.id,
+        maxBytes: 1024,
+        ...overrides,
+      },
+    );
   const rows = () => db().select().from(files).where(eq(files.containerId, container.id));
   return { org, container, store, root, write, rows };
 }
@@ -51,7 +62,11 @@ async function insertConnectorFile(containerId: string, name: string) {
 describe("writing files", () => {
   it("stores the copy and records the file", async () => {
     const { write, store, root, rows, container, org } = await setup();
-    const file = await write({ name: "docs/readme.md", contentType: "Text/Markdown; charset=utf-8", body: bytes("# Title") });
+    const file = await write({
+      name: "docs/readme.md",
+      contentType: "Text/Markdown; charset=utf-8",
+      body: bytes("# Title"),
+    });
     expect(file).toMatchObject({
       containerId: container.id,
       name: "docs/readme.md",
@@ -161,7 +176,14 @@ describe("writing files", () => {
   });
 
   it("accepts names with folders, dots and the longest allowed length", () => {
-    for (const name of ["a/b/c.txt", ".env", "a..b", "my file (1).pdf", "x".repeat(FILE_NAME_MAX), "ünïcödé/名前.txt"]) {
+    for (const name of [
+      "a/b/c.txt",
+      ".env",
+      "a..b",
+      "my file (1).pdf",
+      "x".repeat(FILE_NAME_MAX),
+      "ünïcödé/名前.txt",
+    ]) {
       expect(fileNameProblem(name), name).toBeNull();
     }
   });
@@ -193,7 +215,9 @@ describe("listing files", () => {
     const names = ["Report_2024.txt", "reportX2024.txt", "100% done.md", "1000 done.md", "notes.md"];
     for (const name of names) await uploadFile(container.id, { name, blobs: store });
     const search = async (text: string) =>
-      (await listFiles(db(), { containerId: container.id, search: text, page: 1, pageSize: 100 })).items.map((f) => f.name).sort();
+      (await listFiles(db(), { containerId: container.id, search: text, page: 1, pageSize: 100 })).items
+        .map((f) => f.name)
+        .sort();
 
     expect(await search("REPORT")).toEqual(["Report_2024.txt", "reportX2024.txt"]);
     expect(await search("t_2")).toEqual(["Report_2024.txt"]);
@@ -219,7 +243,9 @@ describe("listing files", () => {
     const all = [...page1.items, ...page2.items];
     expect(new Set(all.map((f) => f.name)).size).toBe(12);
     // Newest first, ties broken by id, stable across pages.
-    const newestFirst = [...all].sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime() || (a.id < b.id ? 1 : -1));
+    const newestFirst = [...all].sort(
+      (a, b) => b.updatedAt.getTime() - a.updatedAt.getTime() || (a.id < b.id ? 1 : -1),
+    );
     expect(all.map((f) => f.id)).toEqual(newestFirst.map((f) => f.id));
 
     const filtered = await listFiles(db(), { containerId: container.id, search: "file-1", page: 1, pageSize: 10 });
@@ -232,7 +258,9 @@ describe("listing files", () => {
     await uploadFile(container.id, { name: "a.txt", blobs: store, body: "1" });
     await uploadFile(container.id, { name: "c.txt", blobs: store, body: "123" });
     const names = async (by: "name" | "size" | "origin" | "updated", dir: "asc" | "desc") =>
-      (await listFiles(db(), { containerId: container.id, page: 1, pageSize: 10, sort: { by, dir } })).items.map((f) => f.name);
+      (await listFiles(db(), { containerId: container.id, page: 1, pageSize: 10, sort: { by, dir } })).items.map(
+        (f) => f.name,
+      );
     expect(await names("name", "asc")).toEqual(["a.txt", "b.txt", "c.txt"]);
     expect(await names("name", "desc")).toEqual(["c.txt", "b.txt", "a.txt"]);
     expect(await names("size", "asc")).toEqual(["a.txt", "c.txt", "b.txt"]);
@@ -246,7 +274,10 @@ describe("listing files", () => {
     await uploadFile(container.id, { name: "a.txt", blobs: store });
     const result = await callerFor(org.owner).files.list({ containerId: container.id });
     expect(result).toMatchObject({ total: 1, page: 1, pageSize: 25 });
-    await expectTRPCError(callerFor(org.owner).files.list({ containerId: container.id, pageSize: 7 as 10 }), "BAD_REQUEST");
+    await expectTRPCError(
+      callerFor(org.owner).files.list({ containerId: container.id, pageSize: 7 as 10 }),
+      "BAD_REQUEST",
+    );
   });
 });
 
@@ -264,7 +295,10 @@ describe("deleting files", () => {
     const { store, rows, container, org } = await setup();
     const connector = await insertConnectorFile(container.id, "synced.csv");
     await expectAppError(deleteFile(db(), store, { containerId: container.id, fileId: connector.id }), "BAD_REQUEST");
-    await expectTRPCError(callerFor(org.owner, { blobs: store }).files.delete({ containerId: container.id, fileId: connector.id }), "BAD_REQUEST");
+    await expectTRPCError(
+      callerFor(org.owner, { blobs: store }).files.delete({ containerId: container.id, fileId: connector.id }),
+      "BAD_REQUEST",
+    );
     expect(await rows()).toEqual([connector]);
   });
 
@@ -273,7 +307,10 @@ describe("deleting files", () => {
     const file = await write();
     const other = await createContainer(org.id);
     await expectAppError(deleteFile(db(), store, { containerId: other.id, fileId: file.id }), "NOT_FOUND");
-    await expectTRPCError(callerFor(org.owner, { blobs: store }).files.delete({ containerId: other.id, fileId: file.id }), "NOT_FOUND");
+    await expectTRPCError(
+      callerFor(org.owner, { blobs: store }).files.delete({ containerId: other.id, fileId: file.id }),
+      "NOT_FOUND",
+    );
     expect(await db().select({ id: files.id }).from(files).where(eq(files.id, file.id))).toEqual([{ id: file.id }]);
     expect(listBlobKeys(root)).toEqual([file.blobKey]);
   });
@@ -283,13 +320,28 @@ describe("deleting files", () => {
     const container = await createContainer(org.id);
     const { store, root } = tempBlobStore();
     const events = recordingEvents();
-    const params = { containerId: container.id, name: "queued.txt", contentType: "text/plain", body: new TextEncoder().encode("x"), origin: "upload" as const, createdBy: null, maxBytes: 100 };
+    const params = {
+      containerId: container.id,
+      name: "queued.txt",
+      contentType: "text/plain",
+      body: new TextEncoder().encode("x"),
+      origin: "upload" as const,
+      createdBy: null,
+      maxBytes: 100,
+    };
     const file = await writeFile(db(), { blobs: store, events }, params);
     expect(events.sent).toEqual([{ name: "wire/file.stored", data: { fileId: file.id, containerId: container.id } }]);
     // The event cannot be recorded (the transaction fails): no file, no copy, nothing for the ledger to find.
     const failing = { ...events, record: async () => Promise.reject(new Error("database down")) };
-    await expect(writeFile(db(), { blobs: store, events: failing }, { ...params, name: "not-saved.txt" })).rejects.toThrow("database down");
+    await expect(
+      writeFile(db(), { blobs: store, events: failing }, { ...params, name: "not-saved.txt" }),
+    ).rejects.toThrow("database down");
     expect(listBlobKeys(root)).toEqual([file.blobKey]);
-    expect(await db().select().from(blobLedger).where(like(blobLedger.key, `containers/${container.id}/%`))).toEqual([]);
+    expect(
+      await db()
+        .select()
+        .from(blobLedger)
+        .where(like(blobLedger.key, `containers/${container.id}/%`)),
+    ).toEqual([]);
   });
 });

@@ -39,12 +39,23 @@ function escapeLike(text: string): string {
 
 export async function listFiles(
   db: DbOrTx,
-  params: { containerId: string; search?: string; page: number; pageSize: number; sort?: { by: FileSortKey; dir: "asc" | "desc" } },
+  params: {
+    containerId: string;
+    search?: string;
+    page: number;
+    pageSize: number;
+    sort?: { by: FileSortKey; dir: "asc" | "desc" };
+  },
 ) {
   const sort = params.sort ?? { by: "updated", dir: "desc" };
   const direction = sort.dir === "asc" ? asc : desc;
   // Origin sorts by its name (agent, connector, upload), not the enum's declaration order.
-  const sortColumn = { name: files.name, size: files.size, origin: sql`${files.origin}::text`, updated: files.updatedAt }[sort.by];
+  const sortColumn = {
+    name: files.name,
+    size: files.size,
+    origin: sql`${files.origin}::text`,
+    updated: files.updatedAt,
+  }[sort.by];
   const where = and(
     eq(files.containerId, params.containerId),
     params.search?.trim() ? ilike(files.name, `%${escapeLike(params.search.trim())}%`) : undefined,
@@ -60,7 +71,9 @@ export async function listFiles(
         status: files.status,
         error: files.error,
         updatedAt: files.updatedAt,
-        source: sql<string | null>`case when ${sources.id} is null then null else ${sources.bucket} || '/' || ${sources.prefix} end`,
+        source: sql<
+          string | null
+        >`case when ${sources.id} is null then null else ${sources.bucket} || '/' || ${sources.prefix} end`,
       })
       .from(files)
       .leftJoin(sources, eq(sources.id, files.sourceId))
@@ -103,58 +116,62 @@ export async function writeFile(db: DbOrTx, deps: { blobs: BlobStore; events: Ev
   await noteBlobsWriting(db, [blobKey]);
   await blobs.put(blobKey, params.body);
   try {
-    return await db.transaction(async (tx) => {
-      // One writer per name at a time: without it, two first writes of a name both see no previous
-      // version and the loser's stored copy is never removed.
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`${params.containerId}/${params.name}`}, 0))`);
-      // One name, one file: a name a connector source mirrors belongs to that source.
-      const [mirrored] = await tx
-        .select({ bucket: sources.bucket, prefix: sources.prefix })
-        .from(files)
-        .innerJoin(sources, eq(sources.id, files.sourceId))
-        .where(and(eq(files.containerId, params.containerId), eq(files.name, params.name)))
-        .limit(1);
-      if (mirrored) {
-        throw new AppError(
-          "CONFLICT",
-          `${params.name} is mirrored from the source ${mirrored.bucket}/${mirrored.prefix}; it changes only in the bucket. Write it under another name.`,
-          "name",
+    return await db
+      .transaction(async (tx) => {
+        // One writer per name at a time: without it, two first writes of a name both see no previous
+        // version and the loser's stored copy is never removed.
+        await tx.execute(
+          sql`select pg_advisory_xact_lock(hashtextextended(${`${params.containerId}/${params.name}`}, 0))`,
         );
-      }
-      const [previous] = await tx
-        .select({ blobKey: files.blobKey })
-        .from(files)
-        .where(and(eq(files.containerId, params.containerId), eq(files.name, params.name), isNull(files.sourceId)))
-        .for("update");
-      const values = {
-        contentType,
-        size,
-        blobKey,
-        origin: params.origin,
-        status: "processing" as const,
-        error: null,
-        updatedAt: new Date(),
-      };
-      const [stored] = await tx
-        .insert(files)
-        .values({ ...values, containerId: params.containerId, name: params.name, createdBy: params.createdBy })
-        .onConflictDoUpdate({
-          target: [files.containerId, files.name],
-          targetWhere: isNull(files.sourceId),
-          set: values,
-        })
-        .returning();
-      const file = defined(stored, "the stored file");
-      await forgetBlobs(tx, [blobKey]);
-      const replaced = previous?.blobKey ? [previous.blobKey] : [];
-      await noteBlobsToDelete(tx, replaced);
-      await deps.events.record(tx, [fileStored.create({ fileId: file.id, containerId: file.containerId })]);
-      return { file, replaced };
-    }).then(async ({ file, replaced }) => {
-      await deps.events.flush();
-      await deleteBlobs(db, blobs, replaced);
-      return file;
-    });
+        // One name, one file: a name a connector source mirrors belongs to that source.
+        const [mirrored] = await tx
+          .select({ bucket: sources.bucket, prefix: sources.prefix })
+          .from(files)
+          .innerJoin(sources, eq(sources.id, files.sourceId))
+          .where(and(eq(files.containerId, params.containerId), eq(files.name, params.name)))
+          .limit(1);
+        if (mirrored) {
+          throw new AppError(
+            "CONFLICT",
+            `${params.name} is mirrored from the source ${mirrored.bucket}/${mirrored.prefix}; it changes only in the bucket. Write it under another name.`,
+            "name",
+          );
+        }
+        const [previous] = await tx
+          .select({ blobKey: files.blobKey })
+          .from(files)
+          .where(and(eq(files.containerId, params.containerId), eq(files.name, params.name), isNull(files.sourceId)))
+          .for("update");
+        const values = {
+          contentType,
+          size,
+          blobKey,
+          origin: params.origin,
+          status: "processing" as const,
+          error: null,
+          updatedAt: new Date(),
+        };
+        const [stored] = await tx
+          .insert(files)
+          .values({ ...values, containerId: params.containerId, name: params.name, createdBy: params.createdBy })
+          .onConflictDoUpdate({
+            target: [files.containerId, files.name],
+            targetWhere: isNull(files.sourceId),
+            set: values,
+          })
+          .returning();
+        const file = defined(stored, "the stored file");
+        await forgetBlobs(tx, [blobKey]);
+        const replaced = previous?.blobKey ? [previous.blobKey] : [];
+        await noteBlobsToDelete(tx, replaced);
+        await deps.events.record(tx, [fileStored.create({ fileId: file.id, containerId: file.containerId })]);
+        return { file, replaced };
+      })
+      .then(async ({ file, replaced }) => {
+        await deps.events.flush();
+        await deleteBlobs(db, blobs, replaced);
+        return file;
+      });
   } catch (error) {
     await deleteBlobs(db, blobs, [blobKey]);
     throw error;
@@ -183,9 +200,17 @@ async function findFile(db: DbOrTx, params: { containerId: string; fileId?: stri
   return file;
 }
 
-export async function readFile(db: DbOrTx, blobs: BlobStore, params: { containerId: string; fileId?: string; name?: string }) {
+export async function readFile(
+  db: DbOrTx,
+  blobs: BlobStore,
+  params: { containerId: string; fileId?: string; name?: string },
+) {
   const file = await findFile(db, params);
-  if (!file.blobKey) throw new AppError("CONFLICT", `This file could not be read from its bucket: ${file.error ?? "no copy was stored"}`);
+  if (!file.blobKey)
+    throw new AppError(
+      "CONFLICT",
+      `This file could not be read from its bucket: ${file.error ?? "no copy was stored"}`,
+    );
   return { file, body: await blobs.get(file.blobKey) };
 }
 
@@ -196,7 +221,10 @@ export async function deleteFile(db: DbOrTx, blobs: BlobStore, params: { contain
     .returning({ blobKey: files.blobKey });
   if (!deleted) {
     await findFile(db, params); // NOT_FOUND when it does not exist at all
-    throw new AppError("BAD_REQUEST", "This file comes from a connector source; it is removed when it disappears from the bucket or the source is detached.");
+    throw new AppError(
+      "BAD_REQUEST",
+      "This file comes from a connector source; it is removed when it disappears from the bucket or the source is detached.",
+    );
   }
   if (deleted.blobKey) await blobs.delete(deleted.blobKey);
 }
@@ -206,7 +234,11 @@ export async function deleteFile(db: DbOrTx, blobs: BlobStore, params: { contain
  * its stored copy; a connector file is read again from its bucket, by a sync of its source started now (or
  * right after the one running).
  */
-export async function retryProcessing(db: DbOrTx, events: EventOutbox, params: { containerId: string; fileId: string }) {
+export async function retryProcessing(
+  db: DbOrTx,
+  events: EventOutbox,
+  params: { containerId: string; fileId: string },
+) {
   const file = await findFile(db, params);
   if (file.status !== "failed") throw new AppError("CONFLICT", "Only files whose processing failed can be retried.");
   if (file.sourceId) {

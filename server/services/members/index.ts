@@ -14,13 +14,24 @@ import { defined } from "@/server/defined";
 export async function listMembers(db: DbOrTx, orgId: string) {
   const [people, pending] = await Promise.all([
     db
-      .select({ userId: users.id, name: users.name, email: users.email, role: members.role, joinedAt: members.createdAt })
+      .select({
+        userId: users.id,
+        name: users.name,
+        email: users.email,
+        role: members.role,
+        joinedAt: members.createdAt,
+      })
       .from(members)
       .innerJoin(users, eq(users.id, members.userId))
       .where(eq(members.orgId, orgId))
       .orderBy(asc(users.name), asc(users.email)),
     db
-      .select({ id: invitations.id, email: invitations.email, role: invitations.role, invitedAt: invitations.createdAt })
+      .select({
+        id: invitations.id,
+        email: invitations.email,
+        role: invitations.role,
+        invitedAt: invitations.createdAt,
+      })
       .from(invitations)
       .where(eq(invitations.orgId, orgId))
       .orderBy(asc(invitations.email)),
@@ -74,11 +85,17 @@ export async function inviteMember(
   const [upserted] = await db
     .insert(invitations)
     .values({ orgId: params.orgId, email, role: params.role, invitedBy: params.invitedBy })
-    .onConflictDoUpdate({ target: [invitations.orgId, invitations.email], set: { role: params.role, invitedBy: params.invitedBy } })
+    .onConflictDoUpdate({
+      target: [invitations.orgId, invitations.email],
+      set: { role: params.role, invitedBy: params.invitedBy },
+    })
     .returning({ id: invitations.id });
   const invitation = defined(upserted, "the invitation");
   const { link, expiresAt } = await issueInvitationLink(db, { invitationId: invitation.id, appUrl: params.appUrl });
-  const [orgRow] = await db.select({ name: organizations.name }).from(organizations).where(eq(organizations.id, params.orgId));
+  const [orgRow] = await db
+    .select({ name: organizations.name })
+    .from(organizations)
+    .where(eq(organizations.id, params.orgId));
   const org = defined(orgRow, `organization ${params.orgId}`);
   const mailed = await deps.mailer
     .send({
@@ -105,7 +122,8 @@ export async function inviteMember(
 
 const ROLE_NAMES: Record<OrgRole, string> = { owner: "an Owner", admin: "an Admin", member: "a Member" };
 
-export const INVALID_INVITATION_LINK = "This invitation link does not work: it was used, revoked, or replaced by a newer one.";
+export const INVALID_INVITATION_LINK =
+  "This invitation link does not work: it was used, revoked, or replaced by a newer one.";
 
 /** The invitation a link points to, when the link is its current one. */
 async function findByLink(db: DbOrTx, token: string, options: { lock: boolean }) {
@@ -176,10 +194,7 @@ export async function revokeInvitation(db: DbOrTx, params: { orgId: string; invi
  * Runs a change to one member under a lock on the org's memberships, so that two Owners demoting or
  * removing each other at the same moment cannot leave the org without an Owner.
  */
-async function changeMembership(
-  db: DbOrTx,
-  params: { orgId: string; userId: string; nextRole: OrgRole | null },
-) {
+async function changeMembership(db: DbOrTx, params: { orgId: string; userId: string; nextRole: OrgRole | null }) {
   await db.transaction(async (tx) => {
     const rows = await tx
       .select({ userId: members.userId, role: members.role })

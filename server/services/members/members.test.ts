@@ -29,7 +29,10 @@ async function roleOf(orgId: string, userId: string) {
 }
 
 async function ownersOf(orgId: string) {
-  const rows = await db().select().from(members).where(and(eq(members.orgId, orgId), eq(members.role, "owner")));
+  const rows = await db()
+    .select()
+    .from(members)
+    .where(and(eq(members.orgId, orgId), eq(members.role, "owner")));
   return rows.map((r) => r.userId).sort();
 }
 
@@ -46,16 +49,23 @@ describe("inviting", () => {
     const { link } = await invite(org.id, org.owner.id, email, "admin");
     // Someone signs up with the invited address, unverified: that alone makes them nothing in the org.
     const { getAuth } = await import("@/server/auth");
-    const signedUp = await getAuth().api.signUpEmail({ body: { email: email.toUpperCase(), password: "a fine password", name: "Squatter" } });
+    const signedUp = await getAuth().api.signUpEmail({
+      body: { email: email.toUpperCase(), password: "a fine password", name: "Squatter" },
+    });
     expect(await roleOf(org.id, signedUp.user.id)).toBeNull();
     expect((await listMembers(db(), org.id)).invitations).toEqual([expect.objectContaining({ email, role: "admin" })]);
 
     // The link, opened by the person at that address, makes them Admin, once.
     const person = { id: signedUp.user.id, email: signedUp.user.email };
-    await expect(callerFor({ ...person, name: "Invitee" }).invitations.accept({ token: tokenOf(link) })).resolves.toEqual({ orgSlug: org.slug });
+    await expect(
+      callerFor({ ...person, name: "Invitee" }).invitations.accept({ token: tokenOf(link) }),
+    ).resolves.toEqual({ orgSlug: org.slug });
     expect(await roleOf(org.id, person.id)).toBe("admin");
     expect((await listMembers(db(), org.id)).invitations).toEqual([]);
-    await expectTRPCError(callerFor({ ...person, name: "Invitee" }).invitations.accept({ token: tokenOf(link) }), "NOT_FOUND");
+    await expectTRPCError(
+      callerFor({ ...person, name: "Invitee" }).invitations.accept({ token: tokenOf(link) }),
+      "NOT_FOUND",
+    );
   });
 
   it("does not add an existing account at once: it gets a link like anyone", async () => {
@@ -82,10 +92,16 @@ describe("inviting", () => {
     const second = await invite(org.id, org.owner.id, email, "owner");
     await expectAppError(acceptInvitation(db(), { token: tokenOf(first.link), user: person }), "NOT_FOUND");
     const [invitationId, secret] = tokenOf(second.link).split(".");
-    await expectAppError(acceptInvitation(db(), { token: `${invitationId}.${secret!.slice(1)}x`, user: person }), "NOT_FOUND");
+    await expectAppError(
+      acceptInvitation(db(), { token: `${invitationId}.${secret!.slice(1)}x`, user: person }),
+      "NOT_FOUND",
+    );
     await expectAppError(acceptInvitation(db(), { token: "not-a-token", user: person }), "NOT_FOUND");
 
-    await db().update(verifications).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(verifications.identifier, `org-invitation:${invitationId}`));
+    await db()
+      .update(verifications)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(verifications.identifier, `org-invitation:${invitationId}`));
     await expectAppError(acceptInvitation(db(), { token: tokenOf(second.link), user: person }), "BAD_REQUEST");
     expect(await roleOf(org.id, person.id)).toBeNull();
     expect(await roleOf(org.id, other.id)).toBeNull();
@@ -110,12 +126,12 @@ describe("inviting", () => {
   it("refuses to invite someone who is already a member (CONFLICT)", async () => {
     const org = await createOrg();
     const member = await addMember(org.id, "member");
-    await expectAppError(
-      invite(org.id, org.owner.id, member.email.toUpperCase(), "admin"),
+    await expectAppError(invite(org.id, org.owner.id, member.email.toUpperCase(), "admin"), "CONFLICT");
+    expect(await roleOf(org.id, member.id)).toBe("member");
+    await expectTRPCError(
+      callerFor(org.owner).members.invite({ orgId: org.id, email: org.owner.email, role: "member" }),
       "CONFLICT",
     );
-    expect(await roleOf(org.id, member.id)).toBe("member");
-    await expectTRPCError(callerFor(org.owner).members.invite({ orgId: org.id, email: org.owner.email, role: "member" }), "CONFLICT");
   });
 
   it("does not let an Admin make anyone an Owner (FORBIDDEN), but lets them invite Admins and Members", async () => {
@@ -124,25 +140,29 @@ describe("inviting", () => {
     const existing = await createUser({ email: uniqueEmail("would-be-owner") });
     const unknown = uniqueEmail("unknown");
 
-    await expectAppError(
-      invite(org.id, admin.id, existing.email, "owner", "admin"),
-      "FORBIDDEN",
-    );
+    await expectAppError(invite(org.id, admin.id, existing.email, "owner", "admin"), "FORBIDDEN");
     const asAdmin = callerFor(admin);
     await expectTRPCError(asAdmin.members.invite({ orgId: org.id, email: existing.email, role: "owner" }), "FORBIDDEN");
     await expectTRPCError(asAdmin.members.invite({ orgId: org.id, email: unknown, role: "owner" }), "FORBIDDEN");
     expect(await roleOf(org.id, existing.id)).toBeNull();
     expect((await listMembers(db(), org.id)).invitations).toEqual([]);
 
-    await expect(asAdmin.members.invite({ orgId: org.id, email: existing.email, role: "admin" })).resolves.toMatchObject({ mailed: true });
-    await expect(asAdmin.members.invite({ orgId: org.id, email: unknown, role: "member" })).resolves.toMatchObject({ mailed: true });
+    await expect(
+      asAdmin.members.invite({ orgId: org.id, email: existing.email, role: "admin" }),
+    ).resolves.toMatchObject({ mailed: true });
+    await expect(asAdmin.members.invite({ orgId: org.id, email: unknown, role: "member" })).resolves.toMatchObject({
+      mailed: true,
+    });
   });
 
   it("revokes an invitation only within its own org", async () => {
     const [org, other] = await Promise.all([createOrg(), createOrg()]);
     await invite(org.id, org.owner.id, uniqueEmail(), "member");
     const [invitation] = (await listMembers(db(), org.id)).invitations;
-    await expectTRPCError(callerFor(other.owner).members.revokeInvitation({ orgId: other.id, invitationId: invitation!.id }), "NOT_FOUND");
+    await expectTRPCError(
+      callerFor(other.owner).members.revokeInvitation({ orgId: other.id, invitationId: invitation!.id }),
+      "NOT_FOUND",
+    );
     expect((await listMembers(db(), org.id)).invitations).toHaveLength(1);
     await callerFor(org.owner).members.revokeInvitation({ orgId: org.id, invitationId: invitation!.id });
     expect((await listMembers(db(), org.id)).invitations).toEqual([]);
@@ -231,7 +251,10 @@ describe("changing roles and removing members", () => {
     await acceptInvitation(db(), { token: tokenOf(link), user: member });
 
     expect(await db().select().from(containerAccess).where(eq(containerAccess.userId, member.id))).toEqual([]);
-    await expectAppError(requireContainerLevel(db(), { containerId: container.id, userId: member.id, need: "view" }), "NOT_FOUND");
+    await expectAppError(
+      requireContainerLevel(db(), { containerId: container.id, userId: member.id, need: "view" }),
+      "NOT_FOUND",
+    );
   });
 
   it("removing a member clears their grants in that org only", async () => {

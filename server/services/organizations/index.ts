@@ -24,9 +24,19 @@ export async function createOrganization(db: DbOrTx, params: { userId: string; n
     const base = slugify(params.name);
     // Claim the plain slug with ON CONFLICT rather than check-then-insert, so two orgs created with the
     // same name at the same moment do not fail on the unique slug: the later one gets a suffix.
-    const [plain] = await tx.insert(organizations).values({ name: params.name, slug: base }).onConflictDoNothing({ target: organizations.slug }).returning();
+    const [plain] = await tx
+      .insert(organizations)
+      .values({ name: params.name, slug: base })
+      .onConflictDoNothing({ target: organizations.slug })
+      .returning();
     const org = defined(
-      plain ?? (await tx.insert(organizations).values({ name: params.name, slug: `${base}-${randomBytes(3).toString("hex")}` }).returning())[0],
+      plain ??
+        (
+          await tx
+            .insert(organizations)
+            .values({ name: params.name, slug: `${base}-${randomBytes(3).toString("hex")}` })
+            .returning()
+        )[0],
       "the created organization",
     );
     await tx.insert(members).values({ orgId: org.id, userId: params.userId, role: "owner" });

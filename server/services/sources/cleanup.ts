@@ -13,17 +13,28 @@ import { containerBlobPrefix } from "@/server/services/containers";
 import { deleteDerivedData } from "@/server/processing/pipeline";
 
 /** Removes up to `batchSize` of an archived source's files with their derived data and stored copies. */
-export async function deleteSourceFiles(db: Database, blobs: BlobStore, params: { sourceId: string; containerId: string; batchSize?: number }) {
+export async function deleteSourceFiles(
+  db: Database,
+  blobs: BlobStore,
+  params: { sourceId: string; containerId: string; batchSize?: number },
+) {
   const batchSize = params.batchSize ?? 500;
   const blobKeys = await db.transaction(async (tx) => {
     const [source] = await tx.select({ status: sources.status }).from(sources).where(eq(sources.id, params.sourceId));
     // Only an archived source is cleaned: a late or replayed event must not empty a live one.
     if (source && source.status !== "archived") return null;
-    const batch = await tx.select({ id: files.id }).from(files).where(eq(files.sourceId, params.sourceId)).limit(batchSize);
+    const batch = await tx
+      .select({ id: files.id })
+      .from(files)
+      .where(eq(files.sourceId, params.sourceId))
+      .limit(batchSize);
     const ids = batch.map((f) => f.id);
     await deleteDerivedData(tx, ids);
     const deleted = ids.length
-      ? await tx.delete(files).where(and(inArray(files.id, ids), eq(files.sourceId, params.sourceId))).returning({ blobKey: files.blobKey })
+      ? await tx
+          .delete(files)
+          .where(and(inArray(files.id, ids), eq(files.sourceId, params.sourceId)))
+          .returning({ blobKey: files.blobKey })
       : [];
     const keys = deleted.flatMap((d) => (d.blobKey ? [d.blobKey] : []));
     await noteBlobsToDelete(tx, keys);

@@ -36,7 +36,15 @@ type MirrorRow = typeof sourceObjects.$inferSelect;
 
 /** One object of the batch after its lane: read, derived and stored; skipped; or failed with a reason. */
 type Fetched =
-  | { kind: "read"; object: MirrorRow; blobKey: string; contentType: string; size: number; texts: string[] | null; error: string | null }
+  | {
+      kind: "read";
+      object: MirrorRow;
+      blobKey: string;
+      contentType: string;
+      size: number;
+      texts: string[] | null;
+      error: string | null;
+    }
   /** Changed or deleted since the listing: the next listing sees its current state. */
   | { kind: "skipped"; object: MirrorRow }
   | { kind: "failed"; object: MirrorRow; reason: string };
@@ -75,7 +83,9 @@ export async function importBatch(
   }
 
   // Each copy's key is noted before anything is written: a copy an attempt leaves behind is found by reconcile.
-  const blobKeys = new Map(pending.map((object) => [object.key, `${containerBlobPrefix(row.source.containerId)}${randomUUID()}`]));
+  const blobKeys = new Map(
+    pending.map((object) => [object.key, `${containerBlobPrefix(row.source.containerId)}${randomUUID()}`]),
+  );
   await noteBlobsWriting(db, [...blobKeys.values()]);
   const fetched = await readAll(db, blobs, row, pending, blobKeys, params);
   return writeAll(db, blobs, row, fetched, [...blobKeys.values()], params);
@@ -137,7 +147,13 @@ async function fetchObject(
   signal.throwIfAborted();
   return s3Call(row, async () => {
     try {
-      const read = await readObject(client, { bucket: row.source.bucket, key: object.key, etag: object.etag, signal, maxBytes: maxFileBytes });
+      const read = await readObject(client, {
+        bucket: row.source.bucket,
+        key: object.key,
+        etag: object.etag,
+        signal,
+        maxBytes: maxFileBytes,
+      });
       if (read.body === null) return { kind: "failed", object, reason: tooLargeReason(read.size, maxFileBytes) };
       return { kind: "body", body: read.body, contentType: read.contentType };
     } catch (error) {
@@ -180,10 +196,32 @@ async function writeAll(
   const prepared: Prepared[] = fetched.flatMap((item): Prepared[] => {
     if (item.kind === "skipped") return [];
     if (item.kind === "failed") {
-      return [{ object: item.object, blobKey: null, contentType: "application/octet-stream", size: item.object.size, status: "failed", error: item.reason, texts: [], vectors: [] }];
+      return [
+        {
+          object: item.object,
+          blobKey: null,
+          contentType: "application/octet-stream",
+          size: item.object.size,
+          status: "failed",
+          error: item.reason,
+          texts: [],
+          vectors: [],
+        },
+      ];
     }
     const status = item.texts ? "ready" : "failed";
-    return [{ object: item.object, blobKey: item.blobKey, contentType: item.contentType, size: item.size, status, error: item.error, texts: item.texts ?? [], vectors: [] }];
+    return [
+      {
+        object: item.object,
+        blobKey: item.blobKey,
+        contentType: item.contentType,
+        size: item.size,
+        status,
+        error: item.error,
+        texts: item.texts ?? [],
+        vectors: [],
+      },
+    ];
   });
   const embedded = await embedFiles(embed, prepared);
   prepared.forEach((p, i) => {
@@ -218,20 +256,41 @@ async function writeBatch(
 ): Promise<string[]> {
   // The source first (a detach waits for us, or we see it archived). The run row (counters) is locked last:
   // every import batch of the run updates it, so holding it for the whole write would serialize them.
-  const [source] = await tx.select({ status: sources.status }).from(sources).where(eq(sources.id, params.sourceId)).for("share");
+  const [source] = await tx
+    .select({ status: sources.status })
+    .from(sources)
+    .where(eq(sources.id, params.sourceId))
+    .for("share");
   if (!source || source.status === "archived") throw new RunEnded();
 
   const existing = prepared.length
     ? await tx
         .select({ id: files.id, name: files.name, blobKey: files.blobKey })
         .from(files)
-        .where(and(eq(files.sourceId, params.sourceId), inArray(files.name, prepared.map((p) => p.object.key))))
+        .where(
+          and(
+            eq(files.sourceId, params.sourceId),
+            inArray(
+              files.name,
+              prepared.map((p) => p.object.key),
+            ),
+          ),
+        )
         .for("update")
     : [];
   const byName = new Map(existing.map((f) => [f.name, f]));
-  await deleteDerivedData(tx, existing.map((f) => f.id));
+  await deleteDerivedData(
+    tx,
+    existing.map((f) => f.id),
+  );
 
-  const columns = (p: Prepared) => ({ content_type: p.contentType, size: p.size, blob_key: p.blobKey, status: p.status, error: p.error });
+  const columns = (p: Prepared) => ({
+    content_type: p.contentType,
+    size: p.size,
+    blob_key: p.blobKey,
+    status: p.status,
+    error: p.error,
+  });
   const updates = prepared.flatMap((p) => {
     const file = byName.get(p.object.key);
     return file ? [{ id: file.id, ...columns(p) }] : [];
@@ -262,15 +321,28 @@ async function writeBatch(
         )
         .returning({ id: files.id, name: files.name })
     : [];
-  const fileIds = new Map([...existing.map((f) => [f.name, f.id] as const), ...inserted.map((f) => [f.name, f.id] as const)]);
+  const fileIds = new Map([
+    ...existing.map((f) => [f.name, f.id] as const),
+    ...inserted.map((f) => [f.name, f.id] as const),
+  ]);
   await insertEntries(
     tx,
     model,
-    prepared.filter((p) => p.texts.length).map((p) => ({ fileId: defined(fileIds.get(p.object.key), `the file id of ${p.object.key}`), texts: p.texts, vectors: p.vectors })),
+    prepared
+      .filter((p) => p.texts.length)
+      .map((p) => ({
+        fileId: defined(fileIds.get(p.object.key), `the file id of ${p.object.key}`),
+        texts: p.texts,
+        vectors: p.vectors,
+      })),
   );
 
   // Mirror rows: imported at the listed ETag (skipped ones too: the next listing sees what changed).
-  const mirror = fetched.map((f) => ({ key: f.object.key, etag: f.object.etag, file_id: fileIds.get(f.object.key) ?? f.object.fileId }));
+  const mirror = fetched.map((f) => ({
+    key: f.object.key,
+    etag: f.object.etag,
+    file_id: fileIds.get(f.object.key) ?? f.object.fileId,
+  }));
   await tx.execute(sql`
     update ${sourceObjects} o set needs_import = false, file_id = x.file_id
     from jsonb_to_recordset(${JSON.stringify(mirror)}::jsonb) as x(key text, etag text, file_id uuid)
@@ -297,7 +369,8 @@ async function writeBatch(
  * 800 ms a batch at 10,000 objects, growing with the square of the backfill. Bounded by the keys, ~1 ms.
  */
 const textArray = (values: string[]) => sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
-const uuidArray = (values: string[]) => sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb)::uuid)`;
+const uuidArray = (values: string[]) =>
+  sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb)::uuid)`;
 
 async function markBatchDone(db: Database, params: { runId: string; batch: number }) {
   await db

@@ -51,7 +51,9 @@ export async function listSources(db: DbOrTx, containerId: string) {
   return rows.map(({ runId, runListed, runProcessed, runFailed, runRetrying, ...source }) => ({
     ...source,
     // The counters are NOT NULL columns: null only when the left join found no running run.
-    progress: runId ? { listed: runListed ?? 0, processed: runProcessed ?? 0, failed: runFailed ?? 0, retrying: runRetrying } : null,
+    progress: runId
+      ? { listed: runListed ?? 0, processed: runProcessed ?? 0, failed: runFailed ?? 0, retrying: runRetrying }
+      : null,
   }));
 }
 
@@ -98,9 +100,19 @@ export async function attachSource(
     );
   }
 
-  const client = await connectorClient(db, connector, { type: "user", userId: params.userId }, "check a source's bucket");
+  const client = await connectorClient(
+    db,
+    connector,
+    { type: "user", userId: params.userId },
+    "check a source's bucket",
+  );
   try {
-    await checkBucketAccess(client, { bucket: params.bucket, prefix: params.prefix, region: connector.region, endpoint: connector.endpoint });
+    await checkBucketAccess(client, {
+      bucket: params.bucket,
+      prefix: params.prefix,
+      region: connector.region,
+      endpoint: connector.endpoint,
+    });
   } catch (error) {
     if (error instanceof S3AccessError) {
       throw new AppError("BAD_REQUEST", error.message, sourceField(error));
@@ -113,7 +125,14 @@ export async function attachSource(
   const source = await db.transaction(async (tx) => {
     const [created] = await tx
       .insert(sources)
-      .values({ containerId: params.containerId, connectorId: params.connectorId, bucket: params.bucket, prefix: params.prefix, createdBy: params.userId, queuedAt: new Date() })
+      .values({
+        containerId: params.containerId,
+        connectorId: params.connectorId,
+        bucket: params.bucket,
+        prefix: params.prefix,
+        createdBy: params.userId,
+        queuedAt: new Date(),
+      })
       .returning({ id: sources.id });
     const { id } = defined(created, "the created source");
     await events.record(tx, [sourceSyncRequested.create({ sourceId: id, trigger: "backfill" })]);
@@ -133,7 +152,9 @@ async function activeSource(db: DbOrTx, params: { containerId: string; sourceId:
   const [source] = await db
     .select()
     .from(sources)
-    .where(and(eq(sources.id, params.sourceId), eq(sources.containerId, params.containerId), ne(sources.status, "archived")));
+    .where(
+      and(eq(sources.id, params.sourceId), eq(sources.containerId, params.containerId), ne(sources.status, "archived")),
+    );
   if (!source) throw notFound("Source");
   return source;
 }
@@ -155,10 +176,27 @@ export async function requestSync(db: DbOrTx, events: EventOutbox, params: { con
   const outcome = await db.transaction(async (tx) => {
     const [source] = await tx.select().from(sources).where(eq(sources.id, params.sourceId)).for("no key update");
     if (!source || source.status === "archived") throw notFound("Source");
-    const [running] = await tx.select().from(syncRuns).where(and(eq(syncRuns.sourceId, params.sourceId), eq(syncRuns.status, "running"))).for("no key update");
-    const [stalled] = running ? await tx.select({ id: syncRuns.id }).from(syncRuns).where(and(eq(syncRuns.id, running.id), stalledRun)) : [];
+    const [running] = await tx
+      .select()
+      .from(syncRuns)
+      .where(and(eq(syncRuns.sourceId, params.sourceId), eq(syncRuns.status, "running")))
+      .for("no key update");
+    const [stalled] = running
+      ? await tx
+          .select({ id: syncRuns.id })
+          .from(syncRuns)
+          .where(and(eq(syncRuns.id, running.id), stalledRun))
+      : [];
     const idle = source.status === "synced" || source.status === "error";
-    const lost = source.status === "pending" ? (await tx.select({ id: sources.id }).from(sources).where(and(eq(sources.id, source.id), lostRequest))).length > 0 : false;
+    const lost =
+      source.status === "pending"
+        ? (
+            await tx
+              .select({ id: sources.id })
+              .from(sources)
+              .where(and(eq(sources.id, source.id), lostRequest))
+          ).length > 0
+        : false;
     const ghost = source.status === "syncing" && (!running || stalled);
     if (!idle && !lost && !ghost) {
       await tx.update(sources).set({ followUpRequested: true }).where(eq(sources.id, params.sourceId));
@@ -167,10 +205,17 @@ export async function requestSync(db: DbOrTx, events: EventOutbox, params: { con
     if (running) {
       await tx
         .update(syncRuns)
-        .set({ status: "cancelled", finishedAt: new Date(), updatedAt: new Date(), error: `No progress for ${STALLED_RUN_MINUTES} minutes; replaced by a new run.` })
+        .set({
+          status: "cancelled",
+          finishedAt: new Date(),
+          updatedAt: new Date(),
+          error: `No progress for ${STALLED_RUN_MINUTES} minutes; replaced by a new run.`,
+        })
         .where(eq(syncRuns.id, running.id));
     }
-    await moveSource(tx, sourceIs(params.sourceId), "pending", { fields: { lastError: null, queuedAt: new Date(), followUpRequested: false } });
+    await moveSource(tx, sourceIs(params.sourceId), "pending", {
+      fields: { lastError: null, queuedAt: new Date(), followUpRequested: false },
+    });
     await events.record(tx, [sourceSyncRequested.create({ sourceId: params.sourceId, trigger: "manual" })]);
     return "now" as const;
   });
@@ -181,9 +226,14 @@ export async function requestSync(db: DbOrTx, events: EventOutbox, params: { con
 /** Archives the source at once; its files, entries, embeddings and stored copies are removed in the background. */
 export async function detachSource(db: DbOrTx, events: EventOutbox, params: { containerId: string; sourceId: string }) {
   await db.transaction(async (tx) => {
-    const [archived] = await moveSource(tx, and(eq(sources.id, params.sourceId), eq(sources.containerId, params.containerId)), "archived", {
-      fields: { archivedAt: new Date(), followUpRequested: false },
-    });
+    const [archived] = await moveSource(
+      tx,
+      and(eq(sources.id, params.sourceId), eq(sources.containerId, params.containerId)),
+      "archived",
+      {
+        fields: { archivedAt: new Date(), followUpRequested: false },
+      },
+    );
     if (!archived) throw notFound("Source");
     await cancelRuns(tx, [archived.id], "The source was detached.");
     await events.record(tx, [sourceDetached.create({ sourceId: archived.id, containerId: params.containerId })]);
@@ -197,7 +247,9 @@ export async function listFailedFiles(db: DbOrTx, params: { containerId: string;
   return db
     .select({ id: files.id, name: files.name, error: files.error, updatedAt: files.updatedAt })
     .from(files)
-    .where(and(eq(files.sourceId, params.sourceId), eq(files.containerId, params.containerId), eq(files.status, "failed")))
+    .where(
+      and(eq(files.sourceId, params.sourceId), eq(files.containerId, params.containerId), eq(files.status, "failed")),
+    )
     .orderBy(files.name)
     .limit(params.limit ?? 100);
 }
@@ -215,7 +267,9 @@ export async function listSyncRuns(db: DbOrTx, params: { containerId: string; so
 /** Archives every source of a disconnected connector (their running runs cancelled); returns them for cleanup. */
 export async function archiveSourcesOf(db: DbOrTx, connectorId: string) {
   return db.transaction(async (tx) => {
-    const archived = await moveSource(tx, eq(sources.connectorId, connectorId), "archived", { fields: { archivedAt: new Date(), followUpRequested: false } });
+    const archived = await moveSource(tx, eq(sources.connectorId, connectorId), "archived", {
+      fields: { archivedAt: new Date(), followUpRequested: false },
+    });
     await cancelRuns(
       tx,
       archived.map((s) => s.id),

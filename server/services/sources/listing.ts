@@ -38,13 +38,28 @@ export interface ListingProgress {
 export async function listPages(
   db: Database,
   events: EventOutbox,
-  params: { sourceId: string; runId: string; token: string | null; listedSoFar: number; maxObjects: number; pages?: number },
+  params: {
+    sourceId: string;
+    runId: string;
+    token: string | null;
+    listedSoFar: number;
+    maxObjects: number;
+    pages?: number;
+  },
 ): Promise<ListingProgress> {
   const row = await loadSourceWithConnector(db, params.sourceId);
-  if (!row || row.source.status === "archived" || !(await runIsRunning(db, params.runId))) return { nextToken: null, listed: 0, truncated: false };
+  if (!row || row.source.status === "archived" || !(await runIsRunning(db, params.runId)))
+    return { nextToken: null, listed: 0, truncated: false };
   return withSourceClient(db, row, "list objects", async (client) => {
     const fetchPage = (token: string | null, room: number) => {
-      const page = s3Call(row, () => listPage(client, { bucket: row.source.bucket, prefix: row.source.prefix, token, maxKeys: Math.min(1000, room + 1) }));
+      const page = s3Call(row, () =>
+        listPage(client, {
+          bucket: row.source.bucket,
+          prefix: row.source.prefix,
+          token,
+          maxKeys: Math.min(1000, room + 1),
+        }),
+      );
       page.catch(() => {}); // awaited below; a prefetch that fails must not go unhandled meanwhile
       return page;
     };
@@ -68,10 +83,22 @@ export async function listPages(
 }
 
 /** Records one listed page: what it saw, what it must import (in batches, each announced through the outbox). */
-async function recordPage(db: Database, events: EventOutbox, row: SourceWithConnector, runId: string, objects: ListedObject[]) {
+async function recordPage(
+  db: Database,
+  events: EventOutbox,
+  row: SourceWithConnector,
+  runId: string,
+  objects: ListedObject[],
+) {
   const sourceId = row.source.id;
   await db.transaction(async (tx) => {
-    const changed = await tx.execute<{ key: string; etag: string; size: string; last_modified: string | null; is_new: boolean }>(sql`
+    const changed = await tx.execute<{
+      key: string;
+      etag: string;
+      size: string;
+      last_modified: string | null;
+      is_new: boolean;
+    }>(sql`
       with incoming as (
         select * from jsonb_to_recordset(${JSON.stringify(objects)}::jsonb) as x(key text, etag text, size bigint, "lastModified" timestamptz)
       ),
@@ -99,7 +126,9 @@ async function recordPage(db: Database, events: EventOutbox, row: SourceWithConn
         on conflict (source_id, key) do update set
           etag = excluded.etag, size = excluded.size, last_modified = excluded.last_modified,
           needs_import = true, import_run_id = excluded.import_run_id, import_batch = excluded.import_batch`);
-      await tx.insert(syncBatches).values(batches.map((batch, i) => ({ runId, batch: first + i, objects: batch.length })));
+      await tx
+        .insert(syncBatches)
+        .values(batches.map((batch, i) => ({ runId, batch: first + i, objects: batch.length })));
       await events.record(
         tx,
         batches.map((_, i) =>
@@ -148,12 +177,19 @@ export async function removeMissing(
   params: { sourceId: string; runId: string; listedTotal: number; limit?: number },
 ): Promise<{ removed: number; remaining: boolean }> {
   if (!(await runIsRunning(db, params.runId))) return { removed: 0, remaining: false };
-  const [{ staged } = { staged: 0 }] = await db.execute<{ staged: number }>(sql`select count(*)::int as staged from ${syncListed} where run_id = ${params.runId}`);
+  const [{ staged } = { staged: 0 }] = await db.execute<{ staged: number }>(
+    sql`select count(*)::int as staged from ${syncListed} where run_id = ${params.runId}`,
+  );
   if (staged !== params.listedTotal) {
-    throw new SyncStop(`This sync lost track of part of its listing (${staged} of ${params.listedTotal} keys). Nothing was removed; the next sync will try again.`);
+    throw new SyncStop(
+      `This sync lost track of part of its listing (${staged} of ${params.listedTotal} keys). Nothing was removed; the next sync will try again.`,
+    );
   }
   if (params.listedTotal === 0) {
-    const [{ n } = { n: 0 }] = await db.select({ n: sql<number>`count(*)::int` }).from(sourceObjects).where(eq(sourceObjects.sourceId, params.sourceId));
+    const [{ n } = { n: 0 }] = await db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(sourceObjects)
+      .where(eq(sourceObjects.sourceId, params.sourceId));
     if (n > 0) {
       throw new SyncStop(
         `The bucket listing came back empty, but this source has ${n} files. Nothing was removed. If the prefix really is empty now, detach the source.`,
@@ -177,9 +213,20 @@ export async function removeMissing(
       const fileIds = gone.map((g) => g.file_id).filter((id): id is string => id !== null);
       await deleteDerivedData(tx, fileIds);
       const deleted = fileIds.length
-        ? await tx.delete(files).where(and(inArray(files.id, fileIds), eq(files.sourceId, params.sourceId))).returning({ blobKey: files.blobKey })
+        ? await tx
+            .delete(files)
+            .where(and(inArray(files.id, fileIds), eq(files.sourceId, params.sourceId)))
+            .returning({ blobKey: files.blobKey })
         : [];
-      await tx.delete(sourceObjects).where(and(eq(sourceObjects.sourceId, params.sourceId), inArray(sourceObjects.key, gone.map((g) => g.key))));
+      await tx.delete(sourceObjects).where(
+        and(
+          eq(sourceObjects.sourceId, params.sourceId),
+          inArray(
+            sourceObjects.key,
+            gone.map((g) => g.key),
+          ),
+        ),
+      );
       const keys = deleted.map((d) => d.blobKey).filter((k): k is string => k !== null);
       await noteBlobsToDelete(tx, keys);
       return keys;

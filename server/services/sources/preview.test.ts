@@ -12,7 +12,13 @@ async function bucketWith(keys: string[]) {
   const bucket = `preview-${randomUUID().slice(0, 8)}`;
   await admin.send(new CreateBucketCommand({ Bucket: bucket }));
   for (let i = 0; i < keys.length; i += 50) {
-    await Promise.all(keys.slice(i, i + 50).map((Key) => admin.send(new PutObjectCommand({ Bucket: bucket, Key, Body: Buffer.from(Key.endsWith("/") ? "" : "x") }))));
+    await Promise.all(
+      keys
+        .slice(i, i + 50)
+        .map((Key) =>
+          admin.send(new PutObjectCommand({ Bucket: bucket, Key, Body: Buffer.from(Key.endsWith("/") ? "" : "x") })),
+        ),
+    );
   }
   admin.destroy();
   return bucket;
@@ -22,7 +28,15 @@ describe("previewPrefix", () => {
   it("counts what a prefix holds and names what an open-ended prefix also matches, reading only under it", async () => {
     const org = await createOrg();
     const connector = await createConnectorRow(org.id);
-    const bucket = await bucketWith(["reports/2026/", "reports/2026/a.txt", "reports/2026/b.txt", "reports/2026-old/c.txt", "reports/2026.csv", "reports/2025/d.txt", "other.txt"]);
+    const bucket = await bucketWith([
+      "reports/2026/",
+      "reports/2026/a.txt",
+      "reports/2026/b.txt",
+      "reports/2026-old/c.txt",
+      "reports/2026.csv",
+      "reports/2025/d.txt",
+      "other.txt",
+    ]);
     const params = { orgId: org.id, userId: org.owner.id, connectorId: connector.id, bucket };
     const requests: S3RequestRecord[] = [];
     const stop = onS3Request((r) => r.bucket === bucket && requests.push(r));
@@ -34,11 +48,23 @@ describe("previewPrefix", () => {
         openEnded: { alsoMatches: ["reports/2026-old/", "reports/2026.csv"], more: false, folder: "reports/2026/" },
       });
       // The folder marker is not an object; a prefix ending in "/" is not flagged.
-      expect(await previewPrefix(db(), { ...params, prefix: "reports/2026/" })).toEqual({ objectCount: 2, capped: false, openEnded: null });
+      expect(await previewPrefix(db(), { ...params, prefix: "reports/2026/" })).toEqual({
+        objectCount: 2,
+        capped: false,
+        openEnded: null,
+      });
       // Nothing there: zero, not an error (the form warns).
-      expect(await previewPrefix(db(), { ...params, prefix: "nothing/" })).toEqual({ objectCount: 0, capped: false, openEnded: null });
+      expect(await previewPrefix(db(), { ...params, prefix: "nothing/" })).toEqual({
+        objectCount: 0,
+        capped: false,
+        openEnded: null,
+      });
       // Misspelled without a slash, and no such folder: flagged with no fix to offer.
-      expect((await previewPrefix(db(), { ...params, prefix: "reprts" })).openEnded).toEqual({ alsoMatches: [], more: false, folder: null });
+      expect((await previewPrefix(db(), { ...params, prefix: "reprts" })).openEnded).toEqual({
+        alsoMatches: [],
+        more: false,
+        folder: null,
+      });
     } finally {
       stop();
     }
@@ -52,15 +78,31 @@ describe("previewPrefix", () => {
   it("caps the count at one listing page", async () => {
     const org = await createOrg();
     const connector = await createConnectorRow(org.id);
-    const bucket = await bucketWith(Array.from({ length: PREVIEW_COUNT_CAP + 5 }, (_, i) => `many/${String(i).padStart(5, "0")}.txt`));
-    const preview = await previewPrefix(db(), { orgId: org.id, userId: org.owner.id, connectorId: connector.id, bucket, prefix: "many/" });
+    const bucket = await bucketWith(
+      Array.from({ length: PREVIEW_COUNT_CAP + 5 }, (_, i) => `many/${String(i).padStart(5, "0")}.txt`),
+    );
+    const preview = await previewPrefix(db(), {
+      orgId: org.id,
+      userId: org.owner.id,
+      connectorId: connector.id,
+      bucket,
+      prefix: "many/",
+    });
     expect(preview).toMatchObject({ objectCount: PREVIEW_COUNT_CAP, capped: true });
   }, 120_000);
 
   it("reports a missing bucket on the bucket field", async () => {
     const org = await createOrg();
     const connector = await createConnectorRow(org.id);
-    await expect(previewPrefix(db(), { orgId: org.id, userId: org.owner.id, connectorId: connector.id, bucket: "no-such-bucket-here", prefix: "" })).rejects.toMatchObject({
+    await expect(
+      previewPrefix(db(), {
+        orgId: org.id,
+        userId: org.owner.id,
+        connectorId: connector.id,
+        bucket: "no-such-bucket-here",
+        prefix: "",
+      }),
+    ).rejects.toMatchObject({
       code: "BAD_REQUEST",
       field: "bucket",
     });

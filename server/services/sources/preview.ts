@@ -44,16 +44,34 @@ export async function previewPrefix(
     .from(connectors)
     .where(and(eq(connectors.id, params.connectorId), eq(connectors.orgId, params.orgId)));
   if (!connector) throw new AppError("NOT_FOUND", "Connector not found", "connectorId");
-  if (connector.status !== "active") throw new AppError("BAD_REQUEST", "This connector cannot be used; pick another one.", "connectorId");
+  if (connector.status !== "active")
+    throw new AppError("BAD_REQUEST", "This connector cannot be used; pick another one.", "connectorId");
 
-  const client = await connectorClient(db, connector, { type: "user", userId: params.userId }, "preview a source's prefix");
-  const ctx = { bucket: params.bucket, region: connector.region, endpoint: connector.endpoint, ...(params.prefix ? { prefix: params.prefix } : {}) };
+  const client = await connectorClient(
+    db,
+    connector,
+    { type: "user", userId: params.userId },
+    "preview a source's prefix",
+  );
+  const ctx = {
+    bucket: params.bucket,
+    region: connector.region,
+    endpoint: connector.endpoint,
+    ...(params.prefix ? { prefix: params.prefix } : {}),
+  };
   try {
     const openEndedPrefix = params.prefix !== "" && !params.prefix.endsWith("/");
     const [page, level] = await Promise.all([
       listPage(client, { bucket: params.bucket, prefix: params.prefix, token: null, maxKeys: PREVIEW_COUNT_CAP }),
       openEndedPrefix
-        ? client.send(new ListObjectsV2Command({ Bucket: params.bucket, Prefix: params.prefix, Delimiter: "/", MaxKeys: MATCHES_SHOWN + 1 }))
+        ? client.send(
+            new ListObjectsV2Command({
+              Bucket: params.bucket,
+              Prefix: params.prefix,
+              Delimiter: "/",
+              MaxKeys: MATCHES_SHOWN + 1,
+            }),
+          )
         : null,
     ]);
     let openEnded: PrefixPreview["openEnded"] = null;
@@ -73,9 +91,16 @@ export async function previewPrefix(
     return { objectCount: page.objects.length, capped: page.nextToken !== null, openEnded };
   } catch (error) {
     const mapped = mapS3Error(error, ctx);
-    throw new AppError("BAD_REQUEST", mapped.message, mapped.field === "testPrefix" ? "prefix" : mapped.field === "testBucket" || !mapped.field ? "bucket" : mapped.field);
+    throw new AppError(
+      "BAD_REQUEST",
+      mapped.message,
+      mapped.field === "testPrefix"
+        ? "prefix"
+        : mapped.field === "testBucket" || !mapped.field
+          ? "bucket"
+          : mapped.field,
+    );
   } finally {
     client.destroy();
   }
 }
-

@@ -57,9 +57,15 @@ export async function startRun(db: Database, sourceId: string, trigger: "backfil
   return db.transaction(async (tx) => {
     const [locked] = await tx.select().from(sources).where(eq(sources.id, sourceId)).for("no key update");
     if (!locked || locked.status === "archived") return null;
-    const [connector] = await tx.select({ status: connectors.status }).from(connectors).where(eq(connectors.id, locked.connectorId));
+    const [connector] = await tx
+      .select({ status: connectors.status })
+      .from(connectors)
+      .where(eq(connectors.id, locked.connectorId));
     if (connector?.status !== "active") {
-      throw new SyncStop("The connector's credentials no longer work; an Owner or Admin needs to re-test or replace them.", true);
+      throw new SyncStop(
+        "The connector's credentials no longer work; an Owner or Admin needs to re-test or replace them.",
+        true,
+      );
     }
     const [run] = await tx
       .insert(syncRuns)
@@ -113,7 +119,11 @@ export async function noteRetry(db: DbOrTx, runId: string, reason: string) {
  * the locks make exactly one caller the one that ends it. A follow-up asked for meanwhile ("Sync now"
  * during the run) is started through the outbox.
  */
-export async function finishIfDrained(db: Database, events: EventOutbox, params: { sourceId: string; runId: string }): Promise<boolean> {
+export async function finishIfDrained(
+  db: Database,
+  events: EventOutbox,
+  params: { sourceId: string; runId: string },
+): Promise<boolean> {
   const finished = await db.transaction((tx) => finishInTransaction(tx, events, params));
   if (finished) await events.flush();
   return finished;
@@ -131,7 +141,11 @@ async function runIsDrained(tx: DbOrTx, runId: string): Promise<boolean> {
   return run?.drained === true;
 }
 
-async function finishInTransaction(tx: DbOrTx, events: EventOutbox, params: { sourceId: string; runId: string }): Promise<boolean> {
+async function finishInTransaction(
+  tx: DbOrTx,
+  events: EventOutbox,
+  params: { sourceId: string; runId: string },
+): Promise<boolean> {
   // Without locks first: every part of the run calls this after its own commit, so the part that committed
   // last sees everything done here. The others return at once instead of queuing on the source row behind
   // the batches still writing.
@@ -144,15 +158,22 @@ async function finishInTransaction(tx: DbOrTx, events: EventOutbox, params: { so
   const [run] = await tx.select().from(syncRuns).where(eq(syncRuns.id, params.runId)).for("no key update");
   if (!source || !run || !(await runIsDrained(tx, params.runId))) return false;
 
-  await tx.update(syncRuns).set({ status: "succeeded", finishedAt: new Date(), updatedAt: new Date() }).where(eq(syncRuns.id, params.runId));
+  await tx
+    .update(syncRuns)
+    .set({ status: "succeeded", finishedAt: new Date(), updatedAt: new Date() })
+    .where(eq(syncRuns.id, params.runId));
   if (source.followUp) {
     const moved = await moveSource(tx, sourceIs(params.sourceId), "pending", {
       from: ["syncing"],
       fields: { lastSyncedAt: new Date(), lastError: null, followUpRequested: false, queuedAt: new Date() },
     });
-    if (moved.length) await events.record(tx, [sourceSyncRequested.create({ sourceId: params.sourceId, trigger: "manual" })]);
+    if (moved.length)
+      await events.record(tx, [sourceSyncRequested.create({ sourceId: params.sourceId, trigger: "manual" })]);
   } else {
-    await moveSource(tx, sourceIs(params.sourceId), "synced", { from: ["syncing"], fields: { lastSyncedAt: new Date(), lastError: null } });
+    await moveSource(tx, sourceIs(params.sourceId), "synced", {
+      from: ["syncing"],
+      fields: { lastSyncedAt: new Date(), lastError: null },
+    });
   }
   return true;
 }
@@ -161,9 +182,16 @@ async function finishInTransaction(tx: DbOrTx, events: EventOutbox, params: { so
  * Records a failed run on the source (Error pill) and, for credential failures, on the connector. Without
  * a run id (the function gave up after its retries), whatever run of the source is still running failed.
  */
-export async function failRun(db: Database, params: { sourceId: string; runId: string | null; message: string; credentialsFailed: boolean }) {
+export async function failRun(
+  db: Database,
+  params: { sourceId: string; runId: string | null; message: string; credentialsFailed: boolean },
+) {
   await db.transaction(async (tx) => {
-    const [source] = await tx.select({ connectorId: sources.connectorId }).from(sources).where(eq(sources.id, params.sourceId)).for("no key update");
+    const [source] = await tx
+      .select({ connectorId: sources.connectorId })
+      .from(sources)
+      .where(eq(sources.id, params.sourceId))
+      .for("no key update");
     if (!source) return;
     await tx
       .update(syncRuns)

@@ -12,7 +12,12 @@ import { SyncRetry, SyncStop, type SourceWithConnector } from "./runs";
 /** Who reads the connector's credentials for a sync, in the credential access log. */
 const SYNC_ACTOR = { type: "job", name: "sync-source" } as const;
 
-export async function withSourceClient<T>(db: DbOrTx, row: SourceWithConnector, purpose: string, work: (client: S3Client) => Promise<T>) {
+export async function withSourceClient<T>(
+  db: DbOrTx,
+  row: SourceWithConnector,
+  purpose: string,
+  work: (client: S3Client) => Promise<T>,
+) {
   const client = await connectorClient(db, row.connector, SYNC_ACTOR, purpose);
   try {
     return await work(client);
@@ -31,9 +36,16 @@ export async function s3Call<T>(row: SourceWithConnector, call: () => Promise<T>
   try {
     return await call();
   } catch (error) {
-    const mapped = mapS3Error(error, { bucket: row.source.bucket, region: row.connector.region, endpoint: row.connector.endpoint, prefix: row.source.prefix });
-    if (mapped.kind === "invalid_credentials" || mapped.kind === "access_denied") throw new SyncStop(mapped.message, true);
-    if (mapped.kind === "bucket_not_found" || mapped.kind === "wrong_region" || mapped.kind === "endpoint_not_allowed") throw new SyncStop(mapped.message);
+    const mapped = mapS3Error(error, {
+      bucket: row.source.bucket,
+      region: row.connector.region,
+      endpoint: row.connector.endpoint,
+      prefix: row.source.prefix,
+    });
+    if (mapped.kind === "invalid_credentials" || mapped.kind === "access_denied")
+      throw new SyncStop(mapped.message, true);
+    if (mapped.kind === "bucket_not_found" || mapped.kind === "wrong_region" || mapped.kind === "endpoint_not_allowed")
+      throw new SyncStop(mapped.message);
     throw new SyncRetry(mapped.message, { cause: error });
   }
 }

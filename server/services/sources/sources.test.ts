@@ -33,7 +33,14 @@ describe("queueing sync runs", () => {
       },
     };
     const events = new Outbox(db(), sender);
-    const params = { orgId: org.id, containerId: container.id, userId: org.owner.id, connectorId: connector.id, bucket: testS3().bucket, prefix: "reports/" };
+    const params = {
+      orgId: org.id,
+      containerId: container.id,
+      userId: org.owner.id,
+      connectorId: connector.id,
+      bucket: testS3().bucket,
+      prefix: "reports/",
+    };
     const source = await attachSource(db(), events, params);
     await events.relay();
     expect(await outboxRowsFor(source.id)).toHaveLength(1);
@@ -49,7 +56,10 @@ describe("queueing sync runs", () => {
 
   it("starts one run when two start at once; the other is a no-op that leaves the follow-up flag", async () => {
     const { container, connector } = await world();
-    const [source] = await db().insert(sources).values({ containerId: container.id, connectorId: connector.id, bucket: "b", prefix: "" }).returning();
+    const [source] = await db()
+      .insert(sources)
+      .values({ containerId: container.id, connectorId: connector.id, bucket: "b", prefix: "" })
+      .returning();
     const [a, b] = await Promise.all([startRun(db(), source!.id, "manual"), startRun(db(), source!.id, "schedule")]);
     expect([a, b].filter(Boolean)).toHaveLength(1);
     const runs = await db().select().from(syncRuns).where(eq(syncRuns.sourceId, source!.id));
@@ -62,20 +72,29 @@ describe("queueing sync runs", () => {
 
   it("Sync now replaces a run that stopped reporting, once however often pressed", async () => {
     const { container, connector } = await world();
-    const [source] = await db().insert(sources).values({ containerId: container.id, connectorId: connector.id, bucket: "b", prefix: "" }).returning();
+    const [source] = await db()
+      .insert(sources)
+      .values({ containerId: container.id, connectorId: connector.id, bucket: "b", prefix: "" })
+      .returning();
     const started = await startRun(db(), source!.id, "backfill");
     const events = recordingEvents();
     // A live run: Sync now only asks for a follow-up.
-    expect(await requestSync(db(), events, { containerId: container.id, sourceId: source!.id })).toEqual({ queued: "after-current-run" });
+    expect(await requestSync(db(), events, { containerId: container.id, sourceId: source!.id })).toEqual({
+      queued: "after-current-run",
+    });
     expect(events.sent).toEqual([]);
     // The run stops reporting (its worker died without a word).
     await db()
       .update(syncRuns)
       .set({ updatedAt: new Date(Date.now() - (STALLED_RUN_MINUTES + 1) * 60_000) })
       .where(eq(syncRuns.id, started!.runId));
-    const presses = await Promise.all([1, 2, 3].map(() => requestSync(db(), events, { containerId: container.id, sourceId: source!.id })));
+    const presses = await Promise.all(
+      [1, 2, 3].map(() => requestSync(db(), events, { containerId: container.id, sourceId: source!.id })),
+    );
     expect(presses.filter((p) => p.queued === "now")).toHaveLength(1);
-    expect(events.sent).toEqual([{ name: "wire/source.sync-requested", data: { sourceId: source!.id, trigger: "manual" } }]);
+    expect(events.sent).toEqual([
+      { name: "wire/source.sync-requested", data: { sourceId: source!.id, trigger: "manual" } },
+    ]);
     const [ghost] = await db().select().from(syncRuns).where(eq(syncRuns.id, started!.runId));
     expect(ghost).toMatchObject({ status: "cancelled" });
     expect(ghost!.error).toMatch(/No progress/);
@@ -86,13 +105,27 @@ describe("queueing sync runs", () => {
     const { container, connector } = await world();
     const [source] = await db()
       .insert(sources)
-      .values({ containerId: container.id, connectorId: connector.id, bucket: "b", prefix: "", status: "pending", queuedAt: new Date(Date.now() - 11 * 60 * 1000) })
+      .values({
+        containerId: container.id,
+        connectorId: connector.id,
+        bucket: "b",
+        prefix: "",
+        status: "pending",
+        queuedAt: new Date(Date.now() - 11 * 60 * 1000),
+      })
       .returning();
     const events = recordingEvents();
     // A fresh Pending only waits for the current run; a stale one starts again.
-    expect(await requestSync(db(), events, { containerId: container.id, sourceId: source!.id })).toEqual({ queued: "now" });
-    expect(await requestSync(db(), events, { containerId: container.id, sourceId: source!.id })).toEqual({ queued: "after-current-run" });
-    await db().update(sources).set({ queuedAt: new Date(Date.now() - 11 * 60 * 1000) }).where(eq(sources.id, source!.id));
+    expect(await requestSync(db(), events, { containerId: container.id, sourceId: source!.id })).toEqual({
+      queued: "now",
+    });
+    expect(await requestSync(db(), events, { containerId: container.id, sourceId: source!.id })).toEqual({
+      queued: "after-current-run",
+    });
+    await db()
+      .update(sources)
+      .set({ queuedAt: new Date(Date.now() - 11 * 60 * 1000) })
+      .where(eq(sources.id, source!.id));
     expect(await queueDueSources(db(), 15)).toContain(source!.id);
   });
 });

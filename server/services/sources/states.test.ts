@@ -21,15 +21,20 @@ describe("source states", () => {
   it("moves a source only from a status that leads to the target; archived is final", async () => {
     const org = await createOrg();
     const [container, connector] = await Promise.all([createContainer(org.id), createConnectorRow(org.id)]);
-    const [source] = await db().insert(sources).values({ containerId: container.id, connectorId: connector.id, bucket: "b", prefix: "", status: "synced" }).returning();
-    const status = async () => (await db().select({ status: sources.status }).from(sources).where(eq(sources.id, source!.id)))[0]!.status;
+    const [source] = await db()
+      .insert(sources)
+      .values({ containerId: container.id, connectorId: connector.id, bucket: "b", prefix: "", status: "synced" })
+      .returning();
+    const status = async () =>
+      (await db().select({ status: sources.status }).from(sources).where(eq(sources.id, source!.id)))[0]!.status;
 
     expect(await moveSource(db(), sourceIs(source!.id), "syncing")).toEqual([]); // synced → syncing skips Pending
     expect(await status()).toBe("synced");
     expect(await moveSource(db(), sourceIs(source!.id), "pending")).toHaveLength(1);
     expect(await moveSource(db(), sourceIs(source!.id), "synced", { from: ["syncing"] })).toEqual([]);
     expect(await moveSource(db(), sourceIs(source!.id), "archived")).toHaveLength(1);
-    for (const to of ["pending", "syncing", "synced", "error"] as const) expect(await moveSource(db(), sourceIs(source!.id), to)).toEqual([]);
+    for (const to of ["pending", "syncing", "synced", "error"] as const)
+      expect(await moveSource(db(), sourceIs(source!.id), to)).toEqual([]);
     expect(await status()).toBe("archived");
   });
 });

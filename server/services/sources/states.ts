@@ -51,7 +51,12 @@ export async function moveSource(
     .update(sources)
     .set({ ...options.fields, status: to })
     .where(and(where, inArray(sources.status, allowed)))
-    .returning({ id: sources.id, containerId: sources.containerId, connectorId: sources.connectorId, followUpRequested: sources.followUpRequested });
+    .returning({
+      id: sources.id,
+      containerId: sources.containerId,
+      connectorId: sources.connectorId,
+      followUpRequested: sources.followUpRequested,
+    });
 }
 
 export const sourceIs = (sourceId: string) => eq(sources.id, sourceId);

@@ -13,5 +13,7 @@ export const apiTokensRouter = createTRPCRouter({
     ),
   revoke: containerProcedure("edit")
     .input(z.object({ tokenId: z.uuid() }))
-    .mutation(({ ctx, input }) => revokeApiToken(ctx.db, { containerId: ctx.container.containerId, tokenId: input.tokenId })),
+    .mutation(({ ctx, input }) =>
+      revokeApiToken(ctx.db, { containerId: ctx.container.containerId, tokenId: input.tokenId }),
+    ),
 });

@@ -37,7 +37,11 @@ export const connectorsRouter = createTRPCRouter({
   get: orgProcedure("connectors.view")
     .input(connectorId)
     .query(({ ctx, input }) =>
-      getConnector(ctx.db, { orgId: ctx.org.id, connectorId: input.connectorId, viewer: { userId: ctx.user.id, role: ctx.org.role } }),
+      getConnector(ctx.db, {
+        orgId: ctx.org.id,
+        connectorId: input.connectorId,
+        viewer: { userId: ctx.user.id, role: ctx.org.role },
+      }),
     ),
   create: orgProcedure("connectors.manage")
     .input(
@@ -51,7 +55,10 @@ export const connectorsRouter = createTRPCRouter({
           testPrefix: prefixSchema,
         })
         .extend(credentials.shape)
-        .refine((v) => v.provider === "aws" || v.endpoint, { error: "This provider needs its endpoint.", path: ["endpoint"] }),
+        .refine((v) => v.provider === "aws" || v.endpoint, {
+          error: "This provider needs its endpoint.",
+          path: ["endpoint"],
+        }),
     )
     .mutation(({ ctx, input }) => {
       const { accessKeyId, secretAccessKey, sessionToken, orgId, ...rest } = input;
@@ -77,18 +84,29 @@ export const connectorsRouter = createTRPCRouter({
         orgId: ctx.org.id,
         connectorId: input.connectorId,
         userId: ctx.user.id,
-        changes: { label: input.label, region: input.region, testBucket: input.testBucket, testPrefix: input.testPrefix ?? "" },
+        changes: {
+          label: input.label,
+          region: input.region,
+          testBucket: input.testBucket,
+          testPrefix: input.testPrefix ?? "",
+        },
         credentials: input.credentials,
       }),
     ),
   retest: orgProcedure("connectors.manage")
     .input(connectorId)
     .mutation(({ ctx, input }) =>
-      retestConnector(ctx.db, { orgId: ctx.org.id, connectorId: input.connectorId, actor: { type: "user", userId: ctx.user.id } }),
+      retestConnector(ctx.db, {
+        orgId: ctx.org.id,
+        connectorId: input.connectorId,
+        actor: { type: "user", userId: ctx.user.id },
+      }),
     ),
   disconnect: orgProcedure("connectors.manage")
     .input(connectorId)
-    .mutation(({ ctx, input }) => disconnectConnector(ctx.db, ctx.events, { orgId: ctx.org.id, connectorId: input.connectorId })),
+    .mutation(({ ctx, input }) =>
+      disconnectConnector(ctx.db, ctx.events, { orgId: ctx.org.id, connectorId: input.connectorId }),
+    ),
   remove: orgProcedure("connectors.manage")
     .input(connectorId)
     .mutation(({ ctx, input }) => removeConnector(ctx.db, { orgId: ctx.org.id, connectorId: input.connectorId })),

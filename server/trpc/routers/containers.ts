@@ -1,7 +1,13 @@
 import "server-only";
 import { z } from "zod";
 import { containerDescriptionSchema, containerNameSchema, grantLevelSchema, userIdSchema } from "@/server/schemas";
-import { createContainer, deleteContainer, getContainer, listContainers, updateContainer } from "@/server/services/containers";
+import {
+  createContainer,
+  deleteContainer,
+  getContainer,
+  listContainers,
+  updateContainer,
+} from "@/server/services/containers";
 import { listContainerAccess, setContainerAccess } from "@/server/services/containers/access";
 import { containerProcedure, createTRPCRouter, orgProcedure } from "../init";
 
@@ -26,7 +32,13 @@ export const containersRouter = createTRPCRouter({
   })),
   update: containerProcedure("edit")
     .input(z.object({ name: containerNameSchema, description: containerDescriptionSchema }))
-    .mutation(({ ctx, input }) => updateContainer(ctx.db, { containerId: ctx.container.containerId, name: input.name, description: input.description })),
+    .mutation(({ ctx, input }) =>
+      updateContainer(ctx.db, {
+        containerId: ctx.container.containerId,
+        name: input.name,
+        description: input.description,
+      }),
+    ),
   delete: containerProcedure("manage").mutation(({ ctx }) =>
     deleteContainer(ctx.db, ctx.events, { containerId: ctx.container.containerId }),
   ),

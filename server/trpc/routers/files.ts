@@ -17,8 +17,12 @@ export const filesRouter = createTRPCRouter({
     .query(({ ctx, input }) => listFiles(ctx.db, { ...input, containerId: ctx.container.containerId })),
   retry: containerProcedure("edit")
     .input(z.object({ fileId: z.uuid() }))
-    .mutation(({ ctx, input }) => retryProcessing(ctx.db, ctx.events, { containerId: ctx.container.containerId, fileId: input.fileId })),
+    .mutation(({ ctx, input }) =>
+      retryProcessing(ctx.db, ctx.events, { containerId: ctx.container.containerId, fileId: input.fileId }),
+    ),
   delete: containerProcedure("edit")
     .input(z.object({ fileId: z.uuid() }))
-    .mutation(({ ctx, input }) => deleteFile(ctx.db, ctx.blobs, { containerId: ctx.container.containerId, fileId: input.fileId })),
+    .mutation(({ ctx, input }) =>
+      deleteFile(ctx.db, ctx.blobs, { containerId: ctx.container.containerId, fileId: input.fileId }),
+    ),
 });

@@ -9,5 +9,7 @@ const tokenInput = z.object({ token: z.string().min(1).max(200) });
 export const invitationsRouter = createTRPCRouter({
   /** What the invite page shows before sign-in: the link itself is the credential, as for the page. */
   preview: publicProcedure.input(tokenInput).query(({ ctx, input }) => previewInvitation(ctx.db, input.token)),
-  accept: authedProcedure.input(tokenInput).mutation(({ ctx, input }) => acceptInvitation(ctx.db, { token: input.token, user: ctx.user })),
+  accept: authedProcedure
+    .input(tokenInput)
+    .mutation(({ ctx, input }) => acceptInvitation(ctx.db, { token: input.token, user: ctx.user })),
 });

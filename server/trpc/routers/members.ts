@@ -10,14 +10,18 @@ export const membersRouter = createTRPCRouter({
   invite: orgProcedure("members.invite")
     .input(z.object({ email: emailSchema, role: roleSchema }))
     .mutation(({ ctx, input }) =>
-      inviteMember(ctx.db, { mailer: ctx.mailer }, {
-        orgId: ctx.org.id,
-        actorRole: ctx.org.role,
-        invitedBy: ctx.user.id,
-        email: input.email,
-        role: input.role,
-        appUrl: env().WIRE_PUBLIC_URL,
-      }),
+      inviteMember(
+        ctx.db,
+        { mailer: ctx.mailer },
+        {
+          orgId: ctx.org.id,
+          actorRole: ctx.org.role,
+          invitedBy: ctx.user.id,
+          email: input.email,
+          role: input.role,
+          appUrl: env().WIRE_PUBLIC_URL,
+        },
+      ),
     ),
   revokeInvitation: orgProcedure("members.invite")
     .input(z.object({ invitationId: z.uuid() }))

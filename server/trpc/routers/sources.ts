@@ -1,7 +1,14 @@
 import "server-only";
 import { z } from "zod";
 import { bucketNameSchema, prefixSchema } from "@/server/s3/inputs";
-import { attachSource, detachSource, listFailedFiles, listSources, listSyncRuns, requestSync } from "@/server/services/sources";
+import {
+  attachSource,
+  detachSource,
+  listFailedFiles,
+  listSources,
+  listSyncRuns,
+  requestSync,
+} from "@/server/services/sources";
 import { previewPrefix } from "@/server/services/sources/preview";
 import { containerProcedure, createTRPCRouter } from "../init";
 
@@ -11,10 +18,14 @@ export const sourcesRouter = createTRPCRouter({
   list: containerProcedure("view").query(({ ctx }) => listSources(ctx.db, ctx.container.containerId)),
   runs: containerProcedure("view")
     .input(sourceId)
-    .query(({ ctx, input }) => listSyncRuns(ctx.db, { containerId: ctx.container.containerId, sourceId: input.sourceId })),
+    .query(({ ctx, input }) =>
+      listSyncRuns(ctx.db, { containerId: ctx.container.containerId, sourceId: input.sourceId }),
+    ),
   failedFiles: containerProcedure("view")
     .input(sourceId)
-    .query(({ ctx, input }) => listFailedFiles(ctx.db, { containerId: ctx.container.containerId, sourceId: input.sourceId })),
+    .query(({ ctx, input }) =>
+      listFailedFiles(ctx.db, { containerId: ctx.container.containerId, sourceId: input.sourceId }),
+    ),
   attach: containerProcedure("edit")
     .input(z.object({ connectorId: z.uuid(), bucket: bucketNameSchema, prefix: prefixSchema }))
     .mutation(({ ctx, input }) =>
@@ -41,8 +52,12 @@ export const sourcesRouter = createTRPCRouter({
     ),
   syncNow: containerProcedure("edit")
     .input(sourceId)
-    .mutation(({ ctx, input }) => requestSync(ctx.db, ctx.events, { containerId: ctx.container.containerId, sourceId: input.sourceId })),
+    .mutation(({ ctx, input }) =>
+      requestSync(ctx.db, ctx.events, { containerId: ctx.container.containerId, sourceId: input.sourceId }),
+    ),
   detach: containerProcedure("edit")
     .input(sourceId)
-    .mutation(({ ctx, input }) => detachSource(ctx.db, ctx.events, { containerId: ctx.container.containerId, sourceId: input.sourceId })),
+    .mutation(({ ctx, input }) =>
+      detachSource(ctx.db, ctx.events, { containerId: ctx.container.containerId, sourceId: input.sourceId }),
+    ),
 });

@@ -7,7 +7,10 @@ import { appRouter } from "@/server/trpc/router";
 function handler(req: Request) {
   // Mutations ride on the session cookie: only the app's own pages may send them.
   if (req.method !== "GET" && !isSameOrigin(req.headers, new URL(env().WIRE_PUBLIC_URL).origin)) {
-    return Response.json({ error: { code: "FORBIDDEN", message: "This request came from another site and was refused." } }, { status: 403 });
+    return Response.json(
+      { error: { code: "FORBIDDEN", message: "This request came from another site and was refused." } },
+      { status: 403 },
+    );
   }
   return fetchRequestHandler({
     endpoint: "/api/trpc",

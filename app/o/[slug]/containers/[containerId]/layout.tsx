@@ -29,7 +29,10 @@ export default async function ContainerLayout({
   return (
     <HydrateClient>
       <div>
-        <Link href={`/o/${slug}/containers`} className="mb-3 inline-flex items-center gap-1 text-sm text-zinc-500 hover:text-zinc-800">
+        <Link
+          href={`/o/${slug}/containers`}
+          className="mb-3 inline-flex items-center gap-1 text-sm text-zinc-500 hover:text-zinc-800"
+        >
           <ChevronLeft className="size-4" aria-hidden /> Containers
         </Link>
         <h1 className="text-xl font-semibold text-zinc-900">{container.name}</h1>
