@@ -4,6 +4,8 @@ export async function register() {
       // First: every request the server hands to Next must pass these hooks (peer address, malformed paths).
       const { installServerHooks } = await import("./server/server-hooks");
       installServerHooks();
+      const { boundHeapGrowth } = await import("./server/heap-growth");
+      boundHeapGrowth();
       const { boot } = await import("./server/boot");
       await boot();
     } catch (error) {
