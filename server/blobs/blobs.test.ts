@@ -18,6 +18,18 @@ describe("LocalBlobStore", () => {
     expect([mode("containers"), mode("containers/c2")]).toEqual([0o700, 0o700]);
   });
 
+  it("never writes over a stored copy, and a failed write leaves none behind", async () => {
+    const { store, root } = tempBlobStore();
+    await store.put("containers/c4/b1", new TextEncoder().encode("first"));
+    await expect(store.put("containers/c4/b1", new TextEncoder().encode("second"))).rejects.toMatchObject({
+      code: "EEXIST",
+    });
+    expect((await store.get("containers/c4/b1")).toString()).toBe("first");
+    const missing = new SpooledFile(path.join(root, "..", `gone-${Date.now()}`), 5);
+    await expect(store.put("containers/c4/b2", missing)).rejects.toMatchObject({ code: "ENOENT" });
+    expect(listBlobKeys(root)).toEqual(["containers/c4/b1"]);
+  });
+
   it("puts into a folder another process removed meanwhile (a container's copies deleted by prefix)", async () => {
     const { store, root } = tempBlobStore();
     await store.put("containers/c3/b1", new TextEncoder().encode("first"));
@@ -36,8 +48,6 @@ describe("LocalBlobStore", () => {
     expect((await store.get("containers/c1/b1")).toString()).toBe("hello");
     expect(await store.exists("containers/c1/b1")).toBe(true);
     expect(listBlobKeys(root)).toEqual(["containers/c1/b1"]); // no temp files left behind
-    await store.put("containers/c1/b1", new TextEncoder().encode("again"));
-    expect((await store.get("containers/c1/b1")).toString()).toBe("again");
     await store.delete("containers/c1/b1");
     await store.delete("containers/c1/b1");
     expect(await store.exists("containers/c1/b1")).toBe(false);

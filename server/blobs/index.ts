@@ -3,7 +3,7 @@
  * they go to an S3 bucket of Wire's own (server/blobs/s3.ts) behind the same interface.
  */
 import "server-only";
-import { randomUUID } from "node:crypto";
+import { constants as fsConstants } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { env } from "@/server/env";
@@ -14,6 +14,7 @@ import { SpooledFile, type BlobBody } from "./spooled";
 export { SpooledFile, bodySize, type BlobBody } from "./spooled";
 
 export interface BlobStore {
+  /** Stores a copy under a fresh key (callers never put one key twice; the local store refuses to). */
   put(key: string, body: BlobBody): Promise<void>;
   get(key: string): Promise<Buffer>;
   /** Deleting a missing blob is not an error: deletes are retried and must be idempotent. */
@@ -36,26 +37,30 @@ export class LocalBlobStore implements BlobStore {
   async put(key: string, body: BlobBody): Promise<void> {
     const target = this.pathOf(key);
     const directory = path.dirname(target);
-    // Write aside then rename, so a reader never sees half a file and a crash leaves no torn copy.
-    const temp = `${target}.${randomUUID()}.tmp`;
+    // Written in place, never over an existing copy: keys are fresh and noted in the blob ledger before the
+    // write, and no file row names one until it is whole, so a torn copy (a crash mid-write) is never read
+    // and reconcile deletes it. Writing aside and renaming cost a backfill a rename per object.
     const write = async () => {
       if (body instanceof SpooledFile) {
-        await fs.copyFile(body.path, temp);
-        await fs.chmod(temp, 0o600);
+        await fs.copyFile(body.path, target, fsConstants.COPYFILE_EXCL);
+        await fs.chmod(target, 0o600);
       } else {
-        await fs.writeFile(temp, body, { mode: 0o600 });
+        await fs.writeFile(target, body, { mode: 0o600, flag: "wx" });
       }
     };
     if (!this.made.has(directory)) await this.makeDirectory(directory);
     try {
-      await write();
+      await write().catch(async (error: unknown) => {
+        // The directory went since (a container's copies deleted by prefix): make it again, once.
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+        await this.makeDirectory(directory);
+        await write();
+      });
     } catch (error) {
-      // The directory went since (a container's copies deleted by prefix): make it again, once.
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      await this.makeDirectory(directory);
-      await write();
+      // A copy we started (not one that was there: wx refused it) goes, rather than wait for reconcile.
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") await fs.rm(target, { force: true });
+      throw error;
     }
-    await fs.rename(temp, target);
   }
 
   private async makeDirectory(directory: string) {
