@@ -21,9 +21,8 @@ process.env.WIRE_ENGINE_PORT = String(await freePort());
 const { getDb } = await import("@/db/client");
 const { files, sources, syncRuns } = await import("@/db/schema");
 const { until } = await import("@/inngest/engine/test/harness");
-const { eventOutbox } = await import("@/inngest/outbox");
-const f = await import("@/server/test/factories");
 const { startAppWithEngine } = await import("./test/app-with-engine");
+const { sourceWorld } = await import("./test/source-world");
 
 const BUCKET = "hung";
 const KEYS = ["a.txt", "b.txt", "c.txt"];
@@ -65,10 +64,7 @@ async function hungWorld(which: "listing" | "downloads") {
     if (which === "downloads" && !listing) return "hang";
     return null;
   });
-  const org = await f.createOrg();
-  const container = await f.createContainer(org.id);
-  const connector = await f.createConnectorRow(org.id, { endpoint: proxy.endpoint, testBucket: BUCKET });
-  const api = f.callerFor(org.owner, { events: eventOutbox() });
+  const { container, connector, api } = await sourceWorld({ endpoint: proxy.endpoint, testBucket: BUCKET });
   const { id: sourceId } = await api.sources.attach({
     containerId: container.id,
     connectorId: connector.id,

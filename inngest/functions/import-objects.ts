@@ -7,7 +7,7 @@ import { failRun, finishIfDrained } from "@/server/services/sources/runs";
 import { inngest } from "../client";
 import { sourceDetached, sourceImportRequested } from "../events";
 import { eventOutbox } from "../outbox";
-import { failRunOnStop } from "./sync-source";
+import { runSyncStep } from "./sync-source";
 
 /** Import batches of one connector's sources in flight at once, across every process (and on Inngest). */
 export const IMPORTS_PER_CONNECTOR = 4;
@@ -37,7 +37,7 @@ export const importObjects = inngest.createFunction(
     // One step, not two: each step is an engine round trip (~17 ms of CPU, `npm run bench:engine`). The batch
     // has committed before the finish, so a retry after a failed finish re-imports nothing and finishes again.
     return step.run("import", async () => {
-      const outcome = await failRunOnStop({ sourceId, runId }, () =>
+      const outcome = await runSyncStep({ sourceId, runId }, () =>
         importBatch(getDb(), blobStore(), { sourceId, runId, batch, maxFileBytes }),
       );
       await finishIfDrained(getDb(), eventOutbox(), { sourceId, runId });

@@ -21,9 +21,8 @@ process.env.WIRE_ENGINE_PORT = String(await freePort());
 const { getDb } = await import("@/db/client");
 const { connectors, engineRuns, files, sourceObjects, sources, syncRuns } = await import("@/db/schema");
 const { until } = await import("@/inngest/engine/test/harness");
-const { eventOutbox } = await import("@/inngest/outbox");
-const f = await import("@/server/test/factories");
 const { startAppWithEngine } = await import("./test/app-with-engine");
+const { sourceSettled, sourceWorld } = await import("./test/source-world");
 
 const BUCKET = "scale";
 const PROMISED = 100_000;
@@ -47,27 +46,6 @@ afterAll(async () => {
   await s3?.stop();
   fs.rmSync(directory, { recursive: true, force: true });
 });
-
-async function world(endpoint = s3.endpoint) {
-  const org = await f.createOrg();
-  const container = await f.createContainer(org.id);
-  const connector = await f.createConnectorRow(org.id, { endpoint, testBucket: BUCKET });
-  return { org, container, connector, api: f.callerFor(org.owner, { events: eventOutbox() }) };
-}
-
-async function settled(sourceId: string, timeoutMs = 60_000) {
-  await until(
-    async () => {
-      const [row] = await getDb().select({ status: sources.status }).from(sources).where(eq(sources.id, sourceId));
-      const [{ n }] = (await getDb().execute(
-        sql`select count(*)::int as n from engine_runs where status in ('queued','running') and event->'data'->>'sourceId' = ${sourceId}`,
-      )) as unknown as [{ n: number }];
-      return (row?.status === "synced" || row?.status === "error") && n === 0;
-    },
-    timeoutMs,
-    "the source to settle",
-  );
-}
 
 /** Every engine run a source's sync made (the sync itself and its imports), with its step count and state. */
 function runsOf(sourceId: string) {
@@ -94,7 +72,7 @@ describe("sources at scale", () => {
       Array.from({ length: total }, (_, i) => keyOf(i)),
     );
     const head = await admin.send(new HeadObjectCommand({ Bucket: BUCKET, Key: keyOf(0) }));
-    const { container, connector, api } = await world();
+    const { container, connector, api } = await sourceWorld({ endpoint: s3.endpoint, testBucket: BUCKET });
     const [source] = await getDb()
       .insert(sources)
       .values({
@@ -148,7 +126,7 @@ describe("sources at scale", () => {
       30_000,
       "the run to start",
     );
-    await settled(sourceId, 600_000);
+    await sourceSettled(sourceId, 600_000);
     const seconds = (Date.now() - started) / 1000;
 
     const [run] = await api.sources.runs({ containerId: container.id, sourceId });
@@ -183,7 +161,7 @@ describe("sources at scale", () => {
   it("removes what a complete 100,000-object listing did not see, and nothing else", async () => {
     // The 100,000 keys under big/0 (made by the test before), all known at their ETag, and 30 keys gone from the bucket.
     const head = await admin.send(new HeadObjectCommand({ Bucket: BUCKET, Key: "big/000/000000.txt" }));
-    const { container, connector, api } = await world();
+    const { container, connector, api } = await sourceWorld({ endpoint: s3.endpoint, testBucket: BUCKET });
     const [source] = await getDb()
       .insert(sources)
       .values({
@@ -226,7 +204,7 @@ describe("sources at scale", () => {
       30_000,
       "the run to start",
     );
-    await settled(sourceId, 600_000);
+    await sourceSettled(sourceId, 600_000);
     console.info(`no-change sync of 100,000 keys with 30 removals: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const [run] = await api.sources.runs({ containerId: container.id, sourceId });
     expect(run).toMatchObject({
@@ -257,7 +235,7 @@ describe("sources at scale", () => {
           ContentType: "text/markdown",
         }),
       );
-    const { container, connector, api } = await world();
+    const { container, connector, api } = await sourceWorld({ endpoint: s3.endpoint, testBucket: BUCKET });
     let started = Date.now();
     const { id: sourceId } = await api.sources.attach({
       containerId: container.id,
@@ -265,7 +243,7 @@ describe("sources at scale", () => {
       bucket: BUCKET,
       prefix,
     });
-    await settled(sourceId);
+    await sourceSettled(sourceId, 60_000);
     const addSeconds = (Date.now() - started) / 1000;
     for (const key of keys.slice(0, 150))
       await admin.send(
@@ -283,7 +261,7 @@ describe("sources at scale", () => {
       30_000,
       "the sync to start",
     );
-    await settled(sourceId);
+    await sourceSettled(sourceId, 60_000);
     const updateSeconds = (Date.now() - started) / 1000;
     console.info(`300 new objects: ${addSeconds.toFixed(1)} s; 150 changed objects: ${updateSeconds.toFixed(1)} s`);
     const [run] = await api.sources.runs({ containerId: container.id, sourceId });
@@ -320,14 +298,14 @@ describe("sources at scale", () => {
       return null;
     });
     try {
-      const { container, connector, api } = await world(proxy.endpoint);
+      const { container, connector, api } = await sourceWorld({ endpoint: proxy.endpoint, testBucket: BUCKET });
       const { id: sourceId } = await api.sources.attach({
         containerId: container.id,
         connectorId: connector.id,
         bucket: BUCKET,
         prefix,
       });
-      await settled(sourceId);
+      await sourceSettled(sourceId, 60_000);
       const mirrored = await getDb().select().from(files).where(eq(files.sourceId, sourceId)).orderBy(files.name);
       expect(mirrored.map((m) => [m.name.slice(prefix.length), m.status])).toEqual([
         ["a.txt", "ready"],
@@ -372,7 +350,7 @@ describe("sources at scale", () => {
       new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}small.txt`, Body: "small", ContentType: "text/plain" }),
     );
 
-    const { container, connector, api } = await world();
+    const { container, connector, api } = await sourceWorld({ endpoint: s3.endpoint, testBucket: BUCKET });
     global.gc?.();
     const before = process.memoryUsage().rss;
     let peak = before;
@@ -384,7 +362,7 @@ describe("sources at scale", () => {
         bucket: BUCKET,
         prefix,
       });
-      await settled(sourceId);
+      await sourceSettled(sourceId, 60_000);
       const mirrored = await getDb().select().from(files).where(eq(files.sourceId, sourceId)).orderBy(files.name);
       expect(mirrored.map((m) => [m.name.slice(prefix.length), m.status, m.blobKey === null])).toEqual([
         ["huge.txt", "failed", true],

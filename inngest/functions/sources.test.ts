@@ -23,6 +23,7 @@ const { getDb } = await import("@/db/client");
 const schema = await import("@/db/schema");
 const { until } = await import("@/inngest/engine/test/harness");
 const { startAppWithEngine } = await import("./test/app-with-engine");
+const { sourceSettled, sourceWorld } = await import("./test/source-world");
 const { eventOutbox } = await import("@/inngest/outbox");
 const { blobStore } = await import("@/server/blobs");
 const { onS3Request } = await import("@/server/s3/request-log");
@@ -56,27 +57,6 @@ afterAll(async () => {
   admin.destroy();
 });
 
-async function world() {
-  const org = await f.createOrg();
-  const container = await f.createContainer(org.id);
-  const connector = await f.createConnectorRow(org.id);
-  return { org, container, connector, api: f.callerFor(org.owner, { events: eventOutbox() }) };
-}
-
-async function settled(sourceId: string) {
-  await until(
-    async () => {
-      const [row] = await getDb().select({ status: sources.status }).from(sources).where(eq(sources.id, sourceId));
-      const [{ n }] = (await getDb().execute(
-        sql`select count(*)::int as n from engine_runs where status in ('queued','running') and event->'data'->>'sourceId' = ${sourceId}`,
-      )) as unknown as [{ n: number }];
-      return (row?.status === "synced" || row?.status === "error") && n === 0;
-    },
-    30_000,
-    "the source to settle",
-  );
-}
-
 const filesOf = (containerId: string) =>
   getDb().select().from(files).where(eq(files.containerId, containerId)).orderBy(files.name);
 
@@ -88,7 +68,7 @@ describe("sources", () => {
     );
     for (const key of keys) await put(key, `content of ${key}`);
     await put("outside/never.txt", "not under the prefix");
-    const { container, connector, api } = await world();
+    const { container, connector, api } = await sourceWorld();
     const upload = await f.uploadFile(container.id, {
       name: "mine.txt",
       body: "uploaded by a person",
@@ -101,7 +81,7 @@ describe("sources", () => {
       bucket,
       prefix,
     });
-    await settled(sourceId);
+    await sourceSettled(sourceId);
     let mirrored = (await filesOf(container.id)).filter((x) => x.sourceId === sourceId);
     expect(mirrored.map((x) => x.name).sort()).toEqual([...keys].sort());
     expect(mirrored.every((x) => x.origin === "connector" && x.status === "ready")).toBe(true);
@@ -123,7 +103,7 @@ describe("sources", () => {
     await put(`${prefix}new.txt`, "brand new");
     const queued = await api.sources.syncNow({ containerId: container.id, sourceId });
     expect(queued.queued).toBe("now");
-    await settled(sourceId);
+    await sourceSettled(sourceId);
     mirrored = (await filesOf(container.id)).filter((x) => x.sourceId === sourceId);
     expect(mirrored.map((x) => x.name).sort()).toEqual(
       [...keys.filter((k) => k !== keys[1]), `${prefix}new.txt`].sort(),
@@ -158,7 +138,7 @@ describe("sources", () => {
   it("refuses an overlapping source of the same bucket, keeps two side by side apart, and detach removes only its own files", async () => {
     const prefix = `overlap-${randomUUID().slice(0, 6)}/`;
     for (const key of ["top/x.txt", "top/z.txt", "sub/y.txt"]) await put(prefix + key, `body ${key}`);
-    const { container, connector, api } = await world();
+    const { container, connector, api } = await sourceWorld();
     const wide = await api.sources.attach({
       containerId: container.id,
       connectorId: connector.id,
@@ -175,8 +155,8 @@ describe("sources", () => {
     await expect(
       api.sources.attach({ containerId: container.id, connectorId: connector.id, bucket, prefix }),
     ).rejects.toThrow(new RegExp(`overlaps the source ${bucket}/${prefix}top/`));
-    await settled(wide.id);
-    await settled(narrow.id);
+    await sourceSettled(wide.id);
+    await sourceSettled(narrow.id);
     const all = await filesOf(container.id);
     expect(all.filter((x) => x.sourceId === wide.id)).toHaveLength(2);
     expect(all.filter((x) => x.sourceId === narrow.id)).toHaveLength(1);
@@ -234,8 +214,8 @@ describe("sources", () => {
     const api = f.callerFor(org.owner, { events: eventOutbox() });
     const a = await api.sources.attach({ containerId: one.id, connectorId: connector.id, bucket, prefix });
     const b = await api.sources.attach({ containerId: two.id, connectorId: connector.id, bucket, prefix });
-    await settled(a.id);
-    await settled(b.id);
+    await sourceSettled(a.id);
+    await sourceSettled(b.id);
     expect((await filesOf(one.id)).length + (await filesOf(two.id)).length).toBe(2);
     await api.connectors.disconnect({ orgId: org.id, connectorId: connector.id });
     await until(
@@ -253,14 +233,14 @@ describe("sources", () => {
   it("an authentication failure during a sync shows Error and flips the connector to invalid credentials", async () => {
     const prefix = `auth-${randomUUID().slice(0, 6)}/`;
     await put(`${prefix}a.txt`, "a");
-    const { container, connector, api } = await world();
+    const { container, connector, api } = await sourceWorld();
     const { id: sourceId } = await api.sources.attach({
       containerId: container.id,
       connectorId: connector.id,
       bucket,
       prefix,
     });
-    await settled(sourceId);
+    await sourceSettled(sourceId);
     const { sealCredentials } = await import("@/server/services/connectors/credentials");
     await getDb()
       .update(connectors)
@@ -289,7 +269,7 @@ describe("sources", () => {
   it("coalesces 20 Sync now presses during a run into exactly one follow-up run, never two at once", async () => {
     const prefix = `coalesce-${randomUUID().slice(0, 6)}/`;
     for (let i = 0; i < 10; i++) await put(`${prefix}f${i}.txt`, `file ${i}`);
-    const { container, connector, api } = await world();
+    const { container, connector, api } = await sourceWorld();
     const { id: sourceId } = await api.sources.attach({
       containerId: container.id,
       connectorId: connector.id,
@@ -308,7 +288,7 @@ describe("sources", () => {
     expect(answers.filter((a) => a.queued === "now").length).toBeLessThanOrEqual(1);
     // A stray extra run could only come from an event not relayed yet: wait until none is left for this
     // source, then until whatever it started has settled too.
-    await settled(sourceId);
+    await sourceSettled(sourceId);
     await expect
       .poll(async () => {
         const [{ n }] = (await getDb().execute(
@@ -317,7 +297,7 @@ describe("sources", () => {
         return n;
       })
       .toBe(0);
-    await settled(sourceId);
+    await sourceSettled(sourceId);
     const runs = await api.sources.runs({ containerId: container.id, sourceId });
     expect(runs.map((r) => r.trigger).sort()).toEqual(["backfill", "manual"]);
     const [late, early] = runs;
@@ -327,14 +307,14 @@ describe("sources", () => {
   it("stops a run at the object cap, keeps what it listed, removes nothing and says to split the prefix", async () => {
     const prefix = `cap-${randomUUID().slice(0, 6)}/`;
     for (let i = 0; i < CAP + 3; i++) await put(`${prefix}${String(i).padStart(2, "0")}.txt`, `n${i}`);
-    const { container, connector, api } = await world();
+    const { container, connector, api } = await sourceWorld();
     const { id: sourceId } = await api.sources.attach({
       containerId: container.id,
       connectorId: connector.id,
       bucket,
       prefix,
     });
-    await settled(sourceId);
+    await sourceSettled(sourceId);
     const [run] = await api.sources.runs({ containerId: container.id, sourceId });
     expect(run).toMatchObject({ status: "succeeded", truncated: true, listed: CAP, removed: 0 });
     const mirrored = (await filesOf(container.id)).filter((x) => x.sourceId === sourceId);
@@ -342,7 +322,7 @@ describe("sources", () => {
 
     // Next run: whatever this listing misses must not be taken as deleted.
     await api.sources.syncNow({ containerId: container.id, sourceId });
-    await settled(sourceId);
+    await sourceSettled(sourceId);
     expect((await filesOf(container.id)).filter((x) => x.sourceId === sourceId)).toHaveLength(CAP);
     const [second] = await api.sources.runs({ containerId: container.id, sourceId });
     expect(second).toMatchObject({ truncated: true, removed: 0 });
@@ -351,7 +331,7 @@ describe("sources", () => {
   it("a detach racing with the backfill leaves no file of the source behind", async () => {
     const prefix = `race-${randomUUID().slice(0, 6)}/`;
     for (let i = 0; i < 11; i++) await put(`${prefix}r${i}.txt`, `race ${i}`);
-    const { container, connector, api } = await world();
+    const { container, connector, api } = await sourceWorld();
     const { id: sourceId } = await api.sources.attach({
       containerId: container.id,
       connectorId: connector.id,
@@ -385,14 +365,14 @@ describe("sources", () => {
   it("Sync now brings a source whose run was lost (no engine run behind it, no progress) back to Synced", async () => {
     const prefix = `ghost-${randomUUID().slice(0, 6)}/`;
     await put(`${prefix}a.txt`, "a");
-    const { container, connector, api } = await world();
+    const { container, connector, api } = await sourceWorld();
     const { id: sourceId } = await api.sources.attach({
       containerId: container.id,
       connectorId: connector.id,
       bucket,
       prefix,
     });
-    await settled(sourceId);
+    await sourceSettled(sourceId);
     // A run that will never progress: the source says Syncing, the run row says running, no engine run exists.
     const [ghost] = await getDb()
       .insert(schema.syncRuns)
@@ -402,7 +382,7 @@ describe("sources", () => {
     await put(`${prefix}b.txt`, "b");
 
     expect((await api.sources.syncNow({ containerId: container.id, sourceId })).queued).toBe("now");
-    await settled(sourceId);
+    await sourceSettled(sourceId);
     const [row] = await getDb().select({ status: sources.status }).from(sources).where(eq(sources.id, sourceId));
     expect(row!.status).toBe("synced");
     const runs = await api.sources.runs({ containerId: container.id, sourceId });
@@ -415,18 +395,18 @@ describe("sources", () => {
     const prefix = `empty-${randomUUID().slice(0, 6)}/`;
     await put(`${prefix}one.txt`, "1");
     await put(`${prefix}two.txt`, "2");
-    const { container, connector, api } = await world();
+    const { container, connector, api } = await sourceWorld();
     const { id: sourceId } = await api.sources.attach({
       containerId: container.id,
       connectorId: connector.id,
       bucket,
       prefix,
     });
-    await settled(sourceId);
+    await sourceSettled(sourceId);
     await remove(`${prefix}one.txt`);
     await remove(`${prefix}two.txt`);
     await api.sources.syncNow({ containerId: container.id, sourceId });
-    await settled(sourceId);
+    await sourceSettled(sourceId);
     const [source] = await getDb().select().from(sources).where(eq(sources.id, sourceId));
     expect(source).toMatchObject({ status: "error" });
     expect(source!.lastError).toMatch(/listing came back empty.*Nothing was removed/);
@@ -436,7 +416,7 @@ describe("sources", () => {
   it("keeps uploads and agent writes through syncs and detach", async () => {
     const prefix = `others-${randomUUID().slice(0, 6)}/`;
     await put(`${prefix}same-name.txt`, "from the bucket");
-    const { container, connector, api } = await world();
+    const { container, connector, api } = await sourceWorld();
     const { writeFile } = await import("@/server/services/files");
     const { recordingEvents } = await import("@/server/test/events");
     const agentFile = await writeFile(
@@ -459,7 +439,7 @@ describe("sources", () => {
       bucket,
       prefix,
     });
-    await settled(sourceId);
+    await sourceSettled(sourceId);
     // Same name, separate files: the connector never takes over what an agent wrote.
     expect((await filesOf(container.id)).map((x) => `${x.origin}:${x.name}`).sort()).toEqual([
       `agent:${prefix}same-name.txt`,
@@ -496,14 +476,14 @@ describe("sources", () => {
   it("syncs sources on the cadence with no user action", async () => {
     const prefix = `cadence-${randomUUID().slice(0, 6)}/`;
     await put(`${prefix}a.txt`, "a");
-    const { container, connector, api } = await world();
+    const { container, connector, api } = await sourceWorld();
     const { id: sourceId } = await api.sources.attach({
       containerId: container.id,
       connectorId: connector.id,
       bucket,
       prefix,
     });
-    await settled(sourceId);
+    await sourceSettled(sourceId);
     await put(`${prefix}b.txt`, "b");
     // Last synced longer ago than the cadence, and the scheduler's minute has come.
     const anHourAgo = new Date(Date.now() - 60 * 60 * 1000);
@@ -518,7 +498,7 @@ describe("sources", () => {
       20_000,
       "the scheduled sync",
     );
-    await settled(sourceId);
+    await sourceSettled(sourceId);
     const runs = await api.sources.runs({ containerId: container.id, sourceId });
     expect(runs.map((r) => r.trigger)).toEqual(["schedule", "backfill"]);
   }, 60_000);
@@ -534,14 +514,14 @@ describe("sources", () => {
       }),
     );
     await put(`${prefix}fine.txt`, "fine");
-    const { container, connector, api } = await world();
+    const { container, connector, api } = await sourceWorld();
     const { id: sourceId } = await api.sources.attach({
       containerId: container.id,
       connectorId: connector.id,
       bucket,
       prefix,
     });
-    await settled(sourceId);
+    await sourceSettled(sourceId);
     const [run] = await api.sources.runs({ containerId: container.id, sourceId });
     expect(run).toMatchObject({ status: "succeeded", failed: 1 });
     const failed = await api.sources.failedFiles({ containerId: container.id, sourceId });
@@ -554,7 +534,7 @@ describe("sources", () => {
       20_000,
       "the retry's sync to start",
     );
-    await settled(sourceId);
+    await sourceSettled(sourceId);
     const [retry] = await api.sources.runs({ containerId: container.id, sourceId });
     expect(retry).toMatchObject({ status: "succeeded", trigger: "manual", listed: 2, processed: 0, failed: 1 });
     const [still] = await getDb()

@@ -14,7 +14,7 @@ import { eventOutbox } from "../outbox";
  * credential failures, the connector, inside the same step, then ends the function without retries. A
  * SyncRetry's reason is noted on the run before the step is retried, so the user sees it at once.
  */
-export async function failRunOnStop<T>(
+export async function runSyncStep<T>(
   run: { sourceId: string; runId: string | null },
   work: () => Promise<T>,
 ): Promise<T> {
@@ -57,7 +57,7 @@ export const syncSource = inngest.createFunction(
   async ({ event, step }) => {
     const { sourceId, trigger } = event.data;
     const started = await step.run("start", () =>
-      failRunOnStop({ sourceId, runId: null }, () => startRun(getDb(), sourceId, trigger)),
+      runSyncStep({ sourceId, runId: null }, () => startRun(getDb(), sourceId, trigger)),
     );
     if (!started) return { skipped: "the source is archived, or a run of it is running (the follow-up is noted)" };
     const { runId } = started;
@@ -69,7 +69,7 @@ export const syncSource = inngest.createFunction(
     let truncated = false;
     for (let part = 0; ; part++) {
       const result = await step.run(`list part ${part}`, () =>
-        failRunOnStop(stop, () =>
+        runSyncStep(stop, () =>
           listPages(getDb(), eventOutbox(), { sourceId, runId, token, listedSoFar: listed, maxObjects }),
         ),
       );
@@ -82,7 +82,7 @@ export const syncSource = inngest.createFunction(
     if (!truncated) {
       for (let part = 0; ; part++) {
         const result = await step.run(`remove part ${part}`, () =>
-          failRunOnStop(stop, () => removeMissing(getDb(), blobStore(), { sourceId, runId, listedTotal: listed })),
+          runSyncStep(stop, () => removeMissing(getDb(), blobStore(), { sourceId, runId, listedTotal: listed })),
         );
         if (!result.remaining) break;
       }

@@ -124,6 +124,9 @@ export async function finishIfDrained(
   events: EventOutbox,
   params: { sourceId: string; runId: string },
 ): Promise<boolean> {
+  // Without locks or a transaction first: every part of the run calls this after its own commit, so the part
+  // that committed last sees everything done here. The others (most calls) return at once.
+  if (!(await runIsDrained(db, params.runId))) return false;
   const finished = await db.transaction((tx) => finishInTransaction(tx, events, params));
   if (finished) await events.flush();
   return finished;
@@ -146,10 +149,6 @@ async function finishInTransaction(
   events: EventOutbox,
   params: { sourceId: string; runId: string },
 ): Promise<boolean> {
-  // Without locks first: every part of the run calls this after its own commit, so the part that committed
-  // last sees everything done here. The others return at once instead of queuing on the source row behind
-  // the batches still writing.
-  if (!(await runIsDrained(tx, params.runId))) return false;
   const [source] = await tx
     .select({ followUp: sources.followUpRequested })
     .from(sources)
