@@ -1,11 +1,13 @@
 /**
  * Sources survive their process being killed: the app's background process (real functions + embedded
  * engine + outbox relay) is SIGKILLed mid-backfill and started again, and every object ends up as exactly
- * one ready file; killed right after a detach, the restarted process still removes everything the source pulled.
+ * one ready file; killed right after a detach, the restarted process still removes everything the source pulled;
+ * and two processes share a backfill, one is killed, the other finishes it with no stored copy left over.
  */
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import path from "node:path";
 import { eq, sql } from "drizzle-orm";
 import { Inngest } from "inngest";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -19,10 +21,13 @@ import { blobStore } from "@/server/blobs";
 import { detachSource } from "@/server/services/sources";
 import { sealCredentials } from "@/server/services/connectors/credentials";
 import { createIsolatedDatabase } from "@/server/test/databases";
-import { testS3 } from "@/server/test/factories";
 import { freePort } from "@/server/test/global-setup";
 import { s3AdminClient } from "@/server/test/s3-admin";
 import { spawnReadyChild } from "@/inngest/engine/test/child-process";
+import { reconcileBlobs } from "@/server/blobs/ledger";
+import { env } from "@/server/env";
+import { containerBlobPrefix } from "@/server/services/containers";
+import { listBlobKeys, testS3 } from "@/server/test/factories";
 
 /** Six import batches: the kill lands after some have committed and before all have. */
 const OBJECTS = 600;
@@ -68,8 +73,8 @@ afterAll(async () => {
   await database?.drop();
 });
 
-it("resumes a backfill after SIGKILL with every object imported exactly once", async () => {
-  const db = handle.db;
+/** An organization with a container, a connector to the test bucket and a source on docs/, straight in the database. */
+async function createSource(db: typeof handle.db) {
   const userId = randomUUID();
   await db.insert(users).values({ id: userId, name: "Crash", email: `${userId}@example.test` });
   const [org] = await db
@@ -96,46 +101,59 @@ it("resumes a backfill after SIGKILL with every object imported exactly once", a
     .insert(sources)
     .values({ containerId: container!.id, connectorId, bucket, prefix: "docs/" })
     .returning();
+  return { container: container!, source: source! };
+}
 
-  child = await startApp();
-  const client = new Inngest({
-    id: "wire",
-    ...embeddedClientOptions(embeddedEngineKeys(), Number(childEnv.WIRE_ENGINE_PORT)),
-  });
-  await client.send(sourceSyncRequested.create({ sourceId: source!.id, trigger: "backfill" }));
+const fileCount = async (sourceId: string) =>
+  (
+    await handle.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(files)
+      .where(eq(files.sourceId, sourceId))
+  )[0]!.n;
 
-  const fileCount = async () =>
-    (
-      await db
-        .select({ n: sql<number>`count(*)::int` })
-        .from(files)
-        .where(eq(files.sourceId, source!.id))
-    )[0]!.n;
-  await until(async () => (await fileCount()) >= 100, 60_000, "the backfill to be under way");
-  child.kill("SIGKILL");
-  await new Promise((resolve) => child!.once("exit", resolve));
-  const atKill = await fileCount();
-  expect(atKill).toBeLessThan(OBJECTS);
+const sourceStatus = async (sourceId: string) =>
+  (await handle.db.select({ status: sources.status }).from(sources).where(eq(sources.id, sourceId)))[0]!.status;
 
-  child = await startApp();
-  await until(
-    async () => {
-      const [row] = await db.select({ status: sources.status }).from(sources).where(eq(sources.id, source!.id));
-      return row!.status === "synced";
-    },
-    60_000,
-    "the backfill to finish after the restart",
+const requestSync = (sourceId: string, enginePort: string) =>
+  new Inngest({ id: "wire", ...embeddedClientOptions(embeddedEngineKeys(), Number(enginePort)) }).send(
+    sourceSyncRequested.create({ sourceId, trigger: "backfill" }),
   );
 
-  const mirrored = await db.select().from(files).where(eq(files.sourceId, source!.id));
+/** Every object exactly one ready file with its stored copy, every mirror row imported. Returns the files. */
+async function expectExactMirror(sourceId: string) {
+  const mirrored = await handle.db.select().from(files).where(eq(files.sourceId, sourceId));
   expect(mirrored).toHaveLength(OBJECTS);
   expect(new Set(mirrored.map((f) => f.name)).size).toBe(OBJECTS);
   expect(mirrored.every((f) => f.status === "ready")).toBe(true);
   for (const file of mirrored) expect(await blobStore().exists(file.blobKey!)).toBe(true);
-  const objects = await db.select().from(sourceObjects).where(eq(sourceObjects.sourceId, source!.id));
+  const objects = await handle.db.select().from(sourceObjects).where(eq(sourceObjects.sourceId, sourceId));
   expect(objects).toHaveLength(OBJECTS);
   expect(objects.every((o) => o.fileId !== null && !o.needsImport)).toBe(true);
-  state = { sourceId: source!.id, containerId: container!.id, blobKeys: mirrored.map((f) => f.blobKey!) };
+  return mirrored;
+}
+
+it("resumes a backfill after SIGKILL with every object imported exactly once", async () => {
+  const db = handle.db;
+  const { container, source } = await createSource(db);
+  child = await startApp();
+  await requestSync(source.id, childEnv.WIRE_ENGINE_PORT!);
+
+  await until(async () => (await fileCount(source.id)) >= 100, 60_000, "the backfill to be under way");
+  child.kill("SIGKILL");
+  await new Promise((resolve) => child!.once("exit", resolve));
+  const atKill = await fileCount(source.id);
+  expect(atKill).toBeLessThan(OBJECTS);
+
+  child = await startApp();
+  await until(
+    async () => (await sourceStatus(source.id)) === "synced",
+    60_000,
+    "the backfill to finish after the restart",
+  );
+
+  const mirrored = await expectExactMirror(source.id);
+  state = { sourceId: source.id, containerId: container.id, blobKeys: mirrored.map((f) => f.blobKey!) };
 }, 180_000);
 
 it("removes everything a source pulled when the process is killed right after its detach", async () => {
@@ -175,3 +193,50 @@ it("removes everything a source pulled when the process is killed right after it
   expect(orphanedVectors).toBe(0);
   expect(await copiesLeft()).toBe(0);
 }, 150_000);
+
+it("finishes a backfill two processes share when one is killed: each object once, no stored copy left without a file", async () => {
+  child?.kill("SIGKILL");
+  const { container, source } = await createSource(handle.db);
+  child = await startApp();
+  const survivor = await spawnReadyChild("inngest/functions/test/app-process.ts", {
+    ...childEnv,
+    WIRE_ENGINE_PORT: String(await freePort()),
+    APP_PORT: String(await freePort()),
+  });
+  try {
+    await requestSync(source.id, childEnv.WIRE_ENGINE_PORT!);
+    // Killed in the middle of an import batch of its own (downloads and copies in flight, nothing committed).
+    const importing = async (pid: number) => {
+      const [row] = await handle.db.execute<{ n: number }>(sql`
+        select count(*)::int as n from engine_jobs
+        where function_id like '%import-objects' and lease_token is not null and leased_by like ${`%:${pid}`}`);
+      return row!.n > 0;
+    };
+    await until(
+      async () => (await fileCount(source.id)) >= 100 && (await importing(child!.pid!)),
+      60_000,
+      "the backfill to be under way, the first process importing",
+    );
+    child.kill("SIGKILL");
+    await new Promise((resolve) => child!.once("exit", resolve));
+    const atKill = await fileCount(source.id);
+    expect(atKill).toBeLessThan(OBJECTS);
+    // The survivor takes the killed process's calls over once their leases (30 s) run out.
+    await until(async () => (await sourceStatus(source.id)) === "synced", 120_000, "the survivor to finish");
+
+    const referenced = new Set((await expectExactMirror(source.id)).map((f) => f.blobKey!));
+    const onDisk = () =>
+      listBlobKeys(path.join(env().dataDir, "blobs")).filter((key) =>
+        key.startsWith(containerBlobPrefix(container.id)),
+      );
+    const orphaned = onDisk().filter((key) => !referenced.has(key)).length;
+    // What the ten-minute reconcile does once a copy's hour of grace is over.
+    await reconcileBlobs(handle.db, blobStore(), { writingGraceMs: 0 });
+    expect(onDisk().sort()).toEqual([...referenced].sort());
+    console.log(
+      `two processes, one killed with ${atKill} of ${OBJECTS} files in: ${OBJECTS} files, ${orphaned} copies without a file before reconcile, 0 after`,
+    );
+  } finally {
+    survivor.kill("SIGKILL");
+  }
+}, 240_000);
