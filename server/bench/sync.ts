@@ -2,7 +2,7 @@
  * Wire's sync beside the plain S3 work it stands for, in one run on one local S3 server (s3rver):
  *   (a) a bare ListObjectsV2 pass over 100,000 objects   vs (b) Wire's no-change sync of them
  *   (c) a plain 32-way GetObject of 10,000 objects to disk vs (d) Wire's backfill of the same 10,000 to Ready
- * Wire is a production build (`next start`, its embedded database and engine), driven through its HTTP API
+ * Wire is a production build (as `npm start` runs it, its embedded database and engine), driven through its HTTP API
  * as the browser drives it: sign-up, tRPC (typed by the app's router), polling the sources list.
  *   npx next build && npm run bench:sync [-- --list 100000 --objects 10000]
  * BENCH_APP_NODE_ARGS passes flags to the app's node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for a profile.
@@ -115,24 +115,25 @@ const pgPort = await freePort();
 const baseUrl = `http://127.0.0.1:${appPort}`;
 const appDir = path.join(work, "app");
 const nodeArgs = process.env.BENCH_APP_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-const app: ChildProcess = spawn(
-  process.execPath,
-  [...nodeArgs, "node_modules/next/dist/bin/next", "start", "-p", String(appPort)],
-  {
-    env: {
-      ...process.env,
-      WIRE_DATA_DIR: appDir,
-      WIRE_EMBEDDED_PG_PORT: String(pgPort),
-      WIRE_ENGINE_PORT: String(await freePort()),
-      WIRE_PUBLIC_URL: baseUrl,
-      WIRE_ALLOW_PRIVATE_ENDPOINTS: "true",
-      WIRE_AUTH_RATE_LIMIT: "off",
-      LOG_LEVEL: "warn",
-      NODE_ENV: "production",
-    },
-    stdio: ["ignore", "inherit", "inherit"],
+// What `npm start` runs (node, its flags, next start), without npm's own processes in the measurements.
+const startScript = (JSON.parse(fs.readFileSync("package.json", "utf8")) as { scripts: { start: string } }).scripts
+  .start;
+const [startNode, ...startArgs] = startScript.split(" ");
+if (startNode !== "node") throw new Error(`npm start should run node directly, not: ${startScript}`);
+const app: ChildProcess = spawn(process.execPath, [...nodeArgs, ...startArgs, "-p", String(appPort)], {
+  env: {
+    ...process.env,
+    WIRE_DATA_DIR: appDir,
+    WIRE_EMBEDDED_PG_PORT: String(pgPort),
+    WIRE_ENGINE_PORT: String(await freePort()),
+    WIRE_PUBLIC_URL: baseUrl,
+    WIRE_ALLOW_PRIVATE_ENDPOINTS: "true",
+    WIRE_AUTH_RATE_LIMIT: "off",
+    LOG_LEVEL: "warn",
+    NODE_ENV: "production",
   },
-);
+  stdio: ["ignore", "inherit", "inherit"],
+});
 const appPid = defined(app.pid, "the app process's pid");
 let peakRss = 0;
 let phasePeak = 0;
@@ -345,7 +346,7 @@ async function until(check: () => Promise<boolean>, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
