@@ -44,42 +44,74 @@ export const S3_TIMEOUTS = {
 export const S3_MAX_ATTEMPTS = 3;
 
 /**
+ * Keeps connections across clients: a sync makes a client per step (its credentials unsealed and the read
+ * logged each time), and a pool per client opened new connections (and TLS sessions) for every import batch.
+ * Clients of one destination share one handler; a destination is the checked addresses of a custom endpoint
+ * (a changed DNS answer gets a pool of its own), or Amazon S3. Requests carry their own signatures, so
+ * sharing sockets shares nothing of a connector's. Idle sockets close after IDLE_SOCKET_MS; beyond MAX_POOLS
+ * the least recently used pool is dropped (its requests in flight finish, its idle sockets close as above).
+ */
+class SharedRequestHandler extends NodeHttpHandler {
+  // Destroying a client must not close connections other clients are using.
+  override destroy(): void {}
+}
+
+const MAX_POOLS = 64;
+const IDLE_SOCKET_MS = 30_000;
+const SOCKETS_PER_ORIGIN = 256;
+const pools = new Map<string, SharedRequestHandler>();
+
+function sharedRequestHandler(pinned: PinnedEndpoint | null): SharedRequestHandler {
+  const key = pinned ? `${pinned.origin} ${pinned.addresses.map((a) => a.address).join(",")}` : "aws";
+  let handler = pools.get(key);
+  if (handler) {
+    pools.delete(key); // re-inserted below: the map's order is the pools' recency
+  } else {
+    const agentOptions = { keepAlive: true, maxSockets: SOCKETS_PER_ORIGIN, timeout: IDLE_SOCKET_MS };
+    handler = new SharedRequestHandler({
+      connectionTimeout: S3_TIMEOUTS.connectionMs,
+      requestTimeout: S3_TIMEOUTS.requestMs,
+      throwOnRequestTimeout: true,
+      socketTimeout: S3_TIMEOUTS.socketMs,
+      // Custom endpoints: both agents pinned, so whichever protocol a request uses, it reaches only the
+      // checked addresses.
+      httpAgent: pinned
+        ? createPinnedAgent({ ...pinned, protocol: "http:" }, agentOptions)
+        : new http.Agent(agentOptions),
+      httpsAgent: pinned
+        ? createPinnedAgent({ ...pinned, protocol: "https:" }, agentOptions)
+        : new https.Agent(agentOptions),
+    });
+  }
+  pools.set(key, handler);
+  for (const oldest of pools.keys()) {
+    if (pools.size <= MAX_POOLS) break;
+    pools.delete(oldest);
+  }
+  return handler;
+}
+
+/**
  * A configured S3Client: path-style + pinned, guarded agents for custom endpoints, checksums only when an
  * operation requires them (the SDK's default CRC32 trailers break R2, MinIO, B2 and others), bounded timeouts,
- * standard retries (3 attempts). Throws EndpointNotAllowedError (refused endpoint), the resolver's error
- * (ENOTFOUND...), or S3AccessError for settings that cannot work. Callers should `client.destroy()` when done.
+ * standard retries (3 attempts), connections shared with the other clients of the same destination. Throws
+ * EndpointNotAllowedError (refused endpoint), the resolver's error (ENOTFOUND...), or S3AccessError for
+ * settings that cannot work. Callers should `client.destroy()` when done (it leaves the shared connections).
  */
 export async function createS3Client(config: S3ClientSettings, options: CreateS3ClientOptions = {}): Promise<S3Client> {
   const region = config.region;
   const endpoint = config.endpoint?.trim() || null;
   let pinned: PinnedEndpoint | null = null;
-  let httpAgent: http.Agent;
-  let httpsAgent: https.Agent;
   if (endpoint) {
     pinned = await guardEndpoint(endpoint, options);
-    // Both agents are pinned: whichever protocol a request uses, it can only reach the checked addresses.
-    httpAgent = createPinnedAgent({ ...pinned, protocol: "http:" });
-    httpsAgent = createPinnedAgent({ ...pinned, protocol: "https:" }) as https.Agent;
-  } else {
-    if (region === "auto") {
-      throw new S3AccessError(
-        "wrong_region",
-        'The region "auto" is for Cloudflare R2. For Amazon S3, set the bucket\'s region (e.g. us-east-1); for R2, set the endpoint.',
-        { field: "region" },
-      );
-    }
-    httpAgent = new http.Agent({ keepAlive: true, maxSockets: 50 });
-    httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 50 });
+  } else if (region === "auto") {
+    throw new S3AccessError(
+      "wrong_region",
+      'The region "auto" is for Cloudflare R2. For Amazon S3, set the bucket\'s region (e.g. us-east-1); for R2, set the endpoint.',
+      { field: "region" },
+    );
   }
-
-  const requestHandler = new NodeHttpHandler({
-    connectionTimeout: S3_TIMEOUTS.connectionMs,
-    requestTimeout: S3_TIMEOUTS.requestMs,
-    throwOnRequestTimeout: true,
-    socketTimeout: S3_TIMEOUTS.socketMs,
-    httpAgent,
-    httpsAgent,
-  });
+  const requestHandler = sharedRequestHandler(pinned);
 
   const client = new S3Client({
     region,

@@ -244,13 +244,18 @@ export function pinnedLookup(pinned: Pick<PinnedEndpoint, "hostname" | "addresse
   };
 }
 
-export type PinnedAgentOptions = { keepAlive?: boolean; maxSockets?: number };
+export type PinnedAgentOptions = {
+  keepAlive?: boolean;
+  maxSockets?: number;
+  /** Idle socket timeout (ms). */ timeout?: number;
+};
 
 /** An http(s) agent whose sockets go only to the pinned addresses. */
 export function createPinnedAgent(pinned: PinnedEndpoint, options: PinnedAgentOptions = {}): http.Agent | https.Agent {
   const agentOptions = {
     keepAlive: options.keepAlive ?? true,
     maxSockets: options.maxSockets ?? 50,
+    ...(options.timeout ? { timeout: options.timeout } : {}),
     lookup: pinnedLookup(pinned),
   };
   return pinned.protocol === "http:" ? new http.Agent(agentOptions) : new https.Agent(agentOptions);

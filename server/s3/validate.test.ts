@@ -2,11 +2,12 @@
  * Integration tests against the real s3rver HTTP server started by server/test/global-setup.ts.
  */
 import net from "node:net";
-import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { createS3Client, onS3Request, type S3RequestRecord } from "@/server/s3/client";
 import { S3AccessError } from "@/server/s3/errors";
 import { checkBucketAccess, validateConnection } from "@/server/s3/validate";
+import { startFaultProxy } from "@/server/test/s3-fault-proxy";
 
 const endpoint = inject("s3Endpoint");
 const bucket = inject("s3Bucket");
@@ -175,6 +176,27 @@ describe("createS3Client against s3rver", () => {
       ]);
     } finally {
       client.destroy();
+    }
+  });
+
+  it("keeps connections across the clients of one destination; destroying one leaves the others working", async () => {
+    const proxy = await startFaultProxy(endpoint, () => null);
+    const clientOf = () => createS3Client({ endpoint: proxy.endpoint, region: "us-east-1", credentials });
+    const list = (client: S3Client) => client.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1 }));
+    try {
+      for (let step = 0; step < 5; step++) {
+        const client = await clientOf();
+        await list(client);
+        client.destroy();
+      }
+      expect(proxy.connections()).toBe(1);
+      const [busy, done] = await Promise.all([clientOf(), clientOf()]);
+      const listing = list(busy);
+      done.destroy();
+      await expect(listing).resolves.toMatchObject({ KeyCount: 1 });
+      busy.destroy();
+    } finally {
+      await proxy.close();
     }
   });
 

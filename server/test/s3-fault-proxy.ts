@@ -50,9 +50,13 @@ export async function startFaultProxy(
     forwarded.on("error", () => res.destroy());
     req.pipe(forwarded);
   });
+  let connections = 0;
+  server.on("connection", () => connections++);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    /** TCP connections clients opened to the proxy so far. */
+    connections: () => connections,
     /** Drops the hanging requests' connections, as a server coming back after a restart would. */
     dropHanging: () => {
       for (const res of hung) res.destroy();
