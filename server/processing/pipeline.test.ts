@@ -130,7 +130,8 @@ describe("processFile", () => {
   it("marks a corrupt PDF failed with a readable reason and removes its old entries", async () => {
     const file = await upload("broken.pdf", await makePdf([["Fine for now."]]), "application/pdf");
     expect((await processFile(db(), blobs, local, file.id)).entries).toBe(1);
-    // The same version's stored copy turns out damaged.
+    // The same version's stored copy turns out damaged (stores never write over a copy: replace it).
+    await blobs.delete(file.blobKey!);
     await blobs.put(file.blobKey!, new TextEncoder().encode("%PDF-1.7 and then nonsense"));
 
     const result = await processFile(db(), blobs, local, file.id);
