@@ -266,8 +266,8 @@ try {
     select id, created_at, started_at, ended_at from engine_runs
     where function_id like '%sync-source' and created_at >= ${noChangeRequested} order by created_at limit 1`;
   const calls = noChangeRun
-    ? await sql<{ step_name: string | null; started_at: Date; duration_ms: number }[]>`
-        select step_name, started_at, duration_ms from engine_attempts where run_id = ${noChangeRun.id} order by id`
+    ? await sql<{ step_name: string | null; duration_ms: number }[]>`
+        select step_name, duration_ms from engine_attempts where run_id = ${noChangeRun.id} order by id`
     : [];
   const steps = defined(stepsRow, "the engine runs' step counts");
   const database = defined(databaseRow, "the database statistics");
