@@ -4,7 +4,7 @@ import { getDb } from "@/db/client";
 import { blobStore } from "@/server/blobs";
 import { env } from "@/server/env";
 import { completeListing, listPages, removeMissing } from "@/server/services/sources/listing";
-import { failRun, finishIfDrained, noteRetry, startRun, SyncRetry, SyncStop } from "@/server/services/sources/runs";
+import { failRun, noteRetry, startRun, SyncRetry, SyncStop } from "@/server/services/sources/runs";
 import { inngest } from "../client";
 import { sourceDetached, sourceSyncRequested } from "../events";
 import { eventOutbox } from "../outbox";
@@ -34,7 +34,7 @@ export async function runSyncStep<T>(
 /**
  * One sync run of a source (backfill, scheduled or manual): lists the prefix ten pages a step, handing new and
  * changed keys to import-objects in batches as it goes, removes what a complete listing did not see, and ends
- * the run once its imports have drained (or leaves that to the last import). A 100,000-object run is ~15
+ * the run once its imports have drained (or leaves that to the last import). A 100,000-object run is ~14
  * steps here and ~3 in each import run. One running run per source is the database's rule (sync_runs), so a
  * second request while one runs is a no-op that leaves the follow-up flag; detaching cancels the run.
  */
@@ -87,8 +87,7 @@ export const syncSource = inngest.createFunction(
         if (!result.remaining) break;
       }
     }
-    await step.run("listing done", () => completeListing(getDb(), { runId, truncated }));
-    await step.run("finish if drained", () => finishIfDrained(getDb(), eventOutbox(), { sourceId, runId }));
+    await step.run("listing done", () => completeListing(getDb(), eventOutbox(), { sourceId, runId, truncated }));
     return { listed, truncated };
   },
 );

@@ -16,7 +16,14 @@ import type { BlobStore } from "@/server/blobs";
 import { deleteDerivedData } from "@/server/processing/pipeline";
 import { listPage, type ListedObject, type ListedPage } from "@/server/s3/objects";
 import { deleteBlobs, noteBlobsToDelete } from "@/server/blobs/ledger";
-import { bumpCounters, loadSourceWithConnector, runIsRunning, SyncStop, type SourceWithConnector } from "./runs";
+import {
+  bumpCounters,
+  finishIfDrained,
+  loadSourceWithConnector,
+  runIsRunning,
+  SyncStop,
+  type SourceWithConnector,
+} from "./runs";
 import { s3Call, withSourceClient } from "./s3-calls";
 
 /** Pages listed per durable step: a 100,000-object run lists in 10 steps. */
@@ -238,11 +245,19 @@ export async function removeMissing(
   return { removed, remaining: true };
 }
 
-/** The listing is over: its scratch list goes, and the run ends here if its imports are done already. */
-export async function completeListing(db: Database, params: { runId: string; truncated: boolean }) {
-  await db.delete(syncListed).where(eq(syncListed.runId, params.runId));
+/**
+ * The listing is over: the run ends here if its imports are done already, then its scratch list goes (after
+ * the end, so a no-change sync shows Synced without waiting for 100,000 scratch rows to be deleted).
+ */
+export async function completeListing(
+  db: Database,
+  events: EventOutbox,
+  params: { sourceId: string; runId: string; truncated: boolean },
+) {
   await db
     .update(syncRuns)
     .set({ listingDone: true, truncated: params.truncated, updatedAt: new Date() })
     .where(and(eq(syncRuns.id, params.runId), eq(syncRuns.status, "running")));
+  await finishIfDrained(db, events, params);
+  await db.delete(syncListed).where(eq(syncListed.runId, params.runId));
 }
