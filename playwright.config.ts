@@ -55,8 +55,9 @@ export default defineConfig({
       env: { NODE_OPTIONS: "--openssl-legacy-provider" },
     },
     {
-      // A fresh embedded database for every run; the app is built by `npm run test:e2e` beforehand.
-      command: `rm -rf .data/e2e && next start -p ${PORT}`,
+      // A fresh embedded database for every run; the app is built by `npm run test:e2e` beforehand, and started
+      // as `npm start` starts it (node's flags included).
+      command: `rm -rf .data/e2e && npm start -- -p ${PORT}`,
       url: `${baseURL}/api/health`,
       timeout: 120_000,
       reuseExistingServer: false,
