@@ -117,15 +117,16 @@ async function recordPage(
       where o.key is null or o.etag <> i.etag or (o.needs_import and o.import_run_id is distinct from ${runId})
       order by i.key`);
     const batches = splitIntoBatches(changed.map((c) => ({ ...c, size: Number(c.size) })));
-    const [run] = await tx
-      .update(syncRuns)
-      .set({ batches: sql`${syncRuns.batches} + ${batches.length}` })
-      .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, "running")))
-      .returning({ batches: syncRuns.batches });
-    if (!run) return; // cancelled meanwhile: nothing to hand out
-    const first = run.batches - batches.length;
-    const assigned = batches.flatMap((batch, i) => batch.map((o) => ({ ...o, batch: first + i })));
-    if (assigned.length) {
+    // A page with nothing to import touches the run once, for its counters (most pages of a no-change sync).
+    if (batches.length) {
+      const [run] = await tx
+        .update(syncRuns)
+        .set({ batches: sql`${syncRuns.batches} + ${batches.length}` })
+        .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, "running")))
+        .returning({ batches: syncRuns.batches });
+      if (!run) return; // cancelled meanwhile: nothing to hand out
+      const first = run.batches - batches.length;
+      const assigned = batches.flatMap((batch, i) => batch.map((o) => ({ ...o, batch: first + i })));
       await tx.execute(sql`
         insert into ${sourceObjects} (source_id, key, etag, size, last_modified, needs_import, import_run_id, import_batch)
         select ${sourceId}, key, etag, size, last_modified, true, ${runId}, batch
