@@ -193,17 +193,18 @@ export async function removeMissing(
       `This sync lost track of part of its listing (${staged} of ${params.listedTotal} keys). Nothing was removed; the next sync will try again.`,
     );
   }
-  if (params.listedTotal === 0) {
-    const [{ n } = { n: 0 }] = await db
-      .select({ n: sql<number>`count(*)::int` })
-      .from(sourceObjects)
-      .where(eq(sourceObjects.sourceId, params.sourceId));
-    if (n > 0) {
-      throw new SyncStop(
-        `The bucket listing came back empty, but this source has ${n} files. Nothing was removed. If the prefix really is empty now, detach the source.`,
-      );
-    }
+  const [{ mirrored } = { mirrored: 0 }] = await db
+    .select({ mirrored: sql<number>`count(*)::int` })
+    .from(sourceObjects)
+    .where(eq(sourceObjects.sourceId, params.sourceId));
+  if (params.listedTotal === 0 && mirrored > 0) {
+    throw new SyncStop(
+      `The bucket listing came back empty, but this source has ${mirrored} files. Nothing was removed. If the prefix really is empty now, detach the source.`,
+    );
   }
+  // Every key the run listed is in the mirror (new ones went in as they were listed), so equal counts mean
+  // nothing is missing: a no-change sync of 100,000 keys skips the analyze and the anti-join below (~100 ms).
+  if (mirrored === staged) return { removed: 0, remaining: false };
   // The scratch list was just filled: without fresh statistics the planner takes it for empty and probes it
   // with a sequential scan per mirror row (100,000 × 100,000). Analyzing it costs a sample of 30,000 rows.
   await db.execute(sql`analyze ${syncListed}`);
