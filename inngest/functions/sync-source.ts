@@ -35,8 +35,9 @@ export async function runSyncStep<T>(
  * One sync run of a source (backfill, scheduled or manual): lists the prefix ten pages a step, handing new and
  * changed keys to import-objects in batches as it goes, removes what a complete listing did not see, and ends
  * the run once its imports have drained (or leaves that to the last import). A 100,000-object run is ~14
- * steps here and ~3 in each import run. One running run per source is the database's rule (sync_runs), so a
- * second request while one runs is a no-op that leaves the follow-up flag; detaching cancels the run.
+ * steps here, and each import run is one call of the engine. One running run per source is the database's
+ * rule (sync_runs), so a second request while one runs is a no-op that leaves the follow-up flag; detaching
+ * cancels the run.
  */
 export const syncSource = inngest.createFunction(
   {
