@@ -74,6 +74,34 @@ test.describe("container access", () => {
     expect(attempt.status()).toBe(403);
   });
 
+  test("a file uploaded while the list's first load is on its way shows once it loads", async () => {
+    const page = await editor.page();
+    // The list's first answer is computed before the upload and delivered after it: a slow connection's race.
+    let answered!: () => void;
+    let release!: () => void;
+    const listAnswered = new Promise<void>((resolve) => (answered = resolve));
+    const uploadDone = new Promise<void>((resolve) => (release = resolve));
+    await page.route(
+      (url) => url.pathname.startsWith("/api/trpc/") && url.pathname.includes("files.list"),
+      async (route) => {
+        const response = await route.fetch();
+        answered();
+        await uploadDone;
+        await route.fulfill({ response });
+      },
+      { times: 1 },
+    );
+    await page.goto(container.url);
+    await listAnswered;
+    const posted = page.waitForResponse((r) => r.request().method() === "POST" && r.url().endsWith("/files"));
+    await page
+      .getByTestId("file-input")
+      .setInputFiles({ name: "late.txt", mimeType: "text/plain", buffer: Buffer.from("late") });
+    expect((await posted).status()).toBe(201);
+    release();
+    await expect(page.getByRole("row", { name: /late\.txt/ })).toBeVisible();
+  });
+
   test("an editor uploads and deletes files but does not manage people", async () => {
     const page = await editor.page();
     await page.goto(container.url);

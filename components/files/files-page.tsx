@@ -65,7 +65,12 @@ export function FilesPage({ containerId }: { containerId: string }) {
     refetchInterval: (query) =>
       sourceSyncing ? 1000 : query.state.data?.items.some((f) => f.status === "processing") ? 1500 : false,
   });
-  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.files.list.queryKey() });
+  // A change of ours must show even when it lands while the list's first load is in flight: invalidating alone
+  // would join that load (a query without data is never refetched over), whose answer predates the change.
+  const refresh = async () => {
+    await queryClient.cancelQueries({ queryKey: trpc.files.list.queryKey() });
+    await queryClient.invalidateQueries({ queryKey: trpc.files.list.queryKey() });
+  };
   const uploader = useUpload(containerId, () => void refresh());
   const retry = useMutation(trpc.files.retry.mutationOptions({ onSettled: () => refresh() }));
   const remove = useMutation(
