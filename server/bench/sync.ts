@@ -184,7 +184,7 @@ try {
    * polling fast enough to see that at once would put a load on the app that no browser does.
    */
   async function timed(containerId: string, start: () => Promise<{ sourceId: string }>) {
-    const requested = Date.now();
+    const requestedAt = new Date();
     const { sourceId } = await start();
     let seenSyncing = false;
     await until(async () => {
@@ -199,8 +199,9 @@ try {
     const [run] = await api.sources.runs.query({ containerId, sourceId });
     const finishedAt = defined(run?.finishedAt, `the end of source ${sourceId}'s sync run`);
     return {
-      seconds: (finishedAt.getTime() - requested) / 1000,
-      seenAfter: seconds(requested),
+      requestedAt,
+      seconds: (finishedAt.getTime() - requestedAt.getTime()) / 1000,
+      seenAfter: seconds(requestedAt.getTime()),
       run: defined(run, `the sync run of source ${sourceId}`),
       sourceId,
     };
@@ -276,7 +277,6 @@ try {
   console.log(
     `(a) bare listing of ${listing.count}: ${listing.seconds.toFixed(1)} s (after vacuum analyze, ${vacuumed.toFixed(1)} s)`,
   );
-  const noChangeRequested = new Date();
   const noChangeCpuBefore = cpuNow();
   const noChange = await timed(big.id, async () => {
     await api.sources.syncNow.mutate({ containerId: big.id, sourceId: bigBackfill.sourceId });
@@ -295,7 +295,7 @@ try {
   // Where (b)'s time went: the request to the run's start, each call the engine made, the run's end to the poll.
   const [noChangeRun] = await sql<{ id: string; created_at: Date; started_at: Date; ended_at: Date }[]>`
     select id, created_at, started_at, ended_at from engine_runs
-    where function_id like '%sync-source' and created_at >= ${noChangeRequested} order by created_at limit 1`;
+    where function_id like '%sync-source' and created_at >= ${noChange.requestedAt} order by created_at limit 1`;
   const calls = noChangeRun
     ? await sql<{ step_name: string | null; duration_ms: number }[]>`
         select step_name, duration_ms from engine_attempts where run_id = ${noChangeRun.id} order by id`
@@ -317,7 +317,7 @@ try {
     const between = ms(noChangeRun.started_at, noChangeRun.ended_at) - called;
     row(
       "    (b) where the time went",
-      `request → run queued ${ms(noChangeRequested, noChangeRun.created_at)} ms, queued → started ${ms(noChangeRun.created_at, noChangeRun.started_at)} ms, ` +
+      `request → run queued ${ms(noChange.requestedAt, noChangeRun.created_at)} ms, queued → started ${ms(noChangeRun.created_at, noChangeRun.started_at)} ms, ` +
         `${calls.length} calls to the app ${called} ms, engine between calls ${between} ms, ` +
         `sync finished → shown by the page's next poll ${Math.round((noChange.seenAfter - noChange.seconds) * 1000)} ms`,
     );
