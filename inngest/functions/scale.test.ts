@@ -21,6 +21,10 @@ process.env.WIRE_ENGINE_PORT = String(await freePort());
 const { getDb } = await import("@/db/client");
 const { connectors, engineRuns, files, sourceObjects, sources, syncRuns } = await import("@/db/schema");
 const { until } = await import("@/inngest/engine/test/harness");
+const { onS3Request } = await import("@/server/s3/request-log");
+const { listPages } = await import("@/server/services/sources/listing");
+const { startRun } = await import("@/server/services/sources/runs");
+const { recordingEvents } = await import("@/server/test/events");
 const { startAppWithEngine } = await import("./test/app-with-engine");
 const { sourceSettled, sourceWorld } = await import("./test/source-world");
 
@@ -119,6 +123,11 @@ describe("sources at scale", () => {
       .set({ fileId: sql`(select id from ${files} where source_id = ${sourceId} and name = ${sourceObjects.key})` })
       .where(and(eq(sourceObjects.sourceId, sourceId), sql`${sourceObjects.key} >= ${keyOf(PROMISED)}`));
 
+    // Each page is asked for once, though the next step's first page is asked for before that step starts.
+    const pagesAsked: (string | null)[] = [];
+    const stopLog = onS3Request(
+      (r) => r.operation === "ListObjectsV2" && r.prefix === "big/" && pagesAsked.push(r.continuationToken ?? null),
+    );
     const started = Date.now();
     expect((await api.sources.syncNow({ containerId: container.id, sourceId })).queued).toBe("now");
     await until(
@@ -128,6 +137,9 @@ describe("sources at scale", () => {
     );
     await sourceSettled(sourceId, 600_000);
     const seconds = (Date.now() - started) / 1000;
+    stopLog();
+    expect(pagesAsked).toHaveLength(PROMISED / 1000);
+    expect(new Set(pagesAsked).size).toBe(PROMISED / 1000);
 
     const [run] = await api.sources.runs({ containerId: container.id, sourceId });
     expect(run).toMatchObject({
@@ -157,6 +169,47 @@ describe("sources at scale", () => {
     expect(maxSteps).toBeLessThanOrEqual(300);
     expect(maxState).toBeLessThanOrEqual(1024 * 1024);
   }, 900_000);
+
+  it("asks for a listing step's next page as the step ends; the next step takes it instead of asking again", async () => {
+    // big/00 holds 10,000 keys (made by the test before).
+    const { container, connector } = await sourceWorld({ endpoint: s3.endpoint, testBucket: BUCKET });
+    const [source] = await getDb()
+      .insert(sources)
+      .values({ containerId: container.id, connectorId: connector.id, bucket: BUCKET, prefix: "big/00" })
+      .returning();
+    const run = await startRun(getDb(), source!.id, "manual");
+    const asked: (string | null)[] = [];
+    const stopLog = onS3Request(
+      (r) => r.operation === "ListObjectsV2" && r.prefix === "big/00" && asked.push(r.continuationToken ?? null),
+    );
+    try {
+      const step = (token: string | null, listedSoFar: number, maxObjects = PROMISED) =>
+        listPages(getDb(), recordingEvents(), {
+          sourceId: source!.id,
+          runId: run!.runId,
+          token,
+          listedSoFar,
+          maxObjects,
+          pages: 1,
+        });
+      const first = await step(null, 0);
+      expect(first).toMatchObject({ listed: 1000, truncated: false });
+      await until(() => Promise.resolve(asked.length === 2), 10_000, "the second page to be asked for");
+      expect(asked).toEqual([null, first.nextToken]);
+
+      const second = await step(first.nextToken, 1000);
+      expect(second.listed).toBe(1000);
+      await until(() => Promise.resolve(asked.length === 3), 10_000, "the third page to be asked for");
+      expect(asked).toEqual([null, first.nextToken, second.nextToken]);
+
+      // A step that asks for other than what was fetched (a smaller page near the cap) asks S3 itself.
+      const third = await step(second.nextToken, 2000, 2500);
+      expect(third).toMatchObject({ listed: 500, truncated: true, nextToken: null });
+      expect(asked).toEqual([null, first.nextToken, second.nextToken, second.nextToken]);
+    } finally {
+      stopLog();
+    }
+  });
 
   it("removes what a complete 100,000-object listing did not see, and nothing else", async () => {
     // The 100,000 keys under big/0 (made by the test before), all known at their ETag, and 30 keys gone from the bucket.

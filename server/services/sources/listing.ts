@@ -1,6 +1,6 @@
 /**
  * The listing half of a sync run. Pages of up to 1,000 keys under the prefix (the next page is fetched while
- * the current one is compared), each compared with the mirror index in SQL: new keys and keys whose ETag
+ * the current one is compared, also across steps), each compared with the mirror index in SQL: new keys and keys whose ETag
  * changed are handed out in import batches (one import-objects run each, through the outbox), unchanged keys
  * cost one row in the run's scratch list of what it saw and nothing else. After a complete listing, keys the
  * run did not see are removed with their files; a truncated or failed listing removes nothing.
@@ -39,6 +39,33 @@ export interface ListingProgress {
 }
 
 /**
+ * The page after a listing step's last, asked for while that step records its last page and the engine
+ * calls the function again: the next step takes it rather than ask S3 again (a 100,000-object run has nine
+ * such handovers, each a page's wait). Kept by run, token and page size; one not taken within
+ * PREFETCH_TTL_MS (the next step ran in another process, or never ran) is dropped.
+ */
+const prefetched = new Map<string, Promise<ListedPage>>();
+const PREFETCH_TTL_MS = 60_000;
+
+const prefetchKey = (runId: string, token: string, maxKeys: number) => `${runId}\n${maxKeys}\n${token}`;
+
+function keepPrefetched(key: string, page: Promise<ListedPage>) {
+  prefetched.set(key, page);
+  setTimeout(() => {
+    if (prefetched.get(key) === page) prefetched.delete(key);
+  }, PREFETCH_TTL_MS).unref();
+}
+
+function takePrefetched(key: string): Promise<ListedPage> | undefined {
+  const page = prefetched.get(key);
+  prefetched.delete(key);
+  return page;
+}
+
+/** Keys asked for in a page when `room` more fit under the run's cap: one more tells a cut listing from a complete one. */
+const pageSizeFor = (room: number) => Math.min(1000, room + 1);
+
+/**
  * Lists up to PAGES_PER_STEP pages from `token`, stopping at the run's object cap. Idempotent: a retry of
  * the same pages finds the same keys already recorded and hands out nothing twice.
  */
@@ -58,33 +85,36 @@ export async function listPages(
   if (!row || row.source.status === "archived" || !(await runIsRunning(db, params.runId)))
     return { nextToken: null, listed: 0, truncated: false };
   return withSourceClient(db, row, "list objects", async (client) => {
-    const fetchPage = (token: string | null, room: number) => {
+    const fetchPage = (token: string | null, maxKeys: number) => {
       const page = s3Call(row, () =>
-        listPage(client, {
-          bucket: row.source.bucket,
-          prefix: row.source.prefix,
-          token,
-          maxKeys: Math.min(1000, room + 1),
-        }),
+        listPage(client, { bucket: row.source.bucket, prefix: row.source.prefix, token, maxKeys }),
       );
-      page.catch(() => {}); // awaited below; a prefetch that fails must not go unhandled meanwhile
+      page.catch(() => {}); // awaited later; a prefetch that fails must not go unhandled meanwhile
       return page;
     };
     let token = params.token;
     let listed = 0;
     let truncated = false;
-    let next: Promise<ListedPage> | null = fetchPage(token, params.maxObjects - params.listedSoFar);
+    const firstSize = pageSizeFor(params.maxObjects - params.listedSoFar);
+    let next: Promise<ListedPage> | null =
+      (token ? takePrefetched(prefetchKey(params.runId, token, firstSize)) : undefined) ?? fetchPage(token, firstSize);
     for (let n = 0; next && n < (params.pages ?? PAGES_PER_STEP); n++) {
       const page: ListedPage = await next;
       const room = params.maxObjects - params.listedSoFar - listed;
       truncated = page.objects.length > room || (page.objects.length === room && page.nextToken !== null);
       const objects = page.objects.slice(0, room);
       token = truncated ? null : page.nextToken;
-      // The next page travels while this one is compared.
-      next = token && n + 1 < (params.pages ?? PAGES_PER_STEP) ? fetchPage(token, room - objects.length) : null;
+      // The next page travels while this one is compared (after the step's last page, for the next step).
+      next = token ? fetchPage(token, pageSizeFor(room - objects.length)) : null;
       if (objects.length) await recordPage(db, events, row, params.runId, objects);
       listed += objects.length;
     }
+    // The client goes when this step ends; the request in flight does not (the connection pool is shared).
+    if (next && token)
+      keepPrefetched(
+        prefetchKey(params.runId, token, pageSizeFor(params.maxObjects - params.listedSoFar - listed)),
+        next,
+      );
     return { nextToken: token, listed, truncated };
   });
 }
