@@ -16,6 +16,7 @@ import { roleCan } from "@/server/permissions";
 import { formErrors } from "@/components/ui/form-errors";
 import { endpointLabel, feedLabel, providerLabel, STATUS_LABEL, STATUS_TONE } from "./labels";
 import { formText } from "@/components/ui/form-data";
+import { refetchAfterChange } from "@/components/providers/query-client";
 
 export function ConnectorDetail({ connectorId }: { connectorId: string }) {
   const org = useOrg();
@@ -23,7 +24,7 @@ export function ConnectorDetail({ connectorId }: { connectorId: string }) {
   const queryClient = useQueryClient();
   const canManage = roleCan(org.role, "connectors.manage");
   const connector = useQuery(trpc.connectors.get.queryOptions({ orgId: org.id, connectorId }));
-  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.connectors.pathKey() });
+  const refresh = () => refetchAfterChange(queryClient, { queryKey: trpc.connectors.pathKey() });
   const retest = useMutation(trpc.connectors.retest.mutationOptions({ onSettled: refresh }));
   const [confirming, setConfirming] = useState(false);
   const disconnect = useMutation(

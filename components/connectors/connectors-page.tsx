@@ -13,6 +13,7 @@ import { Badge, EmptyState, Loading, PageHeader } from "@/components/ui/states";
 import { DataTable } from "@/components/ui/table";
 import { roleCan } from "@/server/permissions";
 import { endpointLabel, feedLabel, providerLabel, STATUS_LABEL, STATUS_TONE } from "./labels";
+import { refetchAfterChange } from "@/components/providers/query-client";
 
 export function ConnectorsPage() {
   const org = useOrg();
@@ -25,7 +26,7 @@ export function ConnectorsPage() {
     trpc.connectors.remove.mutationOptions({
       onSuccess: async () => {
         setToRemove(null);
-        await queryClient.invalidateQueries({ queryKey: trpc.connectors.list.queryKey() });
+        await refetchAfterChange(queryClient, { queryKey: trpc.connectors.list.queryKey() });
       },
     }),
   );

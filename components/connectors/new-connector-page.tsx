@@ -12,6 +12,7 @@ import { PROVIDER_IDS, PROVIDERS, type ProviderId } from "@/server/services/conn
 import { formErrors } from "@/components/ui/form-errors";
 import { IamPolicyHelper } from "./iam-policy";
 import { formText } from "@/components/ui/form-data";
+import { refetchAfterChange } from "@/components/providers/query-client";
 
 const FIELDS = [
   "label",
@@ -40,7 +41,7 @@ export function NewConnectorPage() {
   const create = useMutation(
     trpc.connectors.create.mutationOptions({
       onSuccess: async (connector) => {
-        await queryClient.invalidateQueries({ queryKey: trpc.connectors.list.queryKey() });
+        await refetchAfterChange(queryClient, { queryKey: trpc.connectors.list.queryKey() });
         router.push(`/o/${org.slug}/connectors/${connector.id}`);
       },
     }),

@@ -13,6 +13,7 @@ import { formatRelative } from "@/components/ui/format";
 import { Badge, EmptyState, Loading } from "@/components/ui/states";
 import { formText } from "@/components/ui/form-data";
 import { useHydrated } from "@/components/ui/use-hydrated";
+import { refetchAfterChange } from "@/components/providers/query-client";
 
 const ROLE_LABEL = { owner: "Owner", admin: "Admin", member: "Member" } as const;
 
@@ -47,7 +48,7 @@ function PeopleSection({ containerId }: { containerId: string }) {
   const set = useMutation(
     trpc.containers.access.set.mutationOptions({
       onSuccess: () =>
-        queryClient.invalidateQueries({ queryKey: trpc.containers.access.list.queryKey({ containerId }) }),
+        refetchAfterChange(queryClient, { queryKey: trpc.containers.access.list.queryKey({ containerId }) }),
     }),
   );
   return (
@@ -106,7 +107,7 @@ function TokensSection({ containerId }: { containerId: string }) {
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<string | null>(null);
   const [toRevoke, setToRevoke] = useState<RouterOutputs["apiTokens"]["list"][number] | null>(null);
-  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.apiTokens.list.queryKey({ containerId }) });
+  const refresh = () => refetchAfterChange(queryClient, { queryKey: trpc.apiTokens.list.queryKey({ containerId }) });
   const create = useMutation(
     trpc.apiTokens.create.mutationOptions({
       onSuccess: async (result) => {
@@ -237,7 +238,7 @@ function DeleteSection({ containerId, name }: { containerId: string; name: strin
   const remove = useMutation(
     trpc.containers.delete.mutationOptions({
       onSuccess: async () => {
-        await queryClient.invalidateQueries({ queryKey: trpc.containers.list.queryKey() });
+        await refetchAfterChange(queryClient, { queryKey: trpc.containers.list.queryKey() });
         router.replace(`/o/${org.slug}/containers`);
       },
     }),

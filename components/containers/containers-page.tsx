@@ -12,6 +12,7 @@ import { Dialog } from "@/components/ui/dialog";
 import { TextField } from "@/components/ui/field";
 import { Badge, EmptyState, Loading, PageHeader } from "@/components/ui/states";
 import { formText } from "@/components/ui/form-data";
+import { refetchAfterChange } from "@/components/providers/query-client";
 
 const LEVEL_LABEL = { manage: "Manage", edit: "Can edit", view: "Can view" } as const;
 
@@ -75,7 +76,7 @@ function CreateContainerDialog({ open, onOpenChange }: { open: boolean; onOpenCh
   const create = useMutation(
     trpc.containers.create.mutationOptions({
       onSuccess: async (container) => {
-        await queryClient.invalidateQueries({ queryKey: trpc.containers.list.queryKey() });
+        await refetchAfterChange(queryClient, { queryKey: trpc.containers.list.queryKey() });
         router.push(`/o/${org.slug}/containers/${container.id}`);
       },
     }),

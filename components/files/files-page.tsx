@@ -15,6 +15,7 @@ import { DataTable, type Column } from "@/components/ui/table";
 import { useHydrated } from "@/components/ui/use-hydrated";
 import type { FileSortKey } from "@/server/schemas";
 import { useUpload } from "./use-upload";
+import { refetchAfterChange } from "@/components/providers/query-client";
 
 const PAGE_SIZE = 25;
 const ORIGIN_LABEL = { upload: "Upload", agent: "Agent", connector: "Connector" } as const;
@@ -53,7 +54,7 @@ export function FilesPage({ containerId }: { containerId: string }) {
   useEffect(() => {
     if (sourcesState === undefined) return;
     if (seenSourcesState.current !== undefined && seenSourcesState.current !== sourcesState) {
-      void queryClient.invalidateQueries({ queryKey: trpc.files.list.queryKey() });
+      void refetchAfterChange(queryClient, { queryKey: trpc.files.list.queryKey() });
     }
     seenSourcesState.current = sourcesState;
   }, [sourcesState, queryClient, trpc]);
@@ -65,12 +66,7 @@ export function FilesPage({ containerId }: { containerId: string }) {
     refetchInterval: (query) =>
       sourceSyncing ? 1000 : query.state.data?.items.some((f) => f.status === "processing") ? 1500 : false,
   });
-  // A change of ours must show even when it lands while the list's first load is in flight: invalidating alone
-  // would join that load (a query without data is never refetched over), whose answer predates the change.
-  const refresh = async () => {
-    await queryClient.cancelQueries({ queryKey: trpc.files.list.queryKey() });
-    await queryClient.invalidateQueries({ queryKey: trpc.files.list.queryKey() });
-  };
+  const refresh = () => refetchAfterChange(queryClient, { queryKey: trpc.files.list.queryKey() });
   const uploader = useUpload(containerId, () => void refresh());
   const retry = useMutation(trpc.files.retry.mutationOptions({ onSettled: () => refresh() }));
   const remove = useMutation(

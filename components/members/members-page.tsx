@@ -10,6 +10,7 @@ import { controlClass, SelectField, TextField } from "@/components/ui/field";
 import { formatRelative } from "@/components/ui/format";
 import { Badge, Loading, PageHeader } from "@/components/ui/states";
 import { assignableRoles, roleCan, type OrgRole } from "@/server/permissions";
+import { refetchAfterChange } from "@/components/providers/query-client";
 
 const ROLE_LABEL = { owner: "Owner", admin: "Admin", member: "Member" } as const;
 
@@ -18,7 +19,7 @@ export function MembersPage({ currentUserId }: { currentUserId: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const list = useQuery(trpc.members.list.queryOptions({ orgId: org.id }));
-  const refresh = () => queryClient.invalidateQueries({ queryKey: trpc.members.list.queryKey({ orgId: org.id }) });
+  const refresh = () => refetchAfterChange(queryClient, { queryKey: trpc.members.list.queryKey({ orgId: org.id }) });
   const [toRemove, setToRemove] = useState<RouterOutputs["members"]["list"]["members"][number] | null>(null);
   const changeRole = useMutation(trpc.members.changeRole.mutationOptions({ onSettled: refresh }));
   const remove = useMutation(

@@ -1,4 +1,4 @@
-import { defaultShouldDehydrateQuery, QueryClient } from "@tanstack/react-query";
+import { defaultShouldDehydrateQuery, QueryClient, type InvalidateQueryFilters } from "@tanstack/react-query";
 import superjson from "superjson";
 
 /**
@@ -27,4 +27,14 @@ export function makeQueryClient({ server }: { server: boolean }) {
       hydrate: { deserializeData: superjson.deserialize },
     },
   });
+}
+
+/**
+ * Refetches what a change of ours made stale. A query still on its first load is cancelled first: invalidating
+ * alone joins that load (TanStack Query fetches over one in flight only once the query has data), and its
+ * answer may predate the change, which would then not show until the next refetch.
+ */
+export async function refetchAfterChange(queryClient: QueryClient, filters: InvalidateQueryFilters) {
+  await queryClient.cancelQueries(filters);
+  await queryClient.invalidateQueries(filters);
 }

@@ -17,15 +17,16 @@ import { DataTable } from "@/components/ui/table";
 import { useHydrated } from "@/components/ui/use-hydrated";
 import { ErrorDetails, SourcePill } from "./source-pill";
 import { formText } from "@/components/ui/form-data";
+import { refetchAfterChange } from "@/components/providers/query-client";
 
 /**
  * Refetches what a sync or an attach changes (list, runs, failed files), not the Add bucket form's prefix
  * preview, which would list the bucket again and log another credential read for nothing.
  */
-function invalidateSourceState(queryClient: QueryClient, trpc: ReturnType<typeof useTRPC>) {
+function refetchSourceState(queryClient: QueryClient, trpc: ReturnType<typeof useTRPC>) {
   return Promise.all(
     [trpc.sources.list, trpc.sources.runs, trpc.sources.failedFiles].map((procedure) =>
-      queryClient.invalidateQueries({ queryKey: procedure.queryKey() }),
+      refetchAfterChange(queryClient, { queryKey: procedure.queryKey() }),
     ),
   );
 }
@@ -103,7 +104,7 @@ function SourceRow({
 }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const refresh = () => invalidateSourceState(queryClient, trpc);
+  const refresh = () => refetchSourceState(queryClient, trpc);
   // Sync now is disabled until the server has answered and the list shows the answer, then rests a moment
   // saying so: a run can start and even finish within that time, and a burst of presses is one request, not
   // a request and a follow-up run. `inFlight` closes the gap before React re-renders with isPending.
@@ -130,7 +131,7 @@ function SourceRow({
       onSuccess: () => setConfirming(false),
       onSettled: async () => {
         await refresh();
-        await queryClient.invalidateQueries({ queryKey: trpc.files.pathKey() });
+        await refetchAfterChange(queryClient, { queryKey: trpc.files.pathKey() });
       },
     }),
   );
@@ -287,7 +288,7 @@ function FailedFiles({ containerId, sourceId, canEdit }: { containerId: string; 
   const failed = useQuery(trpc.sources.failedFiles.queryOptions({ containerId, sourceId }));
   const retry = useMutation(
     trpc.files.retry.mutationOptions({
-      onSettled: () => queryClient.invalidateQueries({ queryKey: trpc.sources.failedFiles.queryKey() }),
+      onSettled: () => refetchAfterChange(queryClient, { queryKey: trpc.sources.failedFiles.queryKey() }),
     }),
   );
   if (!failed.data?.length) return null;
@@ -326,7 +327,7 @@ function AddBucketForm({ containerId, onAdded }: { containerId: string; onAdded:
       onSuccess: async () => {
         // Close first: a press of Edit while the list refetches must open a fresh form, not close this one.
         onAdded();
-        await invalidateSourceState(queryClient, trpc);
+        await refetchSourceState(queryClient, trpc);
       },
     }),
   );
