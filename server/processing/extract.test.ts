@@ -56,6 +56,14 @@ describe("extractText", () => {
     expect(await textOf(le, "text/plain")).toBe("Hello UTF-16");
   });
 
+  it("decodes plain text only as far as the caller reads, whatever the characters' widths", async () => {
+    const wide = "世界🙂".repeat(1000); // 3- and 4-byte characters
+    const body = utf8(wide + "x".repeat(1_000_000));
+    const result = await extractText({ body, contentType: "text/plain", name: "big.txt" }, { maxChars: 2000 });
+    expect(result.kind === "text" && result.text.length).toBeLessThanOrEqual(8000);
+    expect(result.kind === "text" && result.text.slice(0, 2000)).toBe(wide.slice(0, 2000));
+  });
+
   it("removes NUL and other control characters PostgreSQL text cannot take", async () => {
     expect(await textOf("a\u0000b\u0007c\td", "text/plain")).toBe("abc\td");
   });

@@ -111,19 +111,23 @@ export function detectFormat(contentType: string, name: string): Format | null {
   return null;
 }
 
-export async function extractText(input: ExtractInput): Promise<ExtractResult> {
+/**
+ * `maxChars`: the caller reads no further than this; plain text is then decoded only as far as it can reach
+ * (4 bytes a character at most), so a large text file never becomes a string of its whole size.
+ */
+export async function extractText(input: ExtractInput, options: { maxChars?: number } = {}): Promise<ExtractResult> {
   const format = detectFormat(input.contentType, input.name);
   if (!format) return { kind: "unsupported" };
-  const text = await extractFormat(format, input.body);
+  const text = await extractFormat(format, input.body, options.maxChars);
   return { kind: "text", text: sanitize(text) };
 }
 
-async function extractFormat(format: Format, body: Uint8Array): Promise<string> {
+async function extractFormat(format: Format, body: Uint8Array, maxChars = Number.POSITIVE_INFINITY): Promise<string> {
   switch (format) {
     case "text":
     case "markdown":
     case "csv":
-      return decodeText(body);
+      return decodeText(body.length / 4 > maxChars ? body.subarray(0, maxChars * 4) : body);
     case "json":
       return jsonToText(decodeText(body));
     case "html":

@@ -81,7 +81,7 @@ export async function deriveTexts(
   log: typeof logger = logger,
 ): Promise<DerivedTexts> {
   try {
-    const extracted = await extractText(file);
+    const extracted = await extractText(file, { maxChars: MAX_TEXT_CHARS });
     if (extracted.kind === "unsupported") return { status: "ready", texts: [] };
     let text = extracted.text;
     if (text.length > MAX_TEXT_CHARS) {
