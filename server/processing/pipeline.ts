@@ -19,6 +19,7 @@ import { logger } from "@/server/logger";
 import { splitIntoEntries } from "./chunk";
 import { EmbeddingError, type Embedder } from "./embed";
 import { ExtractionError, extractText } from "./extract";
+import { withBodyInMemory } from "./memory-budget";
 import { defined } from "@/server/defined";
 
 /** Text beyond this many characters of a file is not processed (the file itself is kept whole). */
@@ -41,23 +42,26 @@ export async function processFile(
   fileId: string,
 ): Promise<ProcessResult> {
   const [file] = await db
-    .select({ id: files.id, name: files.name, contentType: files.contentType, blobKey: files.blobKey })
+    .select({
+      id: files.id,
+      name: files.name,
+      contentType: files.contentType,
+      blobKey: files.blobKey,
+      size: files.size,
+    })
     .from(files)
     .where(eq(files.id, fileId));
   if (!file) return { status: "gone", entries: 0 };
   if (!file.blobKey) return { status: "failed", entries: 0, error: MISSING_COPY_ERROR };
   const log = logger.child({ fileId, blobKey: file.blobKey });
 
-  let body: Uint8Array;
-  try {
-    body = await blobs.get(file.blobKey);
-  } catch (error) {
-    // Missing means missing; anything else (store unreachable, permissions) is infrastructure: retry.
-    if (!(await blobs.exists(file.blobKey)))
-      return write(db, fileId, file.blobKey, embedder.model, { status: "failed", error: MISSING_COPY_ERROR });
-    throw error;
-  }
-  const derived = await deriveTexts({ body, contentType: file.contentType, name: file.name }, log);
+  const blobKey = file.blobKey;
+  // The body is held only while its text is read, within the process's body budget.
+  const derived = await withBodyInMemory(file.size, async () => {
+    const body = await readStoredCopy(blobs, blobKey);
+    return body && deriveTexts({ body, contentType: file.contentType, name: file.name }, log);
+  });
+  if (!derived) return write(db, fileId, blobKey, embedder.model, { status: "failed", error: MISSING_COPY_ERROR });
   let outcome: Outcome;
   if (derived.status === "ready") {
     const [result] = await embedFiles(embedder, [derived]);
@@ -68,6 +72,16 @@ export async function processFile(
     outcome = derived;
   }
   return write(db, fileId, file.blobKey, embedder.model, outcome);
+}
+
+/** A stored copy's bytes; null when it is missing. Any other failure (store unreachable, permissions) throws, to retry. */
+async function readStoredCopy(blobs: BlobStore, blobKey: string): Promise<Uint8Array | null> {
+  try {
+    return await blobs.get(blobKey);
+  } catch (error) {
+    if (!(await blobs.exists(blobKey))) return null;
+    throw error;
+  }
 }
 
 export type DerivedTexts = { status: "ready"; texts: string[] } | { status: "failed"; error: string };

@@ -5,6 +5,10 @@
  *   (its key noted in the blob ledger first) → then one embedder call for the batch → one transaction: files,
  *   entries and embeddings in multi-row statements, the mirror rows, the run's counters, the batch marked done.
  *
+ * A lane holds its object's body from download to stored copy within the process's body budget (by listed
+ * size, server/processing/memory-budget.ts): memory stays bounded however large the objects and however
+ * many batches run at once.
+ *
  * A step that fails or runs out of time aborts its own downloads, so an abandoned attempt never writes beside
  * its retry; the write lands only while the source is attached and the run still running. Problems of one
  * object (access denied to it, an archived storage class, too large, unreadable content) fail that file with a
@@ -20,6 +24,7 @@ import { files, sourceObjects, sources, syncBatches } from "@/db/schema";
 import type { BlobStore } from "@/server/blobs";
 import { deleteBlobs, forgetBlobs, noteBlobsToDelete, noteBlobsWriting } from "@/server/blobs/ledger";
 import { embedder } from "@/server/processing/embed";
+import { withBodyInMemory } from "@/server/processing/memory-budget";
 import { deleteDerivedData, deriveTexts, embedFiles, insertEntries } from "@/server/processing/pipeline";
 import { isChangedSinceListing, isMissingObject, objectReadProblem, readObject } from "@/server/s3/objects";
 import { containerBlobPrefix } from "@/server/services/containers";
@@ -109,21 +114,25 @@ async function readAll(
   const limit = pLimit(DOWNLOADS_PER_BATCH);
   return withSourceClient(db, row, "download objects", async (client) => {
     const lane = async (object: MirrorRow): Promise<Fetched> => {
-      const read = await fetchObject(client, row, object, params.maxFileBytes, signal);
-      if (read.kind !== "body") return read;
-      const derived = await deriveTexts({ body: read.body, contentType: read.contentType, name: object.key });
-      signal.throwIfAborted();
-      const blobKey = defined(blobKeys.get(object.key), `the blob key for ${object.key}`);
-      await blobs.put(blobKey, read.body);
-      return {
-        kind: "read",
-        object,
-        blobKey,
-        contentType: read.contentType,
-        size: read.body.byteLength,
-        texts: derived.status === "ready" ? derived.texts : null,
-        error: derived.status === "failed" ? derived.error : null,
-      };
+      if (object.size > params.maxFileBytes)
+        return { kind: "failed", object, reason: tooLargeReason(object.size, params.maxFileBytes) };
+      return withBodyInMemory(object.size, async () => {
+        const read = await fetchObject(client, row, object, params.maxFileBytes, signal);
+        if (read.kind !== "body") return read;
+        const derived = await deriveTexts({ body: read.body, contentType: read.contentType, name: object.key });
+        signal.throwIfAborted();
+        const blobKey = defined(blobKeys.get(object.key), `the blob key for ${object.key}`);
+        await blobs.put(blobKey, read.body);
+        return {
+          kind: "read",
+          object,
+          blobKey,
+          contentType: read.contentType,
+          size: read.body.byteLength,
+          texts: derived.status === "ready" ? derived.texts : null,
+          error: derived.status === "failed" ? derived.error : null,
+        };
+      });
     };
     try {
       return await Promise.all(pending.map((object) => limit(() => lane(object))));
@@ -143,7 +152,6 @@ async function fetchObject(
   maxFileBytes: number,
   signal: AbortSignal,
 ): Promise<Exclude<Fetched, { kind: "read" }> | { kind: "body"; body: Uint8Array; contentType: string }> {
-  if (object.size > maxFileBytes) return { kind: "failed", object, reason: tooLargeReason(object.size, maxFileBytes) };
   signal.throwIfAborted();
   return s3Call(row, async () => {
     try {
