@@ -207,6 +207,13 @@ describe("sources at scale", () => {
       const third = await step(second.nextToken, 2000, 2500);
       expect(third).toMatchObject({ listed: 500, truncated: true, nextToken: null });
       expect(asked).toEqual([null, first.nextToken, second.nextToken, second.nextToken]);
+
+      // The first step again (its result lost, the engine retries it): its page counts once, is handed out once.
+      const [before] = await getDb().select().from(syncRuns).where(eq(syncRuns.id, run!.runId));
+      expect(before).toMatchObject({ listed: 2500, added: 2500, batches: 25 });
+      expect(await step(null, 0)).toMatchObject({ listed: 1000, truncated: false });
+      const [after] = await getDb().select().from(syncRuns).where(eq(syncRuns.id, run!.runId));
+      expect(after).toMatchObject({ listed: 2500, added: 2500, batches: 25 });
     } finally {
       stopLog();
     }

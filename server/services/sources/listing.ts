@@ -119,7 +119,11 @@ export async function listPages(
   });
 }
 
-/** Records one listed page: what it saw, what it must import (in batches, each announced through the outbox). */
+/**
+ * Records one listed page: what it saw, then what it must import (in batches, each announced through the
+ * outbox). A page a retried step lists again counts once: the run's `listed` grows by the keys new to its
+ * scratch list, and keys already handed out to this run are not handed out again.
+ */
 async function recordPage(
   db: Database,
   events: EventOutbox,
@@ -128,62 +132,70 @@ async function recordPage(
   objects: ListedObject[],
 ) {
   const sourceId = row.source.id;
-  await db.transaction(async (tx) => {
-    const changed = await tx.execute<{
-      key: string;
-      etag: string;
-      size: string;
-      last_modified: string | null;
-      is_new: boolean;
-    }>(sql`
-      with incoming as (
-        select * from jsonb_to_recordset(${JSON.stringify(objects)}::jsonb) as x(key text, etag text, size bigint, "lastModified" timestamptz)
-      ),
-      seen as (
-        insert into ${syncListed} (run_id, key) select ${runId}, key from incoming on conflict do nothing
-      )
+  // One statement (no transaction of its own): most pages of a no-change sync cost only this.
+  const [seen] = await db.execute<{ changed: ChangedObject[] }>(sql`
+    with incoming as (
+      select * from jsonb_to_recordset(${JSON.stringify(objects)}::jsonb) as x(key text, etag text, size bigint, "lastModified" timestamptz)
+    ),
+    seen as (
+      insert into ${syncListed} (run_id, key) select ${runId}, key from incoming on conflict do nothing returning 1
+    ),
+    counted as (
+      update ${syncRuns} set listed = listed + (select count(*) from seen), updated_at = now(), error = null
+      where id = ${runId} and status = 'running'
+    )
+    select coalesce(json_agg(c order by c.key), '[]') as changed from (
       select i.key, i.etag, i.size, i."lastModified" as last_modified, o.key is null as is_new
       from incoming i left join ${sourceObjects} o on o.source_id = ${sourceId} and o.key = i.key
       where o.key is null or o.etag <> i.etag or (o.needs_import and o.import_run_id is distinct from ${runId})
-      order by i.key`);
-    const batches = splitIntoBatches(changed.map((c) => ({ ...c, size: Number(c.size) })));
-    // A page with nothing to import touches the run once, for its counters (most pages of a no-change sync).
-    if (batches.length) {
-      const [run] = await tx
-        .update(syncRuns)
-        .set({ batches: sql`${syncRuns.batches} + ${batches.length}` })
-        .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, "running")))
-        .returning({ batches: syncRuns.batches });
-      if (!run) return; // cancelled meanwhile: nothing to hand out
-      const first = run.batches - batches.length;
-      const assigned = batches.flatMap((batch, i) => batch.map((o) => ({ ...o, batch: first + i })));
-      await tx.execute(sql`
-        insert into ${sourceObjects} (source_id, key, etag, size, last_modified, needs_import, import_run_id, import_batch)
-        select ${sourceId}, key, etag, size, last_modified, true, ${runId}, batch
-        from jsonb_to_recordset(${JSON.stringify(assigned)}::jsonb) as x(key text, etag text, size bigint, last_modified timestamptz, batch int)
-        on conflict (source_id, key) do update set
-          etag = excluded.etag, size = excluded.size, last_modified = excluded.last_modified,
-          needs_import = true, import_run_id = excluded.import_run_id, import_batch = excluded.import_batch`);
-      await tx
-        .insert(syncBatches)
-        .values(batches.map((batch, i) => ({ runId, batch: first + i, objects: batch.length })));
-      await events.record(
-        tx,
-        batches.map((_, i) =>
-          sourceImportRequested.create(
-            { sourceId, connectorId: row.connector.id, runId, batch: first + i },
-            { id: `import-${runId}-${first + i}` },
-          ),
+    ) c`);
+  const changed = seen?.changed ?? [];
+  if (!changed.length) return;
+  const batches = splitIntoBatches(changed);
+  await db.transaction(async (tx) => {
+    const [run] = await tx
+      .update(syncRuns)
+      .set({ batches: sql`${syncRuns.batches} + ${batches.length}` })
+      .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, "running")))
+      .returning({ batches: syncRuns.batches });
+    if (!run) return; // cancelled meanwhile: nothing to hand out
+    const first = run.batches - batches.length;
+    const assigned = batches.flatMap((batch, i) => batch.map((o) => ({ ...o, batch: first + i })));
+    // Handed out to this run: a retried step that lists these keys again finds them so and skips them.
+    await tx.execute(sql`
+      insert into ${sourceObjects} (source_id, key, etag, size, last_modified, needs_import, import_run_id, import_batch)
+      select ${sourceId}, key, etag, size, last_modified, true, ${runId}, batch
+      from jsonb_to_recordset(${JSON.stringify(assigned)}::jsonb) as x(key text, etag text, size bigint, last_modified timestamptz, batch int)
+      on conflict (source_id, key) do update set
+        etag = excluded.etag, size = excluded.size, last_modified = excluded.last_modified,
+        needs_import = true, import_run_id = excluded.import_run_id, import_batch = excluded.import_batch`);
+    await tx
+      .insert(syncBatches)
+      .values(batches.map((batch, i) => ({ runId, batch: first + i, objects: batch.length })));
+    await events.record(
+      tx,
+      batches.map((_, i) =>
+        sourceImportRequested.create(
+          { sourceId, connectorId: row.connector.id, runId, batch: first + i },
+          { id: `import-${runId}-${first + i}` },
         ),
-      );
-    }
+      ),
+    );
     await bumpCounters(tx, runId, {
-      listed: objects.length,
       added: changed.filter((c) => c.is_new).length,
       updated: changed.filter((c) => !c.is_new).length,
     });
   });
   void events.flush(); // the imports start as soon as the engine has them; the relay retries what fails
+}
+
+/** A listed key that is new to the mirror or changed since it was imported. */
+interface ChangedObject {
+  key: string;
+  etag: string;
+  size: number;
+  last_modified: string | null;
+  is_new: boolean;
 }
 
 /** Consecutive keys, at most IMPORT_BATCH_OBJECTS and IMPORT_BATCH_BYTES of listed size a batch. */
