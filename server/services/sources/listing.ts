@@ -25,6 +25,7 @@ import {
   type SourceWithConnector,
 } from "./runs";
 import { s3Call, withSourceClient } from "./s3-calls";
+import { defined } from "@/server/defined";
 
 /** Pages listed per durable step: a 100,000-object run lists in 10 steps. */
 export const PAGES_PER_STEP = 10;
@@ -132,10 +133,11 @@ async function recordPage(
   objects: ListedObject[],
 ) {
   const sourceId = row.source.id;
-  // One statement (no transaction of its own): most pages of a no-change sync cost only this.
-  const [seen] = await db.execute<{ changed: ChangedObject[] }>(sql`
+  // One statement (no transaction of its own): most pages of a no-change sync cost only this. Keys and ETags
+  // travel as pairs, the rest of what was listed stays here until a key turns out to need importing.
+  const [seen] = await db.execute<{ changed: [string, boolean][] }>(sql`
     with incoming as (
-      select * from jsonb_to_recordset(${JSON.stringify(objects)}::jsonb) as x(key text, etag text, size bigint, "lastModified" timestamptz)
+      select e->>0 as key, e->>1 as etag from jsonb_array_elements(${JSON.stringify(objects.map((o) => [o.key, o.etag]))}::jsonb) e
     ),
     seen as (
       insert into ${syncListed} (run_id, key) select ${runId}, key from incoming on conflict do nothing returning 1
@@ -144,12 +146,14 @@ async function recordPage(
       update ${syncRuns} set listed = listed + (select count(*) from seen), updated_at = now(), error = null
       where id = ${runId} and status = 'running'
     )
-    select coalesce(json_agg(c order by c.key), '[]') as changed from (
-      select i.key, i.etag, i.size, i."lastModified" as last_modified, o.key is null as is_new
-      from incoming i left join ${sourceObjects} o on o.source_id = ${sourceId} and o.key = i.key
-      where o.key is null or o.etag <> i.etag or (o.needs_import and o.import_run_id is distinct from ${runId})
-    ) c`);
-  const changed = seen?.changed ?? [];
+    select coalesce(json_agg(json_build_array(i.key, o.key is null) order by i.key), '[]') as changed
+    from incoming i left join ${sourceObjects} o on o.source_id = ${sourceId} and o.key = i.key
+    where o.key is null or o.etag <> i.etag or (o.needs_import and o.import_run_id is distinct from ${runId})`);
+  const byKey = new Map(objects.map((o) => [o.key, o]));
+  const changed = (seen?.changed ?? []).map(([key, isNew]): ChangedObject => {
+    const object = defined(byKey.get(key), `the listed object ${key}`);
+    return { key, etag: object.etag, size: object.size, last_modified: object.lastModified, is_new: isNew };
+  });
   if (!changed.length) return;
   const batches = splitIntoBatches(changed);
   await db.transaction(async (tx) => {
