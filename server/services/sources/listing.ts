@@ -1,9 +1,10 @@
 /**
  * The listing half of a sync run. Pages of up to 1,000 keys under the prefix (the next page is fetched while
- * the current one is compared, also across steps), each compared with the mirror index in SQL: new keys and keys whose ETag
- * changed are handed out in import batches (one import-objects run each, through the outbox), unchanged keys
- * cost one row in the run's scratch list of what it saw and nothing else. After a complete listing, keys the
- * run did not see are removed with their files; a truncated or failed listing removes nothing.
+ * the current one is compared, also from one step to the next), each compared with the mirror index in SQL:
+ * new keys and keys whose ETag changed are handed out in import batches (one import-objects run each, through
+ * the outbox), unchanged keys cost one row in the run's scratch list of what it saw and nothing else. After a
+ * complete listing, keys the run did not see are removed with their files; a truncated or failed listing
+ * removes nothing.
  * Only ListObjectsV2 under the prefix reaches the bucket here.
  */
 import "server-only";
