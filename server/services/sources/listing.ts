@@ -150,12 +150,12 @@ async function recordPage(
     select coalesce(json_agg(json_build_array(i.key, o.key is null) order by i.key), '[]') as changed
     from incoming i left join ${sourceObjects} o on o.source_id = ${sourceId} and o.key = i.key
     where o.key is null or o.etag <> i.etag or (o.needs_import and o.import_run_id is distinct from ${runId})`);
+  if (!seen?.changed.length) return;
   const byKey = new Map(objects.map((o) => [o.key, o]));
-  const changed = (seen?.changed ?? []).map(([key, isNew]): ChangedObject => {
+  const changed = seen.changed.map(([key, isNew]): ChangedObject => {
     const object = defined(byKey.get(key), `the listed object ${key}`);
     return { key, etag: object.etag, size: object.size, last_modified: object.lastModified, is_new: isNew };
   });
-  if (!changed.length) return;
   const batches = splitIntoBatches(changed);
   await db.transaction(async (tx) => {
     const [run] = await tx
