@@ -65,6 +65,57 @@ function runsOf(sourceId: string) {
     .where(sql`${engineRuns.event}->'data'->>'sourceId' = ${sourceId}`);
 }
 
+/** Stores each of `keys` as `mb` MiB of `fill` repeated, streamed up from a file (never whole in this process). */
+async function putLargeObjects(keys: string[], mb: number, fill: string) {
+  const file = path.join(directory, `large-${randomUUID()}.bin`);
+  const unit = Buffer.from(fill);
+  const chunk = Buffer.concat(Array.from({ length: Math.ceil((1024 * 1024) / unit.length) }, () => unit)).subarray(
+    0,
+    1024 * 1024,
+  );
+  const fd = fs.openSync(file, "w");
+  for (let i = 0; i < mb; i++) fs.writeSync(fd, chunk);
+  fs.closeSync(fd);
+  for (const key of keys)
+    await admin.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: key,
+        Body: fs.createReadStream(file),
+        ContentLength: mb * 1024 * 1024,
+        ContentType: "text/plain",
+      }),
+    );
+  fs.rmSync(file);
+}
+
+/** Runs `work` while sampling this process's RSS every 20 ms; returns its result and the peak growth in MB. */
+async function withPeakRssGrowth<T>(work: () => Promise<T>): Promise<{ result: T; growthMb: number }> {
+  global.gc?.();
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  try {
+    const result = await work();
+    return { result, growthMb: (peak - before) / (1024 * 1024) };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+/** Attaches `prefix` of the test bucket to a fresh container and waits for the backfill to settle. */
+async function backfill(prefix: string, timeoutMs: number) {
+  const { container, connector, api } = await sourceWorld({ endpoint: s3.endpoint, testBucket: BUCKET });
+  const { id: sourceId } = await api.sources.attach({
+    containerId: container.id,
+    connectorId: connector.id,
+    bucket: BUCKET,
+    prefix,
+  });
+  await sourceSettled(sourceId, timeoutMs);
+  return getDb().select().from(files).where(eq(files.sourceId, sourceId)).orderBy(files.name);
+}
+
 describe("sources at scale", () => {
   it("syncs a 100,050-object prefix: stops at 100,000 with the warning, removes nothing, ≤ 300 steps in every run", async () => {
     const keyOf = (i: number) =>
@@ -392,49 +443,17 @@ describe("sources at scale", () => {
 
   it("imports large objects under the cap within a fixed memory budget, however many arrive at once", async () => {
     const prefix = `big-bodies-${randomUUID().slice(0, 6)}/`;
-    const bodyFile = path.join(directory, "big-body.txt");
-    const fd = fs.openSync(bodyFile, "w");
-    const line = Buffer.from("A line of a long report, about forty bytes.\n");
-    const chunk = Buffer.concat(Array.from({ length: Math.ceil((1024 * 1024) / line.length) }, () => line)).subarray(
-      0,
-      1024 * 1024,
-    );
-    for (let i = 0; i < 40; i++) fs.writeSync(fd, chunk);
-    fs.closeSync(fd);
     const names = ["a", "b", "c", "d", "e", "f"].map((n) => `${n}.txt`);
-    for (const name of names)
-      await admin.send(
-        new PutObjectCommand({
-          Bucket: BUCKET,
-          Key: prefix + name,
-          Body: fs.createReadStream(bodyFile),
-          ContentLength: 40 * 1024 * 1024,
-          ContentType: "text/plain",
-        }),
-      );
-    fs.rmSync(bodyFile);
+    await putLargeObjects(
+      names.map((name) => prefix + name),
+      40,
+      "A line of a long report, about forty bytes.\n",
+    );
 
-    const { container, connector, api } = await sourceWorld({ endpoint: s3.endpoint, testBucket: BUCKET });
-    global.gc?.();
-    const before = process.memoryUsage().rss;
-    let peak = before;
-    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-    try {
-      const { id: sourceId } = await api.sources.attach({
-        containerId: container.id,
-        connectorId: connector.id,
-        bucket: BUCKET,
-        prefix,
-      });
-      await sourceSettled(sourceId, 120_000);
-      const mirrored = await getDb().select().from(files).where(eq(files.sourceId, sourceId)).orderBy(files.name);
-      expect(mirrored.map((m) => [m.name.slice(prefix.length), m.status, m.size])).toEqual(
-        names.map((name) => [name, "ready", 40 * 1024 * 1024]),
-      );
-    } finally {
-      clearInterval(sampler);
-    }
-    const growthMb = (peak - before) / (1024 * 1024);
+    const { result: mirrored, growthMb } = await withPeakRssGrowth(() => backfill(prefix, 120_000));
+    expect(mirrored.map((m) => [m.name.slice(prefix.length), m.status, m.size])).toEqual(
+      names.map((name) => [name, "ready", 40 * 1024 * 1024]),
+    );
     console.info(`six 40 MB objects under a 50 MB cap: RSS grew ${growthMb.toFixed(1)} MB during the sync`);
     // Four imports of this connector run at once. Unbounded, each held a body, its copy while read and its
     // text (~300 MB in all); within the budget, one 40 MB body at a time (~130 MB with what GC has yet to free).
@@ -443,50 +462,19 @@ describe("sources at scale", () => {
 
   it("lists an object over the size cap as too large without downloading it; memory stays flat", async () => {
     const prefix = `large-${randomUUID().slice(0, 6)}/`;
-    const hugeFile = path.join(directory, "huge-upload.bin");
-    const fd = fs.openSync(hugeFile, "w");
-    const chunk = Buffer.alloc(1024 * 1024, 97);
-    for (let i = 0; i < 60; i++) fs.writeSync(fd, chunk);
-    fs.closeSync(fd);
-    await admin.send(
-      new PutObjectCommand({
-        Bucket: BUCKET,
-        Key: `${prefix}huge.txt`,
-        Body: fs.createReadStream(hugeFile),
-        ContentLength: 60 * 1024 * 1024,
-        ContentType: "text/plain",
-      }),
-    );
-    fs.rmSync(hugeFile);
+    await putLargeObjects([`${prefix}huge.txt`], 60, "a");
     await admin.send(
       new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}small.txt`, Body: "small", ContentType: "text/plain" }),
     );
 
-    const { container, connector, api } = await sourceWorld({ endpoint: s3.endpoint, testBucket: BUCKET });
-    global.gc?.();
-    const before = process.memoryUsage().rss;
-    let peak = before;
-    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-    try {
-      const { id: sourceId } = await api.sources.attach({
-        containerId: container.id,
-        connectorId: connector.id,
-        bucket: BUCKET,
-        prefix,
-      });
-      await sourceSettled(sourceId, 60_000);
-      const mirrored = await getDb().select().from(files).where(eq(files.sourceId, sourceId)).orderBy(files.name);
-      expect(mirrored.map((m) => [m.name.slice(prefix.length), m.status, m.blobKey === null])).toEqual([
-        ["huge.txt", "failed", true],
-        ["small.txt", "ready", false],
-      ]);
-      expect(mirrored[0]!.error).toMatch(/too large \(60 MB\).*up to 50 MB/);
-      const [run] = await getDb().select().from(syncRuns).where(eq(syncRuns.sourceId, sourceId));
-      expect(run).toMatchObject({ status: "succeeded", processed: 1, failed: 1 });
-    } finally {
-      clearInterval(sampler);
-    }
-    const growthMb = (peak - before) / (1024 * 1024);
+    const { result: mirrored, growthMb } = await withPeakRssGrowth(() => backfill(prefix, 60_000));
+    expect(mirrored.map((m) => [m.name.slice(prefix.length), m.status, m.blobKey === null])).toEqual([
+      ["huge.txt", "failed", true],
+      ["small.txt", "ready", false],
+    ]);
+    expect(mirrored[0]!.error).toMatch(/too large \(60 MB\).*up to 50 MB/);
+    const [run] = await getDb().select().from(syncRuns).where(eq(syncRuns.sourceId, mirrored[0]!.sourceId!));
+    expect(run).toMatchObject({ status: "succeeded", processed: 1, failed: 1 });
     console.info(`60 MB object over a 50 MB cap: RSS grew ${growthMb.toFixed(1)} MB during the sync`);
     expect(growthMb).toBeLessThan(30);
   }, 120_000);
