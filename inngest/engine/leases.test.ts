@@ -66,7 +66,7 @@ it("takes over a job whose lease expired, counting the lost call as an attempt",
     5_000,
     "the job",
   );
-  const lease = await claimJob(h.engine.sql, { owner: "dead-host:1", leaseMs: 500 });
+  const { lease } = await claimJob(h.engine.sql, { owner: "dead-host:1", leaseMs: 500 });
   expect(lease?.job.runId).toBe(run!.id);
   h.engine.workers.resume();
   const done = await h.waitForRun("quick", (r) => r.status === "completed", 30_000);

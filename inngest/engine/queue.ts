@@ -185,15 +185,29 @@ export function handOffSlot(
   );
 }
 
+/** What a claim found: a lease, or when a worker that found nothing should look again. */
+export type Claim = { lease: Lease; nextDueAt?: never } | { lease: null; nextDueAt: Date | null };
+
 /**
  * Claims the oldest due job whose function + key has a free slot, and leases it to `owner`. A due job
  * whose lease expired is taken over with its attempt counted, so a job that kills its process each time
  * still runs out of attempts. A job of a function without a concurrency limit is leased in one statement;
  * a limited one in a transaction that counts its slot under the slot's lock.
+ *
+ * Finding nothing, it says when the next job that was not due becomes due, read in the same statement: a
+ * later read would miss a retry that fell due in between (its notification already spent), and the
+ * worker would sleep through it. Due jobs that wait for a slot are left out: the slot's finish notifies.
  */
-export async function claimJob(sql: postgres.Sql, params: { owner: string; leaseMs: number }): Promise<Lease | null> {
+export async function claimJob(sql: postgres.Sql, params: { owner: string; leaseMs: number }): Promise<Claim> {
   const token = randomUUID();
-  const [row] = await sql<(JobRow & { candidate: string; taken_over: boolean; candidate_limit: number | null })[]>`
+  const [row] = await sql<
+    (JobRow & {
+      candidate: string | null;
+      taken_over: boolean;
+      candidate_limit: number | null;
+      next_due_at: string | Date | null;
+    })[]
+  >`
     with full_slots as (
       select function_id, concurrency_key from engine_jobs
       where lease_token is not null and concurrency_limit is not null and due_at > now()
@@ -215,10 +229,14 @@ export async function claimJob(sql: postgres.Sql, params: { owner: string; lease
     started as (
       update engine_runs set status = 'running', started_at = now() where id in (select run_id from leased) and status = 'queued'
     )
-    select c.id as candidate, c.taken_over, c.concurrency_limit as candidate_limit, l.* from candidate c left join leased l on true`;
-  if (!row) return null;
-  if (row.candidate_limit === null) return { job: toJob(row), token, takenOver: row.taken_over };
-  return claimLimited(sql, row.candidate, { ...params, token });
+    select c.id as candidate, c.taken_over, c.concurrency_limit as candidate_limit, l.*,
+      case when c.id is null then (select min(due_at) from engine_jobs where due_at > now()) end as next_due_at
+    from (select 1) as one left join candidate c on true left join leased l on true`;
+  if (!row?.candidate) return { lease: null, nextDueAt: row?.next_due_at ? date(row.next_due_at) : null };
+  if (row.candidate_limit === null) return { lease: { job: toJob(row), token, takenOver: row.taken_over } };
+  const lease = await claimLimited(sql, row.candidate, { ...params, token });
+  // Lost to another claim or a slot that just filled: look again at once (the next claim skips both).
+  return lease ? { lease } : { lease: null, nextDueAt: new Date() };
 }
 
 async function claimLimited(
@@ -295,12 +313,6 @@ export async function releaseJob(tx: Sql, job: Job, params: { delayMs: number; a
 /** Removes a finished job (frees its slot). */
 export async function deleteJob(tx: Sql, job: Job) {
   await Promise.all([tx`delete from engine_jobs where id = ${job.id}`, notifyWorkers(tx)]);
-}
-
-/** When the next job that is not claimable now becomes due (a sleep's end, a retry, a lease's expiry). */
-export async function nextDueAt(sql: Sql): Promise<Date | null> {
-  const [row] = await sql<{ at: string | null }[]>`select min(due_at) as at from engine_jobs where due_at > now()`;
-  return row?.at ? date(row.at) : null;
 }
 
 export interface QueueStats {

@@ -8,7 +8,7 @@ import "server-only";
 import type postgres from "postgres";
 import type { Logger } from "@/server/logger";
 import { runLease, type EngineContext } from "./executor";
-import { claimJob, nextDueAt, NOTIFY_CHANNEL, type Lease } from "./queue";
+import { claimJob, NOTIFY_CHANNEL, type Claim, type Lease } from "./queue";
 import { FUNCTIONS_CHANNEL, nextCronTime } from "./registry";
 import { pruneHistory, type RetentionPolicy } from "./retention";
 import { createRun } from "./runs";
@@ -92,21 +92,22 @@ export class WorkerPool {
   private async loop(): Promise<void> {
     while (!this.stopping) {
       if (this.paused) {
-        await this.park();
+        await this.park(null);
         continue;
       }
-      let lease: Lease | null;
+      let claim: Claim;
       try {
-        lease = await claimJob(this.sql, { owner: this.ctx.owner, leaseMs: this.ctx.leaseMs });
+        claim = await claimJob(this.sql, { owner: this.ctx.owner, leaseMs: this.ctx.leaseMs });
       } catch (error) {
         this.options.log.error({ err: error }, "engine: claiming a job failed");
-        await this.park(1000);
+        await this.park(null, 1000);
         continue;
       }
-      if (!lease) {
-        await this.park();
+      if (!claim.lease) {
+        await this.park(claim.nextDueAt);
         continue;
       }
+      let lease: Lease | null = claim.lease;
       if (this.parked.length) this.wakeOne(); // there may be more work: let the next idle loop look
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() sets this.stopping during the awaits; TypeScript keeps its narrowing from the check above
       while (lease && !this.stopping) {
@@ -124,16 +125,15 @@ export class WorkerPool {
     }
   }
 
-  /** Sleeps until a notification, the next due job, or `maxMs`, whichever comes first. */
-  private async park(maxMs = this.options.maxIdleMs): Promise<void> {
+  /** Sleeps until a notification, `dueAt` (the next job falling due), or `maxMs`, whichever comes first. */
+  private async park(dueAt: Date | null, maxMs = this.options.maxIdleMs): Promise<void> {
     if (this.stopping) return;
     if (this.missedWake) {
       this.missedWake = false;
       return;
     }
     const woken = new Promise<void>((resolve) => this.parked.push(resolve));
-    const due = await nextDueAt(this.sql).catch(() => null);
-    this.armIdleTimer(Math.min(maxMs, due ? Math.max(0, due.getTime() - Date.now()) : maxMs));
+    this.armIdleTimer(Math.min(maxMs, dueAt ? Math.max(0, dueAt.getTime() - Date.now()) : maxMs));
     await woken;
   }
 
