@@ -16,6 +16,7 @@ const count = (tag: string) => effects.filter((e) => e === tag).length;
 const intervals: Record<string, { start: number; end: number }[]> = {};
 const runSpans: Record<string, { start: number; end: number }[]> = {};
 let flaky = 0;
+const flakyCalls: number[] = [];
 const retryAfterCalls: number[] = [];
 let brokenUntilFixed = true;
 
@@ -61,6 +62,7 @@ beforeAll(async () => {
       }),
       client.createFunction({ id: "flaky", retries: 3, triggers: [{ event: "test/flaky" }] }, async ({ step }) => {
         return step.run("sometimes", () => {
+          flakyCalls.push(Date.now());
           flaky++;
           if (flaky < 3) throw new Error(`flake ${flaky}`);
           return `ok after ${flaky}`;
@@ -143,7 +145,8 @@ beforeAll(async () => {
           return "fixed";
         });
       }),
-      client.createFunction({ id: "ticker", triggers: [{ cron: "*/30 * * * *" }] }, async ({ event, step }) => {
+      // Once a year, so the schedule never fires on its own while the tests run (only when the test moves it).
+      client.createFunction({ id: "ticker", triggers: [{ cron: "0 0 1 1 *" }] }, async ({ event, step }) => {
         // Typed as the cron's event or a direct invocation's; only the schedule starts this one.
         const schedule = event.name === "inngest/scheduled.timer" ? event.data.cron : "invoked";
         await step.run("tick", () => effects.push(`tick:${schedule}`));
@@ -191,6 +194,10 @@ describe("embedded engine", () => {
     expect(run.output).toBe("ok after 3");
     const attempts = await h.engine.db.select().from(engineAttempts).where(eq(engineAttempts.runId, run.id));
     expect(attempts.filter((a) => a.outcome === "step_error").map((a) => a.attempt)).toEqual([0, 1]);
+    // Retries are due 10-40 ms later. A worker that missed one would find it only by its 10 s idle
+    // safety net (a retry falling due between a claim that found nothing and the nap did just that).
+    const gaps = flakyCalls.slice(1).map((at, i) => at - flakyCalls[i]!);
+    expect(Math.max(...gaps)).toBeLessThan(5_000);
   });
 
   it("fails at once on NonRetriableError and calls onFailure", async () => {
@@ -205,7 +212,9 @@ describe("embedded engine", () => {
     await h.client.send({ name: "test/retry-after", data: {} });
     const run = await h.waitForRun("retry-after");
     expect(run.output).toBe("done");
-    expect(retryAfterCalls[1]! - retryAfterCalls[0]!).toBeGreaterThanOrEqual(700);
+    const gap = retryAfterCalls[1]! - retryAfterCalls[0]!;
+    expect(gap).toBeGreaterThanOrEqual(700);
+    expect(gap).toBeLessThan(5_000); // not found late by the idle safety net (see the test above)
   });
 
   it("fans out with step.sendEvent", async () => {
@@ -300,12 +309,12 @@ describe("embedded engine", () => {
 
   it("fires cron schedules", async () => {
     const [schedule] = await h.engine.db.select().from(engineSchedules);
-    expect(schedule!.cron).toBe("*/30 * * * *");
+    expect(schedule!.cron).toBe("0 0 1 1 *");
     expect(schedule!.nextAt.getTime()).toBeGreaterThan(Date.now());
     await h.engine.db.update(engineSchedules).set({ nextAt: new Date(Date.now() - 1000) });
     // Schedules change through registration, which tells every process to look at its timers again.
     await h.engine.sync();
-    await until(() => count("tick:*/30 * * * *") === 1, 10_000, "the cron run");
+    await until(() => count("tick:0 0 1 1 *") === 1, 10_000, "the cron run");
     const [after] = await h.engine.db.select().from(engineSchedules);
     expect(after!.nextAt.getTime()).toBeGreaterThan(Date.now());
   });
