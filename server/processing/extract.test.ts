@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { detectFormat, ExtractionError, extractText } from "./extract";
+import { bytesToExtract, detectFormat, ExtractionError, extractText } from "./extract";
 import { makeDocx, makePdf, PNG_BYTES } from "./test-fixtures";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
@@ -45,6 +45,26 @@ describe("detectFormat", () => {
   });
 });
 
+describe("bytesToExtract", () => {
+  const size = 100_000_000;
+  it.each([
+    ["text/plain", "notes.txt", 4_000],
+    ["application/octet-stream", "table.csv", 4_000],
+    ["text/markdown", "notes.md", 4_000],
+    ["application/json", "data.json", size],
+    ["text/html", "page.html", size],
+    ["application/pdf", "report.pdf", size],
+    ["image/png", "photo.png", 0],
+    ["application/octet-stream", "archive.zip", 0],
+  ])("%s %s: %d bytes of a 100 MB file for 1,000 characters", (contentType, name, bytes) => {
+    expect(bytesToExtract({ contentType, name, size }, 1_000)).toBe(bytes);
+  });
+
+  it("never more than the file holds", () => {
+    expect(bytesToExtract({ contentType: "text/plain", name: "a.txt", size: 10 }, 1_000)).toBe(10);
+  });
+});
+
 describe("extractText", () => {
   it("reads plain text as UTF-8 and strips a BOM", async () => {
     const body = new Uint8Array([0xef, 0xbb, 0xbf, ...utf8("Grüße, 世界!\r\nLine two")]);
@@ -60,8 +80,17 @@ describe("extractText", () => {
     const wide = "世界🙂".repeat(1000); // 3- and 4-byte characters
     const body = utf8(wide + "x".repeat(1_000_000));
     const result = await extractText({ body, contentType: "text/plain", name: "big.txt" }, { maxChars: 2000 });
-    expect(result.kind === "text" && result.text.length).toBeLessThanOrEqual(8000);
-    expect(result.kind === "text" && result.text.slice(0, 2000)).toBe(wide.slice(0, 2000));
+    expect(result.kind === "text" && result.text).toBe(wide.slice(0, 2000));
+  });
+
+  it("decodes characters split across the chunks it decodes in, and UTF-16, up to the characters asked for", async () => {
+    const text = "a".repeat(256 * 1024 - 1) + "世界".repeat(100_000); // the first 世 straddles the first chunk's end
+    const maxChars = 256 * 1024 - 1 + 150_000;
+    const read = await extractText({ body: utf8(text), contentType: "text/plain", name: "a.txt" }, { maxChars });
+    expect(read.kind === "text" && read.text).toBe(text.slice(0, maxChars));
+    const utf16 = new Uint8Array([0xff, 0xfe, ...new Uint8Array(Buffer.from(text, "utf16le"))]);
+    const read16 = await extractText({ body: utf16, contentType: "text/plain", name: "a.txt" }, { maxChars });
+    expect(read16.kind === "text" && read16.text).toBe(text.slice(0, maxChars));
   });
 
   it("removes NUL and other control characters PostgreSQL text cannot take", async () => {

@@ -111,9 +111,23 @@ export function detectFormat(contentType: string, name: string): Format | null {
   return null;
 }
 
+/** Formats read line by line from the start: the first characters need only the first bytes. */
+const READ_FROM_START = new Set<Format>(["text", "markdown", "csv"]);
+
 /**
- * `maxChars`: the caller reads no further than this; plain text is then decoded only as far as it can reach
- * (4 bytes a character at most), so a large text file never becomes a string of its whole size.
+ * How many leading bytes of a file extraction reads when it keeps `maxChars` characters: none of a format we
+ * do not read, at most 4 a character of plain text, all of one that must be parsed whole (JSON, HTML, PDF, DOCX).
+ */
+export function bytesToExtract(file: { contentType: string; name: string; size: number }, maxChars: number): number {
+  const format = detectFormat(file.contentType, file.name);
+  if (!format) return 0;
+  return READ_FROM_START.has(format) ? Math.min(file.size, maxChars * 4) : file.size;
+}
+
+/**
+ * `maxChars`: the caller keeps no more characters than this. Plain text is decoded only until it has them
+ * (bytesToExtract says how many bytes that may take), so a large text file never becomes a string of its
+ * whole size, nor of four times the characters kept.
  */
 export async function extractText(input: ExtractInput, options: { maxChars?: number } = {}): Promise<ExtractResult> {
   const format = detectFormat(input.contentType, input.name);
@@ -127,7 +141,7 @@ async function extractFormat(format: Format, body: Uint8Array, maxChars = Number
     case "text":
     case "markdown":
     case "csv":
-      return decodeText(body.length / 4 > maxChars ? body.subarray(0, maxChars * 4) : body);
+      return decodeText(body, maxChars);
     case "json":
       return jsonToText(decodeText(body));
     case "html":
@@ -139,11 +153,28 @@ async function extractFormat(format: Format, body: Uint8Array, maxChars = Number
   }
 }
 
-/** UTF-8 (the default, BOM stripped), or UTF-16 when a UTF-16 BOM says so. Invalid bytes become U+FFFD. */
-export function decodeText(body: Uint8Array): string {
-  if (body[0] === 0xff && body[1] === 0xfe) return new TextDecoder("utf-16le").decode(body);
-  if (body[0] === 0xfe && body[1] === 0xff) return new TextDecoder("utf-16be").decode(body);
-  return new TextDecoder("utf-8").decode(body);
+/** Bytes decoded at a time when decoding stops at a number of characters. */
+const DECODE_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * UTF-8 (the default, BOM stripped), or UTF-16 when a UTF-16 BOM says so. Invalid bytes become U+FFFD.
+ * Decoding stops once `maxChars` characters are read.
+ */
+export function decodeText(body: Uint8Array, maxChars = Number.POSITIVE_INFINITY): string {
+  const encoding =
+    body[0] === 0xff && body[1] === 0xfe ? "utf-16le" : body[0] === 0xfe && body[1] === 0xff ? "utf-16be" : "utf-8";
+  const decoder = new TextDecoder(encoding);
+  // Every encoding here takes at least a byte a character: a body this short holds no more than asked for.
+  if (body.length <= maxChars) return decoder.decode(body);
+  const parts: string[] = [];
+  let chars = 0;
+  for (let at = 0; chars < maxChars && at < body.length; at += DECODE_CHUNK_BYTES) {
+    const end = at + DECODE_CHUNK_BYTES;
+    const part = decoder.decode(body.subarray(at, end), { stream: end < body.length });
+    parts.push(part);
+    chars += part.length;
+  }
+  return parts.join("").slice(0, maxChars);
 }
 
 /** PostgreSQL text cannot hold NUL, and other control characters are noise in entries. */
