@@ -1,8 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
+import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { listBlobKeys, tempBlobStore } from "@/server/test/factories";
-import { SpooledFile } from "./spooled";
+import { SpooledFile, StreamedBody } from "./spooled";
 
 describe("LocalBlobStore", () => {
   it("keeps stored copies private to the app's user: files 0600, folders 0700, from memory or spooled", async () => {
@@ -28,6 +29,29 @@ describe("LocalBlobStore", () => {
     const missing = new SpooledFile(path.join(root, "..", `gone-${Date.now()}`), 5);
     await expect(store.put("containers/c4/b2", missing)).rejects.toMatchObject({ code: "ENOENT" });
     expect(listBlobKeys(root)).toEqual(["containers/c4/b1"]);
+  });
+
+  it("stores a streamed body as it arrives; one that breaks off leaves no copy behind", async () => {
+    const { store, root } = tempBlobStore();
+    const parts = ["first part, ", "second part"];
+    await store.put("containers/c5/b1", new StreamedBody(Readable.from(parts.map((p) => Buffer.from(p))), 23));
+    expect((await store.get("containers/c5/b1")).toString()).toBe("first part, second part");
+    expect(fs.statSync(path.join(root, "containers/c5/b1")).mode & 0o777).toBe(0o600);
+
+    const breaksOff = new Readable({ read() {} });
+    breaksOff.push("half of it");
+    setImmediate(() => breaksOff.destroy(new Error("socket hang up")));
+    await expect(store.put("containers/c5/b2", new StreamedBody(breaksOff, 20))).rejects.toThrow("socket hang up");
+    expect(listBlobKeys(root)).toEqual(["containers/c5/b1"]);
+  });
+
+  it("reads only the first bytes asked for, and a missing copy still reads as ENOENT", async () => {
+    const { store } = tempBlobStore();
+    await store.put("containers/c6/b1", new TextEncoder().encode("0123456789"));
+    expect((await store.get("containers/c6/b1", { firstBytes: 4 })).toString()).toBe("0123");
+    expect((await store.get("containers/c6/b1", { firstBytes: 50 })).toString()).toBe("0123456789");
+    expect((await store.get("containers/c6/b1", { firstBytes: 0 })).length).toBe(0);
+    await expect(store.get("containers/c6/none", { firstBytes: 0 })).rejects.toMatchObject({ code: "ENOENT" });
   });
 
   it("puts into a folder another process removed meanwhile (a container's copies deleted by prefix)", async () => {

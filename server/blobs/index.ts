@@ -6,17 +6,19 @@ import "server-only";
 import { constants as fsConstants } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
+import { pipeline } from "node:stream/promises";
 import { env } from "@/server/env";
 import { assertBlobKey } from "./keys";
 import { S3BlobStore } from "./s3";
-import { SpooledFile, type BlobBody } from "./spooled";
+import { SpooledFile, StreamedBody, type BlobBody } from "./spooled";
 
-export { SpooledFile, bodySize, type BlobBody } from "./spooled";
+export { SpooledFile, StreamedBody, bodySize, type BlobBody } from "./spooled";
 
 export interface BlobStore {
   /** Stores a copy under a fresh key (callers never put one key twice; the local store refuses to). */
   put(key: string, body: BlobBody): Promise<void>;
-  get(key: string): Promise<Buffer>;
+  /** The copy's bytes; with `firstBytes`, no more than that many from its start (what extraction needs). */
+  get(key: string, options?: { firstBytes?: number }): Promise<Buffer>;
   /** Deleting a missing blob is not an error: deletes are retried and must be idempotent. */
   delete(key: string): Promise<void>;
   exists(key: string): Promise<boolean>;
@@ -44,6 +46,10 @@ export class LocalBlobStore implements BlobStore {
       if (body instanceof SpooledFile) {
         await fs.copyFile(body.path, target, fsConstants.COPYFILE_EXCL);
         await fs.chmod(target, 0o600);
+      } else if (body instanceof StreamedBody) {
+        // Opened first: a missing directory fails here, before any of the stream is read, so it can be retried.
+        const handle = await fs.open(target, "wx", 0o600);
+        await pipeline(body.stream, handle.createWriteStream());
       } else {
         await fs.writeFile(target, body, { mode: 0o600, flag: "wx" });
       }
@@ -69,8 +75,21 @@ export class LocalBlobStore implements BlobStore {
     this.made.add(directory);
   }
 
-  async get(key: string): Promise<Buffer> {
-    return fs.readFile(this.pathOf(key));
+  async get(key: string, options: { firstBytes?: number } = {}): Promise<Buffer> {
+    if (options.firstBytes === undefined) return fs.readFile(this.pathOf(key));
+    const handle = await fs.open(this.pathOf(key), "r");
+    try {
+      const buffer = Buffer.alloc(Math.min(options.firstBytes, (await handle.stat()).size));
+      let filled = 0;
+      while (filled < buffer.length) {
+        const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return buffer.subarray(0, filled);
+    } finally {
+      await handle.close();
+    }
   }
 
   async delete(key: string): Promise<void> {

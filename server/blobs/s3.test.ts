@@ -1,10 +1,12 @@
 /** The S3 blob store against a real S3 server (s3rver), with the same contract as the local store. */
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { randomUUID } from "node:crypto";
+import { Readable } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
 import { s3AdminClient } from "@/server/test/s3-admin";
 import { testS3 } from "@/server/test/factories";
 import { S3BlobStore } from "./s3";
+import { StreamedBody } from "./spooled";
 
 const bucket = `blobs-${randomUUID().slice(0, 8)}`;
 let store: S3BlobStore;
@@ -32,6 +34,20 @@ describe("S3BlobStore", () => {
     await store.delete("containers/c1/a");
     expect(await store.exists("containers/c1/a")).toBe(false);
     await expect(store.get("containers/c1/a")).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("stores a streamed body of known length; reads only the first bytes asked for", async () => {
+    const body = Buffer.from("x".repeat(200_000) + "the end");
+    await store.put(
+      "containers/c2/s",
+      new StreamedBody(Readable.from([body.subarray(0, 70_000), body.subarray(70_000)]), body.length),
+    );
+    expect((await store.get("containers/c2/s")).equals(body)).toBe(true);
+    expect((await store.get("containers/c2/s", { firstBytes: 5 })).toString()).toBe("xxxxx");
+    expect((await store.get("containers/c2/s", { firstBytes: 300_000 })).equals(body)).toBe(true);
+    await store.put("containers/c2/empty", new Uint8Array());
+    expect((await store.get("containers/c2/empty", { firstBytes: 0 })).length).toBe(0);
+    await expect(store.get("containers/c2/none", { firstBytes: 0 })).rejects.toMatchObject({ code: "ENOENT" });
   });
 
   it("deletes a container's prefix and nothing else", async () => {

@@ -9,8 +9,9 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import fs from "node:fs";
+import type { Readable } from "node:stream";
 import type { BlobStore } from "./index";
-import { SpooledFile, type BlobBody } from "./spooled";
+import { SpooledFile, StreamedBody, type BlobBody } from "./spooled";
 import { assertBlobKey } from "./keys";
 import { defined } from "@/server/defined";
 
@@ -48,18 +49,24 @@ export class S3BlobStore implements BlobStore {
   }
 
   async put(key: string, body: BlobBody): Promise<void> {
-    // A spooled body is streamed from its file with its known length, never read into memory.
+    // Spooled and streamed bodies go as streams of their known length, never read into memory.
     const payload =
-      body instanceof SpooledFile ? { Body: fs.createReadStream(body.path), ContentLength: body.size } : { Body: body };
+      body instanceof SpooledFile
+        ? { Body: fs.createReadStream(body.path), ContentLength: body.size }
+        : body instanceof StreamedBody
+          ? { Body: body.stream, ContentLength: body.size }
+          : { Body: body };
     await this.client.send(new PutObjectCommand({ Bucket: this.config.bucket, Key: this.keyOf(key), ...payload }));
   }
 
-  async get(key: string): Promise<Buffer> {
+  async get(key: string, options: { firstBytes?: number } = {}): Promise<Buffer> {
     try {
       const response = await this.client.send(
         new GetObjectCommand({ Bucket: this.config.bucket, Key: this.keyOf(key) }),
       );
-      return Buffer.from(await defined(response.Body, `the body of blob ${key}`).transformToByteArray());
+      const body = defined(response.Body, `the body of blob ${key}`);
+      if (options.firstBytes === undefined) return Buffer.from(await body.transformToByteArray());
+      return await readStart(body as Readable, options.firstBytes);
     } catch (error) {
       // The same shape as the local store's missing file, so callers need not know which store they have.
       if (isMissing(error)) throw Object.assign(new Error(`No stored copy at ${key}`), { code: "ENOENT" });
@@ -96,4 +103,17 @@ export class S3BlobStore implements BlobStore {
       if (!page.IsTruncated) return;
     }
   }
+}
+
+/** The first `bytes` of a body; the rest is not read (leaving the loop early destroys the stream). */
+async function readStart(body: Readable, bytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const taken = (chunk as Buffer).subarray(0, bytes - size);
+    chunks.push(taken);
+    size += taken.length;
+    if (size >= bytes) break;
+  }
+  return Buffer.concat(chunks, size);
 }
