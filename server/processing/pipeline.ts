@@ -18,7 +18,7 @@ import type { BlobStore } from "@/server/blobs";
 import { logger } from "@/server/logger";
 import { splitIntoEntries } from "./chunk";
 import { EmbeddingError, type Embedder } from "./embed";
-import { ExtractionError, extractText } from "./extract";
+import { bytesToExtract, ExtractionError, extractText } from "./extract";
 import { withBodyInMemory } from "./memory-budget";
 import { defined } from "@/server/defined";
 
@@ -55,13 +55,8 @@ export async function processFile(
   if (!file.blobKey) return { status: "failed", entries: 0, error: MISSING_COPY_ERROR };
   const log = logger.child({ fileId, blobKey: file.blobKey });
 
-  const blobKey = file.blobKey;
-  // The body is held only while its text is read, within the process's body budget.
-  const derived = await withBodyInMemory(file.size, async () => {
-    const body = await readStoredCopy(blobs, blobKey);
-    return body && deriveTexts({ body, contentType: file.contentType, name: file.name }, log);
-  });
-  if (!derived) return write(db, fileId, blobKey, embedder.model, { status: "failed", error: MISSING_COPY_ERROR });
+  const derived = await deriveStoredCopy(blobs, { ...file, blobKey: file.blobKey }, log);
+  if (!derived) return write(db, fileId, file.blobKey, embedder.model, { status: "failed", error: MISSING_COPY_ERROR });
   let outcome: Outcome;
   if (derived.status === "ready") {
     const [result] = await embedFiles(embedder, [derived]);
@@ -74,10 +69,26 @@ export async function processFile(
   return write(db, fileId, file.blobKey, embedder.model, outcome);
 }
 
-/** A stored copy's bytes; null when it is missing. Any other failure (store unreachable, permissions) throws, to retry. */
-async function readStoredCopy(blobs: BlobStore, blobKey: string): Promise<Uint8Array | null> {
+/**
+ * The texts of a stored copy, reading only what extraction needs of it (the start of a large text file,
+ * nothing of a format we do not read), held within the process's body budget. Null when the copy is missing.
+ */
+export function deriveStoredCopy(
+  blobs: BlobStore,
+  file: { blobKey: string; contentType: string; name: string; size: number },
+  log: typeof logger = logger,
+): Promise<DerivedTexts | null> {
+  const bytes = bytesToExtract(file, MAX_TEXT_CHARS);
+  return withBodyInMemory(bytes, async () => {
+    const body = await readStoredCopy(blobs, file.blobKey, bytes < file.size ? bytes : undefined);
+    return body && deriveTexts({ body, contentType: file.contentType, name: file.name }, log);
+  });
+}
+
+/** A stored copy's bytes (its first ones); null when it is missing. Any other failure (store unreachable, permissions) throws, to retry. */
+async function readStoredCopy(blobs: BlobStore, blobKey: string, firstBytes?: number): Promise<Uint8Array | null> {
   try {
-    return await blobs.get(blobKey);
+    return await blobs.get(blobKey, { firstBytes });
   } catch (error) {
     if (!(await blobs.exists(blobKey))) return null;
     throw error;
