@@ -58,23 +58,34 @@ function decodeKey(key: string): string {
 }
 
 /**
- * Reads an object only if it still has the listed ETag; a mismatch (412) means it changed since the listing.
- * A body over `maxBytes` (by its Content-Length, or counted while reading) is not read into memory: body null.
+ * Opens an object only if it still has the listed ETag (a mismatch, 412, means it changed since the listing):
+ * its headers, and its body as a stream not yet read.
+ */
+export async function openObject(
+  client: S3Client,
+  params: { bucket: string; key: string; etag: string; signal?: AbortSignal },
+): Promise<{ stream: Readable; size: number; contentType: string }> {
+  const response = await client.send(
+    new GetObjectCommand({ Bucket: params.bucket, Key: params.key, IfMatch: params.etag || undefined }),
+    { abortSignal: params.signal },
+  );
+  return {
+    stream: response.Body as Readable,
+    size: response.ContentLength ?? 0,
+    contentType: response.ContentType ?? "application/octet-stream",
+  };
+}
+
+/**
+ * Reads an object (as openObject) into memory. A body over `maxBytes` (by its Content-Length, or counted
+ * while reading) is not read: body null.
  */
 export async function readObject(
   client: S3Client,
   params: { bucket: string; key: string; etag: string; signal?: AbortSignal; maxBytes?: number },
 ): Promise<{ body: Uint8Array | null; size: number; contentType: string }> {
-  const response = await client.send(
-    new GetObjectCommand({ Bucket: params.bucket, Key: params.key, IfMatch: params.etag || undefined }),
-    {
-      abortSignal: params.signal,
-    },
-  );
-  const contentType = response.ContentType ?? "application/octet-stream";
+  const { stream, size: length, contentType } = await openObject(client, params);
   const maxBytes = params.maxBytes ?? Number.POSITIVE_INFINITY;
-  const stream = response.Body as Readable;
-  const length = response.ContentLength ?? 0;
   if (length > maxBytes) {
     stream.destroy();
     return { body: null, size: length, contentType };

@@ -1,7 +1,8 @@
 /**
  * An HTTP proxy in front of a real S3 server that answers chosen requests with an S3 error instead of
  * forwarding them (an object-level deny, an archived object, a credential failure), or never answers them
- * (a hung endpoint: the connection is accepted and then nothing), for tests of how Wire sorts S3 failures.
+ * (a hung endpoint: the connection is accepted and then nothing), or cut off after some bytes of the body (a
+ * dropped connection mid-download), for tests of how Wire sorts S3 failures.
  * Everything else reaches the server untouched, signature and all.
  */
 import http from "node:http";
@@ -15,7 +16,11 @@ export interface S3Fault {
 
 export async function startFaultProxy(
   target: string,
-  faultFor: (request: { method: string; path: string; query: URLSearchParams }) => S3Fault | "hang" | null,
+  faultFor: (request: {
+    method: string;
+    path: string;
+    query: URLSearchParams;
+  }) => S3Fault | "hang" | { cutAfterBytes: number } | null,
 ) {
   const upstream = new URL(target);
   const hung = new Set<http.ServerResponse>();
@@ -32,7 +37,7 @@ export async function startFaultProxy(
       res.on("close", () => hung.delete(res));
       return;
     }
-    if (fault) {
+    if (fault && "status" in fault) {
       req.resume();
       res.writeHead(fault.status, { "content-type": "application/xml" });
       res.end(
@@ -44,7 +49,21 @@ export async function startFaultProxy(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
+        if (!fault) {
+          answer.pipe(res);
+          return;
+        }
+        let sent = 0;
+        answer.on("data", (chunk: Buffer) => {
+          if (res.destroyed) return;
+          res.write(chunk);
+          sent += chunk.length;
+          if (sent >= fault.cutAfterBytes) {
+            res.destroy();
+            answer.destroy();
+          }
+        });
+        answer.on("end", () => res.end());
       },
     );
     forwarded.on("error", () => res.destroy());

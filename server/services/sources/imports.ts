@@ -5,9 +5,10 @@
  *   (its key noted in the blob ledger first) → then one embedder call for the batch → one transaction: files,
  *   entries and embeddings in multi-row statements, the mirror rows, the run's counters, the batch marked done.
  *
- * A lane holds its object's body from download to stored copy within the process's body budget (by listed
- * size, server/processing/memory-budget.ts): memory stays bounded however large the objects and however
- * many batches run at once.
+ * A lane holds a small object's body from download to stored copy within the process's body budget (by
+ * listed size, server/processing/memory-budget.ts); a large one streams into the blob store and its text is
+ * read back from the copy, only as much as extraction needs: memory stays flat however large the objects and
+ * however many batches run at once.
  *
  * A step that fails or runs out of time aborts its own downloads, so an abandoned attempt never writes beside
  * its retry; the write lands only while the source is attached and the run still running. Problems of one
@@ -16,17 +17,24 @@
  */
 import "server-only";
 import { randomUUID } from "node:crypto";
-import type { S3Client } from "@aws-sdk/client-s3";
+import { addAbortSignal } from "node:stream";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import pLimit from "p-limit";
 import type { Database, DbOrTx } from "@/db/client";
 import { files, sourceObjects, sources, syncBatches } from "@/db/schema";
-import type { BlobStore } from "@/server/blobs";
+import { StreamedBody, type BlobStore } from "@/server/blobs";
 import { deleteBlobs, forgetBlobs, noteBlobsToDelete, noteBlobsWriting } from "@/server/blobs/ledger";
 import { embedder } from "@/server/processing/embed";
 import { withBodyInMemory } from "@/server/processing/memory-budget";
-import { deleteDerivedData, deriveTexts, embedFiles, insertEntries } from "@/server/processing/pipeline";
-import { isChangedSinceListing, isMissingObject, objectReadProblem, readObject } from "@/server/s3/objects";
+import {
+  deleteDerivedData,
+  deriveStoredCopy,
+  deriveTexts,
+  embedFiles,
+  insertEntries,
+  type DerivedTexts,
+} from "@/server/processing/pipeline";
+import { isChangedSinceListing, isMissingObject, objectReadProblem, openObject, readObject } from "@/server/s3/objects";
 import { containerBlobPrefix } from "@/server/services/containers";
 import { bumpCounters, loadSourceWithConnector, runIsRunning, type SourceWithConnector } from "./runs";
 import { s3Call, withSourceClient } from "./s3-calls";
@@ -34,6 +42,11 @@ import { defined } from "@/server/defined";
 
 /** Downloads in flight per batch (the import function's concurrency, keyed by connector, bounds the batches). */
 export const DOWNLOADS_PER_BATCH = 8;
+/**
+ * Bodies larger than this stream into the blob store rather than being held whole (memory stays flat
+ * whatever the object sizes); smaller ones are held, which spares reading the copy back for their text.
+ */
+export const STREAM_ABOVE_BYTES = 4 * 1024 * 1024;
 /** A batch's downloads give up after this long (well inside the engine's request timeout) and are retried. */
 export const IMPORT_DEADLINE_MS = 5 * 60 * 1000;
 
@@ -98,7 +111,8 @@ export async function importBatch(
 
 /**
  * Each object in its own lane, 8 at a time: download, derive its text, store the copy, let the body go. The
- * lanes overlap downloading with processing, and memory holds at most 8 bodies.
+ * lanes overlap downloading with processing. A small body is held whole, within the body budget; a large one
+ * streams into the blob store and its text is read back from the copy (only as much as extraction needs).
  */
 async function readAll(
   db: Database,
@@ -112,27 +126,48 @@ async function readAll(
   const signals = [aborted.signal, AbortSignal.timeout(IMPORT_DEADLINE_MS), ...(params.signal ? [params.signal] : [])];
   const signal = AbortSignal.any(signals);
   const limit = pLimit(DOWNLOADS_PER_BATCH);
+  const { maxFileBytes } = params;
   return withSourceClient(db, row, "download objects", async (client) => {
-    const lane = async (object: MirrorRow): Promise<Fetched> => {
-      if (object.size > params.maxFileBytes)
-        return { kind: "failed", object, reason: tooLargeReason(object.size, params.maxFileBytes) };
-      return withBodyInMemory(object.size, async () => {
-        const read = await fetchObject(client, row, object, params.maxFileBytes, signal);
-        if (read.kind !== "body") return read;
+    const request = (object: MirrorRow) => ({ bucket: row.source.bucket, key: object.key, etag: object.etag, signal });
+
+    const heldWhole = (object: MirrorRow, blobKey: string) =>
+      withBodyInMemory(object.size, async (): Promise<Fetched> => {
+        const read = await readListed(row, object, () =>
+          readObject(client, { ...request(object), maxBytes: maxFileBytes }),
+        );
+        if ("kind" in read) return read;
+        if (read.body === null) return tooLarge(object, read.size, maxFileBytes);
         const derived = await deriveTexts({ body: read.body, contentType: read.contentType, name: object.key });
         signal.throwIfAborted();
-        const blobKey = defined(blobKeys.get(object.key), `the blob key for ${object.key}`);
         await blobs.put(blobKey, read.body);
-        return {
-          kind: "read",
-          object,
-          blobKey,
-          contentType: read.contentType,
-          size: read.body.byteLength,
-          texts: derived.status === "ready" ? derived.texts : null,
-          error: derived.status === "failed" ? derived.error : null,
-        };
+        return fetched(object, blobKey, read.contentType, read.size, derived);
       });
+
+    const streamed = async (object: MirrorRow, blobKey: string): Promise<Fetched> => {
+      const opened = await readListed(row, object, () => openObject(client, request(object)));
+      if ("kind" in opened) return opened;
+      if (opened.size > maxFileBytes) {
+        opened.stream.destroy();
+        return tooLarge(object, opened.size, maxFileBytes);
+      }
+      // The stream ends with the step: an abandoned attempt writes no copy beside its retry's.
+      const body = new StreamedBody(addAbortSignal(signal, opened.stream), opened.size);
+      await blobs.put(blobKey, body).catch((error: unknown) => {
+        // The download broke off (not the store): sorted as any S3 failure is, for the retry and its words.
+        if (opened.stream.errored) return s3Call(row, () => Promise.reject(error as Error));
+        throw error;
+      });
+      signal.throwIfAborted();
+      const file = { blobKey, contentType: opened.contentType, name: object.key, size: opened.size };
+      const derived = defined(await deriveStoredCopy(blobs, file), `the copy just stored at ${blobKey}`);
+      return fetched(object, blobKey, opened.contentType, opened.size, derived);
+    };
+
+    const lane = (object: MirrorRow): Promise<Fetched> => {
+      signal.throwIfAborted();
+      if (object.size > maxFileBytes) return Promise.resolve(tooLarge(object, object.size, maxFileBytes));
+      const blobKey = defined(blobKeys.get(object.key), `the blob key for ${object.key}`);
+      return object.size > STREAM_ABOVE_BYTES ? streamed(object, blobKey) : heldWhole(object, blobKey);
     };
     try {
       return await Promise.all(pending.map((object) => limit(() => lane(object))));
@@ -145,25 +180,18 @@ async function readAll(
   });
 }
 
-async function fetchObject(
-  client: S3Client,
+/**
+ * An S3 read of one listed object, with the object's own problems sorted out: changed or removed since the
+ * listing → skipped (the next listing sees it as it is); unreadable (access, archived) → failed with a reason.
+ */
+async function readListed<T extends object>(
   row: SourceWithConnector,
   object: MirrorRow,
-  maxFileBytes: number,
-  signal: AbortSignal,
-): Promise<Exclude<Fetched, { kind: "read" }> | { kind: "body"; body: Uint8Array; contentType: string }> {
-  signal.throwIfAborted();
+  read: () => Promise<T>,
+): Promise<T | Exclude<Fetched, { kind: "read" }>> {
   return s3Call(row, async () => {
     try {
-      const read = await readObject(client, {
-        bucket: row.source.bucket,
-        key: object.key,
-        etag: object.etag,
-        signal,
-        maxBytes: maxFileBytes,
-      });
-      if (read.body === null) return { kind: "failed", object, reason: tooLargeReason(read.size, maxFileBytes) };
-      return { kind: "body", body: read.body, contentType: read.contentType };
+      return await read();
     } catch (error) {
       if (isChangedSinceListing(error) || isMissingObject(error)) return { kind: "skipped", object };
       const problem = objectReadProblem(error);
@@ -171,6 +199,28 @@ async function fetchObject(
       throw error;
     }
   });
+}
+
+function fetched(
+  object: MirrorRow,
+  blobKey: string,
+  contentType: string,
+  size: number,
+  derived: DerivedTexts,
+): Fetched {
+  return {
+    kind: "read",
+    object,
+    blobKey,
+    contentType,
+    size,
+    texts: derived.status === "ready" ? derived.texts : null,
+    error: derived.status === "failed" ? derived.error : null,
+  };
+}
+
+function tooLarge(object: MirrorRow, size: number, maxFileBytes: number): Fetched {
+  return { kind: "failed", object, reason: tooLargeReason(size, maxFileBytes) };
 }
 
 function tooLargeReason(size: number, maxFileBytes: number): string {
