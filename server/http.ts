@@ -1,5 +1,6 @@
 /** Helpers for the few plain route handlers (uploads, downloads, the agent API). */
 import "server-only";
+import { Readable } from "node:stream";
 import { env } from "./env";
 import { AppError, errorForLog, HTTP_STATUS } from "./errors";
 import { requestIdFrom } from "./ids";
@@ -40,6 +41,11 @@ export async function handle(request: Request, handler: (requestId: string) => P
 }
 
 /** Content-Disposition that survives any file name (RFC 6266 filename*). */
+/** A stored copy as a response body: read as the client takes it (never held whole), closed if the client goes. */
+export function webStream(stream: Readable): ReadableStream<Uint8Array> {
+  return Readable.toWeb(stream) as ReadableStream<Uint8Array>;
+}
+
 export function attachmentHeader(name: string): string {
   const base = name.split("/").pop() ?? name;
   const ascii = base.replace(/[^\x20-\x7e]|["\\]/g, "_");

@@ -45,12 +45,15 @@ describe("LocalBlobStore", () => {
     expect(listBlobKeys(root)).toEqual(["containers/c5/b1"]);
   });
 
-  it("reads only the first bytes asked for, and a missing copy still reads as ENOENT", async () => {
+  it("reads only the first bytes asked for, or opens a stream; a missing copy reads as ENOENT", async () => {
     const { store } = tempBlobStore();
     await store.put("containers/c6/b1", new TextEncoder().encode("0123456789"));
     expect((await store.get("containers/c6/b1", { firstBytes: 4 })).toString()).toBe("0123");
     expect((await store.get("containers/c6/b1", { firstBytes: 50 })).toString()).toBe("0123456789");
     expect((await store.get("containers/c6/b1", { firstBytes: 0 })).length).toBe(0);
+    const opened = await store.open("containers/c6/b1");
+    expect([opened.size, Buffer.concat(await opened.stream.toArray()).toString()]).toEqual([10, "0123456789"]);
+    await expect(store.open("containers/c6/none")).rejects.toMatchObject({ code: "ENOENT" });
     await expect(store.get("containers/c6/none", { firstBytes: 0 })).rejects.toMatchObject({ code: "ENOENT" });
   });
 

@@ -6,6 +6,7 @@ import "server-only";
 import { constants as fsConstants } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { env } from "@/server/env";
 import { assertBlobKey } from "./keys";
@@ -19,6 +20,8 @@ export interface BlobStore {
   put(key: string, body: BlobBody): Promise<void>;
   /** The copy's bytes; with `firstBytes`, no more than that many from its start (what extraction needs). */
   get(key: string, options?: { firstBytes?: number }): Promise<Buffer>;
+  /** The copy as a stream, to pass on without holding it (a download); a missing copy fails as get does. */
+  open(key: string): Promise<{ stream: Readable; size: number }>;
   /** Deleting a missing blob is not an error: deletes are retried and must be idempotent. */
   delete(key: string): Promise<void>;
   exists(key: string): Promise<boolean>;
@@ -89,6 +92,16 @@ export class LocalBlobStore implements BlobStore {
       return buffer.subarray(0, filled);
     } finally {
       await handle.close();
+    }
+  }
+
+  async open(key: string): Promise<{ stream: Readable; size: number }> {
+    const handle = await fs.open(this.pathOf(key), "r");
+    try {
+      return { stream: handle.createReadStream(), size: (await handle.stat()).size };
+    } catch (error) {
+      await handle.close();
+      throw error;
     }
   }
 

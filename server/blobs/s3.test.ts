@@ -43,6 +43,10 @@ describe("S3BlobStore", () => {
       new StreamedBody(Readable.from([body.subarray(0, 70_000), body.subarray(70_000)]), body.length),
     );
     expect((await store.get("containers/c2/s")).equals(body)).toBe(true);
+    const opened = await store.open("containers/c2/s");
+    expect(opened.size).toBe(body.length);
+    expect(Buffer.concat(await opened.stream.toArray()).equals(body)).toBe(true);
+    await expect(store.open("containers/c2/none")).rejects.toMatchObject({ code: "ENOENT" });
     expect((await store.get("containers/c2/s", { firstBytes: 5 })).toString()).toBe("xxxxx");
     expect((await store.get("containers/c2/s", { firstBytes: 300_000 })).equals(body)).toBe(true);
     await store.put("containers/c2/empty", new Uint8Array());

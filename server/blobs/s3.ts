@@ -60,13 +60,20 @@ export class S3BlobStore implements BlobStore {
   }
 
   async get(key: string, options: { firstBytes?: number } = {}): Promise<Buffer> {
+    const { stream } = await this.open(key);
+    if (options.firstBytes === undefined) return Buffer.concat(await stream.toArray());
+    return readStart(stream, options.firstBytes);
+  }
+
+  async open(key: string): Promise<{ stream: Readable; size: number }> {
     try {
       const response = await this.client.send(
         new GetObjectCommand({ Bucket: this.config.bucket, Key: this.keyOf(key) }),
       );
-      const body = defined(response.Body, `the body of blob ${key}`);
-      if (options.firstBytes === undefined) return Buffer.from(await body.transformToByteArray());
-      return await readStart(body as Readable, options.firstBytes);
+      return {
+        stream: defined(response.Body, `the body of blob ${key}`) as Readable,
+        size: response.ContentLength ?? 0,
+      };
     } catch (error) {
       // The same shape as the local store's missing file, so callers need not know which store they have.
       if (isMissing(error)) throw Object.assign(new Error(`No stored copy at ${key}`), { code: "ENOENT" });

@@ -191,6 +191,7 @@ describe("processFile", () => {
     const broken: BlobStore = {
       get: () => Promise.reject(Object.assign(new Error("connect ETIMEDOUT"), { code: "ETIMEDOUT" })),
       exists: () => Promise.resolve(true),
+      open: (k) => blobs.open(k),
       put: (k, b) => blobs.put(k, b),
       delete: (k) => blobs.delete(k),
       deletePrefix: (p) => blobs.deletePrefix(p),

@@ -8,7 +8,7 @@ import { eventOutbox } from "@/inngest/outbox";
 import { blobStore } from "@/server/blobs";
 import { env } from "@/server/env";
 import { AppError, notFound } from "@/server/errors";
-import { handle } from "@/server/http";
+import { handle, webStream } from "@/server/http";
 import { spoolRequestBody } from "@/server/request-body";
 import { authenticateApiToken } from "@/server/services/api-tokens";
 import { readFile, writeFile } from "@/server/services/files";
@@ -65,9 +65,14 @@ export function putAgentFile(request: Request, { params }: Params) {
 export function getAgentFile(request: Request, { params }: Params) {
   return handle(request, async () => {
     const { containerId, name } = await authorize(request, params);
-    const { file, body } = await readFile(getDb(), blobStore(), { containerId, name });
-    return new Response(new Uint8Array(body), {
-      headers: { "content-type": file.contentType, "x-content-type-options": "nosniff", "cache-control": "no-store" },
+    const { file, copy } = await readFile(getDb(), blobStore(), { containerId, name });
+    return new Response(webStream(copy.stream), {
+      headers: {
+        "content-type": file.contentType,
+        "content-length": String(copy.size),
+        "x-content-type-options": "nosniff",
+        "cache-control": "no-store",
+      },
     });
   });
 }

@@ -4,14 +4,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it, beforeAll } from "vitest";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { getDb } from "@/db/client";
 import { files } from "@/db/schema";
 import { getAuth } from "@/server/auth";
 import { createOrganization } from "@/server/services/organizations";
 import { createContainer, uniqueEmail } from "@/server/test/factories";
 import { generatedBody, measureRssGrowth } from "@/server/test/streams";
-import { uploadContainerFiles as POST } from "./container-files";
+import { downloadContainerFile as GET, uploadContainerFiles as POST } from "./container-files";
 
 const ORIGIN = "http://localhost:3000"; // WIRE_PUBLIC_URL's default, the app's origin in tests
 const BOUNDARY = "----wire-test-boundary";
@@ -19,15 +19,20 @@ const BOUNDARY = "----wire-test-boundary";
 let cookie: string;
 let containerId: string;
 
-beforeAll(async () => {
+/** A new user's session cookie. */
+async function signedUp(name: string): Promise<string> {
   const res = await getAuth().api.signUpEmail({
-    body: { email: uniqueEmail("uploader"), password: "a fine password", name: "Uploader" },
+    body: { email: uniqueEmail(name), password: "a fine password", name },
     asResponse: true,
   });
-  cookie = res.headers
+  return res.headers
     .getSetCookie()
     .map((c) => c.split(";")[0])
     .join("; ");
+}
+
+beforeAll(async () => {
+  cookie = await signedUp("uploader");
   const session = await getAuth().api.getSession({ headers: new Headers({ cookie }) });
   const org = await createOrganization(getDb(), { userId: session!.user.id, name: "Uploads" });
   containerId = (await createContainer(org.id)).id;
@@ -120,5 +125,33 @@ describe("browser upload", () => {
   it("answers 404 for a container id that is not a UUID, and 400 for a body that is not multipart", async () => {
     expect((await upload("x", { container: "not-a-uuid" })).status).toBe(404);
     expect((await upload("x", { headers: { "content-type": "text/plain" } })).status).toBe(400);
+  });
+});
+
+describe("browser download", () => {
+  function download(fileId: string, as = cookie) {
+    return GET(new Request(`${ORIGIN}/api/containers/${containerId}/files/${fileId}`, { headers: { cookie: as } }), {
+      params: Promise.resolve({ containerId, fileId }),
+    });
+  }
+
+  it("sends the stored copy as an attachment with its length; a user of another organization gets nothing", async () => {
+    const res = await upload(`${part("report.txt", "text/plain")}hello report\r\n--${BOUNDARY}--\r\n`);
+    expect(res.status).toBe(201);
+    const [file] = await getDb()
+      .select()
+      .from(files)
+      .where(and(eq(files.containerId, containerId), eq(files.name, "report.txt")));
+    const sent = await download(file!.id);
+    expect(sent.status).toBe(200);
+    expect(sent.headers.get("content-length")).toBe("12");
+    expect(sent.headers.get("content-disposition")).toMatch(/^attachment;.*report\.txt/);
+    expect(await sent.text()).toBe("hello report");
+
+    const outsider = await signedUp("outsider");
+    const refused = await download(file!.id, outsider);
+    expect(refused.status).toBe(404);
+    expect(await refused.text()).not.toContain("hello report");
+    expect((await download(file!.id, "")).status).toBe(401);
   });
 });

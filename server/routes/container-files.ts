@@ -10,7 +10,7 @@ import { blobStore } from "@/server/blobs";
 import { env } from "@/server/env";
 import { AppError, notFound } from "@/server/errors";
 import { isUuid } from "@/server/ids";
-import { assertSameOrigin, attachmentHeader, handle } from "@/server/http";
+import { assertSameOrigin, attachmentHeader, handle, webStream } from "@/server/http";
 import { spoolMultipartFiles } from "@/server/request-body";
 import { requireContainerLevel } from "@/server/services/authorization";
 import { readFile, writeFile } from "@/server/services/files";
@@ -69,10 +69,11 @@ export function downloadContainerFile(
     if (!isUuid(containerId) || !isUuid(fileId)) throw notFound("File");
     const db = getDb();
     await requireContainerLevel(db, { containerId, userId: user.id, need: "view" });
-    const { file, body } = await readFile(db, blobStore(), { containerId, fileId });
-    return new Response(new Uint8Array(body), {
+    const { file, copy } = await readFile(db, blobStore(), { containerId, fileId });
+    return new Response(webStream(copy.stream), {
       headers: {
         "content-type": file.contentType,
+        "content-length": String(copy.size),
         "content-disposition": attachmentHeader(file.name),
         "x-content-type-options": "nosniff",
         "cache-control": "private, no-store",

@@ -82,7 +82,8 @@ describe("writing files", () => {
     expect((await store.get(file.blobKey!)).toString()).toBe("# Title");
     const read = await readFile(db(), store, { containerId: container.id, name: "docs/readme.md" });
     expect(read.file.id).toBe(file.id);
-    expect(read.body.toString()).toBe("# Title");
+    expect(read.copy.size).toBe(7);
+    expect(Buffer.concat(await read.copy.stream.toArray()).toString()).toBe("# Title");
   });
 
   it("falls back to application/octet-stream without a content type", async () => {
@@ -206,6 +207,7 @@ describe("writing files", () => {
     expect(await rows()).toHaveLength(2);
     const read = await readFile(db(), store, { containerId: container.id, name: "notes.txt" });
     expect(read.file.id).toBe(written.id);
+    expect(Buffer.concat(await read.copy.stream.toArray()).toString()).toBe("mine");
   });
 });
 

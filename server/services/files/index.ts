@@ -211,7 +211,7 @@ export async function readFile(
       "CONFLICT",
       `This file could not be read from its bucket: ${file.error ?? "no copy was stored"}`,
     );
-  return { file, body: await blobs.get(file.blobKey) };
+  return { file, copy: await blobs.open(file.blobKey) };
 }
 
 export async function deleteFile(db: DbOrTx, blobs: BlobStore, params: { containerId: string; fileId: string }) {
