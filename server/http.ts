@@ -40,12 +40,12 @@ export async function handle(request: Request, handler: (requestId: string) => P
   }
 }
 
-/** Content-Disposition that survives any file name (RFC 6266 filename*). */
 /** A stored copy as a response body: read as the client takes it (never held whole), closed if the client goes. */
 export function webStream(stream: Readable): ReadableStream<Uint8Array> {
   return Readable.toWeb(stream) as ReadableStream<Uint8Array>;
 }
 
+/** Content-Disposition that survives any file name (RFC 6266 filename*). */
 export function attachmentHeader(name: string): string {
   const base = name.split("/").pop() ?? name;
   const ascii = base.replace(/[^\x20-\x7e]|["\\]/g, "_");
