@@ -58,10 +58,15 @@ test.describe("container access", () => {
     await expect(page).toHaveURL(/\/sign-in\?next=/);
   });
 
-  test("a viewer sees the files but cannot upload, delete or manage access", async () => {
+  test("a viewer sees and downloads the files but cannot upload, delete or manage access", async () => {
     const page = await viewer.page();
     await page.goto(container.url);
     await expect(page.getByRole("row", { name: /nda\.txt/ })).toBeVisible();
+    const download = page.waitForEvent("download");
+    await page.getByRole("link", { name: "nda.txt" }).click();
+    const saved = await download;
+    expect(saved.suggestedFilename()).toBe("nda.txt");
+    expect(fs.readFileSync(await saved.path()).toString()).toBe("confidential");
     await expect(page.getByRole("button", { name: "Upload files" })).toHaveCount(0);
     await expect(page.getByRole("button", { name: /Delete/ })).toHaveCount(0);
     await page.getByRole("link", { name: "Access" }).click();
