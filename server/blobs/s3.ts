@@ -25,6 +25,11 @@ export interface S3BlobStoreConfig {
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
+/** The same shape as the local store's missing file, so callers need not know which store they have. */
+function missingCopy(key: string) {
+  return Object.assign(new Error(`No stored copy at ${key}`), { code: "ENOENT" });
+}
+
 function isMissing(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } } | null | undefined;
   return e?.name === "NoSuchKey" || e?.name === "NotFound" || e?.$metadata?.httpStatusCode === 404;
@@ -60,23 +65,39 @@ export class S3BlobStore implements BlobStore {
   }
 
   async get(key: string, options: { firstBytes?: number } = {}): Promise<Buffer> {
-    const { stream } = await this.open(key);
-    if (options.firstBytes === undefined) return Buffer.concat(await stream.toArray());
-    return readStart(stream, options.firstBytes);
+    const { firstBytes } = options;
+    if (firstBytes === 0) {
+      // Nothing to read: only whether the copy is there (extraction reads nothing of an image or an archive).
+      if (!(await this.exists(key))) throw missingCopy(key);
+      return Buffer.alloc(0);
+    }
+    // A range asks for no more than is read, and leaves the connection fit for the next request.
+    const range = firstBytes === undefined ? undefined : `bytes=0-${firstBytes - 1}`;
+    try {
+      const { stream } = await this.read(key, range);
+      return Buffer.concat(await stream.toArray());
+    } catch (error) {
+      // An empty copy has no first byte to give: S3 answers 416 (callers that know the size ask no range of one).
+      if (range && (error as { name?: string }).name === "InvalidRange") return Buffer.alloc(0);
+      throw error;
+    }
   }
 
-  async open(key: string): Promise<{ stream: Readable; size: number }> {
+  open(key: string): Promise<{ stream: Readable; size: number }> {
+    return this.read(key);
+  }
+
+  private async read(key: string, range?: string): Promise<{ stream: Readable; size: number }> {
     try {
       const response = await this.client.send(
-        new GetObjectCommand({ Bucket: this.config.bucket, Key: this.keyOf(key) }),
+        new GetObjectCommand({ Bucket: this.config.bucket, Key: this.keyOf(key), Range: range }),
       );
       return {
         stream: defined(response.Body, `the body of blob ${key}`) as Readable,
         size: response.ContentLength ?? 0,
       };
     } catch (error) {
-      // The same shape as the local store's missing file, so callers need not know which store they have.
-      if (isMissing(error)) throw Object.assign(new Error(`No stored copy at ${key}`), { code: "ENOENT" });
+      if (isMissing(error)) throw missingCopy(key);
       throw error;
     }
   }
@@ -110,17 +131,4 @@ export class S3BlobStore implements BlobStore {
       if (!page.IsTruncated) return;
     }
   }
-}
-
-/** The first `bytes` of a body; the rest is not read (leaving the loop early destroys the stream). */
-async function readStart(body: Readable, bytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const taken = (chunk as Buffer).subarray(0, bytes - size);
-    chunks.push(taken);
-    size += taken.length;
-    if (size >= bytes) break;
-  }
-  return Buffer.concat(chunks, size);
 }
