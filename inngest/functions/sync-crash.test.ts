@@ -2,11 +2,13 @@
  * Sources survive their process being killed: the app's background process (real functions + embedded
  * engine + outbox relay) is SIGKILLed mid-backfill and started again, and every object ends up as exactly
  * one ready file; killed right after a detach, the restarted process still removes everything the source pulled;
- * and two processes share a backfill, one is killed, the other finishes it with no stored copy left over.
+ * two processes share a backfill, one is killed, the other finishes it with no stored copy left over; and a
+ * process killed half-way through streaming a large object into its stored copy leaves nothing behind for good.
  */
 import { CreateBucketCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import fs from "node:fs";
 import path from "node:path";
 import { eq, sql } from "drizzle-orm";
 import { Inngest } from "inngest";
@@ -28,6 +30,8 @@ import { reconcileBlobs } from "@/server/blobs/ledger";
 import { env } from "@/server/env";
 import { containerBlobPrefix } from "@/server/services/containers";
 import { listBlobKeys, testS3 } from "@/server/test/factories";
+import { startFaultProxy } from "@/server/test/s3-fault-proxy";
+import { STREAM_ABOVE_BYTES } from "@/server/services/sources/imports";
 
 /** Six import batches: the kill lands after some have committed and before all have. */
 const OBJECTS = 600;
@@ -73,8 +77,8 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** An organization with a container, a connector to the test bucket and a source on docs/, straight in the database. */
-async function createSource(db: typeof handle.db) {
+/** An organization with a container, a connector to the test bucket and a source on a prefix, straight in the database. */
+async function createSource(db: typeof handle.db, { prefix = "docs/", endpoint = s3.endpoint } = {}) {
   const userId = randomUUID();
   await db.insert(users).values({ id: userId, name: "Crash", email: `${userId}@example.test` });
   const [org] = await db
@@ -89,7 +93,7 @@ async function createSource(db: typeof handle.db) {
     orgId: org!.id,
     label: "Crash bucket",
     provider: "custom",
-    endpoint: s3.endpoint,
+    endpoint,
     region: s3.region,
     testBucket: bucket,
     sealedCredentials: await sealCredentials(
@@ -99,7 +103,7 @@ async function createSource(db: typeof handle.db) {
   });
   const [source] = await db
     .insert(sources)
-    .values({ containerId: container!.id, connectorId, bucket, prefix: "docs/" })
+    .values({ containerId: container!.id, connectorId, bucket, prefix })
     .returning();
   return { container: container!, source: source! };
 }
@@ -111,6 +115,14 @@ const fileCount = async (sourceId: string) =>
       .from(files)
       .where(eq(files.sourceId, sourceId))
   )[0]!.n;
+
+const blobRoot = () => path.join(env().dataDir, "blobs");
+
+/** The stored copies on disk under a container's folder, with their sizes. */
+const copiesOnDisk = (containerId: string) =>
+  listBlobKeys(blobRoot())
+    .filter((key) => key.startsWith(containerBlobPrefix(containerId)))
+    .map((key) => ({ key, size: fs.statSync(path.join(blobRoot(), key)).size }));
 
 const sourceStatus = async (sourceId: string) =>
   (await handle.db.select({ status: sources.status }).from(sources).where(eq(sources.id, sourceId)))[0]!.status;
@@ -225,10 +237,7 @@ it("finishes a backfill two processes share when one is killed: each object once
     await until(async () => (await sourceStatus(source.id)) === "synced", 120_000, "the survivor to finish");
 
     const referenced = new Set((await expectExactMirror(source.id)).map((f) => f.blobKey!));
-    const onDisk = () =>
-      listBlobKeys(path.join(env().dataDir, "blobs")).filter((key) =>
-        key.startsWith(containerBlobPrefix(container.id)),
-      );
+    const onDisk = () => copiesOnDisk(container.id).map((copy) => copy.key);
     const orphaned = onDisk().filter((key) => !referenced.has(key)).length;
     // What the ten-minute reconcile does once a copy's hour of grace is over.
     await reconcileBlobs(handle.db, blobStore(), { writingGraceMs: 0 });
@@ -238,5 +247,61 @@ it("finishes a backfill two processes share when one is killed: each object once
     );
   } finally {
     survivor.kill("SIGKILL");
+  }
+}, 240_000);
+
+it("leaves no partial copy for good when the process is killed half-way through streaming a large object", async () => {
+  child?.kill("SIGKILL");
+  const prefix = "large/";
+  const size = 3 * STREAM_ABOVE_BYTES; // streamed from S3 into the blob store, never held whole
+  const names = ["a.txt", "b.txt", "c.txt"];
+  const admin = s3AdminClient(s3.endpoint);
+  const body = Buffer.alloc(size, "A line of a large report\n");
+  for (const name of names) {
+    await admin.send(
+      new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${name}`, Body: body, ContentType: "text/plain" }),
+    );
+  }
+  admin.destroy();
+  // b.txt's download stops after 4 MB and stays open: the kill lands with its copy half-written.
+  let stall = true;
+  let stalled = 0;
+  const proxy = await startFaultProxy(s3.endpoint, ({ method, path: requestPath }) => {
+    if (!stall || method !== "GET" || !requestPath.endsWith(`${prefix}b.txt`)) return null;
+    stalled++;
+    return { stallAfterBytes: 4 * 1024 * 1024 };
+  });
+  try {
+    const { container, source } = await createSource(handle.db, { prefix, endpoint: proxy.endpoint });
+    child = await startApp();
+    await requestSync(source.id, childEnv.WIRE_ENGINE_PORT!);
+    const halfWritten = () => copiesOnDisk(container.id).filter((c) => c.size >= 1024 * 1024 && c.size < size);
+    await until(() => stalled > 0 && halfWritten().length > 0, 60_000, "b.txt half-way into its copy");
+    child.kill("SIGKILL");
+    await new Promise((resolve) => child!.once("exit", resolve));
+    const leftAtKill = halfWritten();
+    expect(leftAtKill.length).toBeGreaterThan(0);
+
+    stall = false;
+    child = await startApp();
+    // The killed call is taken over once its lease (30 s) runs out.
+    await until(async () => (await sourceStatus(source.id)) === "synced", 120_000, "the restarted process to finish");
+
+    const mirrored = await handle.db.select().from(files).where(eq(files.sourceId, source.id)).orderBy(files.name);
+    expect(mirrored.map((f) => [f.name, f.status, f.size])).toEqual(
+      names.map((name) => [`${prefix}${name}`, "ready", size]),
+    );
+    const referenced = mirrored.map((f) => f.blobKey!).sort();
+    for (const key of referenced) expect(fs.statSync(path.join(blobRoot(), key)).size).toBe(size);
+    const orphaned = copiesOnDisk(container.id).filter((c) => !referenced.includes(c.key));
+    expect(orphaned.map((c) => c.key)).toEqual(expect.arrayContaining(leftAtKill.map((c) => c.key)));
+    // What the ten-minute reconcile does once a copy's hour of grace is over.
+    await reconcileBlobs(handle.db, blobStore(), { writingGraceMs: 0 });
+    expect(copiesOnDisk(container.id).map((c) => c.key)).toEqual(referenced);
+    console.log(
+      `killed mid-stream: ${leftAtKill.length} half-written copy (${(leftAtKill[0]!.size / 1024 / 1024).toFixed(1)} of ${size / 1024 / 1024} MB), ${orphaned.length} without a file after the restart, 0 after reconcile; 3 whole copies`,
+    );
+  } finally {
+    await proxy.close();
   }
 }, 240_000);

@@ -2,7 +2,8 @@
  * An HTTP proxy in front of a real S3 server that answers chosen requests with an S3 error instead of
  * forwarding them (an object-level deny, an archived object, a credential failure), or never answers them
  * (a hung endpoint: the connection is accepted and then nothing), or cut off after some bytes of the body (a
- * dropped connection mid-download), for tests of how Wire sorts S3 failures.
+ * dropped connection mid-download), or stalled after some bytes (a download in flight for as long as a test
+ * needs, e.g. to kill the process mid-write), for tests of how Wire sorts S3 failures.
  * Everything else reaches the server untouched, signature and all.
  */
 import http from "node:http";
@@ -20,7 +21,7 @@ export async function startFaultProxy(
     method: string;
     path: string;
     query: URLSearchParams;
-  }) => S3Fault | "hang" | { cutAfterBytes: number } | null,
+  }) => S3Fault | "hang" | { cutAfterBytes: number } | { stallAfterBytes: number } | null,
 ) {
   const upstream = new URL(target);
   const hung = new Set<http.ServerResponse>();
@@ -54,14 +55,23 @@ export async function startFaultProxy(
           return;
         }
         let sent = 0;
+        const limit = "cutAfterBytes" in fault ? fault.cutAfterBytes : fault.stallAfterBytes;
         answer.on("data", (chunk: Buffer) => {
           if (res.destroyed) return;
           res.write(chunk);
           sent += chunk.length;
-          if (sent >= fault.cutAfterBytes) {
+          if (sent < limit) return;
+          if ("cutAfterBytes" in fault) {
             res.destroy();
             answer.destroy();
+            return;
           }
+          answer.pause(); // the rest never comes, until the client goes or the proxy closes
+          hung.add(res);
+          res.on("close", () => {
+            hung.delete(res);
+            answer.destroy();
+          });
         });
         answer.on("end", () => res.end());
       },
