@@ -15,6 +15,7 @@ import { freePort, startS3rver } from "@/server/test/global-setup";
 import { s3AdminClient } from "@/server/test/s3-admin";
 import { linkObjects } from "@/server/test/s3-bulk";
 import { startFaultProxy } from "@/server/test/s3-fault-proxy";
+import { withPeakRssGrowth } from "@/server/test/memory";
 
 // The app's process collects garbage sooner than V8's default (instrumentation.ts); the RSS figures here are of
 // this process, which runs the app's functions, so it does the same.
@@ -93,20 +94,6 @@ async function putLargeObjects(keys: string[], mb: number, fill: string) {
       }),
     );
   fs.rmSync(file);
-}
-
-/** Runs `work` while sampling this process's RSS every 20 ms; returns its result and the peak growth in MB. */
-async function withPeakRssGrowth<T>(work: () => Promise<T>): Promise<{ result: T; growthMb: number }> {
-  global.gc?.();
-  const before = process.memoryUsage().rss;
-  let peak = before;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-  try {
-    const result = await work();
-    return { result, growthMb: (peak - before) / (1024 * 1024) };
-  } finally {
-    clearInterval(sampler);
-  }
 }
 
 /** Runs `work` with the import cap (WIRE_MAX_FILE_BYTES) raised to `bytes`. */

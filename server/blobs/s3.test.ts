@@ -1,12 +1,17 @@
 /** The S3 blob store against a real S3 server (s3rver), with the same contract as the local store. */
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { Readable } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
 import { s3AdminClient } from "@/server/test/s3-admin";
 import { testS3 } from "@/server/test/factories";
+import { withPeakRssGrowth } from "@/server/test/memory";
+import { boundHeapGrowth } from "@/server/heap-growth";
 import { S3BlobStore } from "./s3";
 import { StreamedBody } from "./spooled";
+
+// As the app's process does (instrumentation.ts), so the RSS figures below are the app's.
+boundHeapGrowth();
 
 const bucket = `blobs-${randomUUID().slice(0, 8)}`;
 let store: S3BlobStore;
@@ -53,6 +58,29 @@ describe("S3BlobStore", () => {
     expect((await store.get("containers/c2/empty", { firstBytes: 0 })).length).toBe(0);
     await expect(store.get("containers/c2/none", { firstBytes: 0 })).rejects.toMatchObject({ code: "ENOENT" });
   });
+
+  it("streams a 200 MB copy in and out with memory flat", async () => {
+    const mb = 200;
+    const written = createHash("sha256");
+    // Fresh chunks, made as they are read: a store that held the body would hold all 200 MB of them.
+    function* chunks() {
+      for (let i = 0; i < mb; i++) {
+        const chunk = Buffer.alloc(1024 * 1024, `chunk ${i} `);
+        written.update(chunk);
+        yield chunk;
+      }
+    }
+    const { growthMb } = await withPeakRssGrowth(async () => {
+      await store.put("containers/c3/large", new StreamedBody(Readable.from(chunks()), mb * 1024 * 1024));
+      const opened = await store.open("containers/c3/large");
+      expect(opened.size).toBe(mb * 1024 * 1024);
+      const read = createHash("sha256");
+      for await (const chunk of opened.stream) read.update(chunk as Buffer);
+      expect(read.digest("hex")).toBe(written.digest("hex"));
+    });
+    console.log(`S3 blob store, a ${mb} MB copy streamed in and read back: RSS grew ${growthMb.toFixed(1)} MB`);
+    expect(growthMb).toBeLessThan(64);
+  }, 120_000);
 
   it("deletes a container's prefix and nothing else", async () => {
     for (const key of ["containers/gone/1", "containers/gone/2", "containers/gone-not/3", "containers/kept/4"]) {
