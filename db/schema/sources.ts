@@ -129,15 +129,20 @@ export const syncBatches = pgTable(
 );
 
 /**
- * The keys a run's listing saw, so removal after a complete listing needs no write to unchanged mirror rows.
- * Scratch data: the table is UNLOGGED (the migration says so) and a run's rows go when its listing is done;
- * a crash that empties it is caught by comparing its count with the run's `listed`.
+ * The keys a run's listing saw, a row a page (numbered across the run's steps), so removal after a complete
+ * listing needs no write to unchanged mirror rows and a no-change sync of 100,000 keys writes 100 rows.
+ * A retried step writes its pages again over the same numbers. Scratch data: the table is UNLOGGED (the
+ * migration says so); a run's rows go when its listing is done, or with reconcile if the run ended otherwise;
+ * a crash that empties it is caught by comparing the count of its keys with the run's `listed`.
  */
-export const syncListed = pgTable(
-  "sync_listed",
+export const syncListedPages = pgTable(
+  "sync_listed_pages",
   {
     runId: uuid("run_id").notNull(),
-    key: text("key").notNull(),
+    page: integer("page").notNull(),
+    /** How many keys `keys` holds (summed without reading the arrays). */
+    listed: integer("listed").notNull(),
+    keys: text("keys").array().notNull(),
   },
-  (t) => [primaryKey({ name: "sync_listed_pkey", columns: [t.runId, t.key] })],
+  (t) => [primaryKey({ name: "sync_listed_pages_pkey", columns: [t.runId, t.page] })],
 );

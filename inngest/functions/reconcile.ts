@@ -3,12 +3,14 @@ import { getDb } from "@/db/client";
 import { blobStore } from "@/server/blobs";
 import { reconcileBlobs } from "@/server/blobs/ledger";
 import { sourcesLeftToClean } from "@/server/services/sources/cleanup";
+import { removeStaleScratchLists } from "@/server/services/sources/listing";
 import { inngest } from "../client";
 import { sourceDetached } from "../events";
 
 /**
  * Every ten minutes, finishes what crashes left: archived sources whose cleanup never ran (their files go),
- * and stored copies no file points to (written by an attempt that never committed, or noted for deletion).
+ * stored copies no file points to (written by an attempt that never committed, or noted for deletion), and
+ * the scratch lists of sync runs that failed or were cancelled before their listing was done.
  */
 export const reconcile = inngest.createFunction(
   { id: "reconcile", triggers: [{ cron: "*/10 * * * *" }] },
@@ -24,6 +26,7 @@ export const reconcile = inngest.createFunction(
     const blobs = await step.run("remove orphaned copies", () =>
       reconcileBlobs(getDb(), blobStore(), { writingGraceMs: 60 * 60 * 1000 }),
     );
-    return { sources: left.length, blobs };
+    const scratchPages = await step.run("remove stale scratch lists", () => removeStaleScratchLists(getDb()));
+    return { sources: left.length, blobs, scratchPages };
   },
 );

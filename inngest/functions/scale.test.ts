@@ -31,11 +31,13 @@ const database = await createIsolatedDatabase("scale");
 process.env.DATABASE_URL = database.url;
 
 const { getDb } = await import("@/db/client");
-const { connectors, engineRuns, entries, files, sourceObjects, sources, syncRuns } = await import("@/db/schema");
+const { connectors, engineRuns, entries, files, sourceObjects, sources, syncListedPages, syncRuns } =
+  await import("@/db/schema");
 const { until } = await import("@/inngest/engine/test/harness");
 const { onS3Request } = await import("@/server/s3/request-log");
-const { listPages } = await import("@/server/services/sources/listing");
-const { startRun } = await import("@/server/services/sources/runs");
+const { listPages, removeMissing, removeStaleScratchLists } = await import("@/server/services/sources/listing");
+const { failRun, startRun } = await import("@/server/services/sources/runs");
+const { blobStore } = await import("@/server/blobs");
 const { recordingEvents } = await import("@/server/test/events");
 const { BODY_MEMORY_BYTES } = await import("@/server/processing/memory-budget");
 const { env } = await import("@/server/env");
@@ -65,6 +67,17 @@ afterAll(async () => {
   fs.rmSync(directory, { recursive: true, force: true });
   await database.drop();
 });
+
+/** A source on big/00 (10,000 keys, made by the first test) with a run started, for tests that drive its listing. */
+async function runOverBig00() {
+  const { container, connector } = await sourceWorld({ endpoint: s3.endpoint, testBucket: BUCKET });
+  const [source] = await getDb()
+    .insert(sources)
+    .values({ containerId: container.id, connectorId: connector.id, bucket: BUCKET, prefix: "big/00" })
+    .returning();
+  const run = await startRun(getDb(), source!.id, "manual");
+  return { source: source!, run: run! };
+}
 
 /** Every engine run a source's sync made (the sync itself and its imports), with its step count and state. */
 function runsOf(sourceId: string) {
@@ -235,24 +248,20 @@ describe("sources at scale", () => {
   }, 900_000);
 
   it("asks for a listing step's next page as the step ends; the next step takes it instead of asking again", async () => {
-    // big/00 holds 10,000 keys (made by the test before).
-    const { container, connector } = await sourceWorld({ endpoint: s3.endpoint, testBucket: BUCKET });
-    const [source] = await getDb()
-      .insert(sources)
-      .values({ containerId: container.id, connectorId: connector.id, bucket: BUCKET, prefix: "big/00" })
-      .returning();
-    const run = await startRun(getDb(), source!.id, "manual");
+    const { source, run } = await runOverBig00();
     const asked: (string | null)[] = [];
     const stopLog = onS3Request(
       (r) => r.operation === "ListObjectsV2" && r.prefix === "big/00" && asked.push(r.continuationToken ?? null),
     );
     try {
+      // One page a step: the step's page number is its count of keys before it in thousands.
       const step = (token: string | null, listedSoFar: number, maxObjects = PROMISED) =>
         listPages(getDb(), recordingEvents(), {
-          sourceId: source!.id,
-          runId: run!.runId,
+          sourceId: source.id,
+          runId: run.runId,
           token,
           listedSoFar,
+          pagesSoFar: listedSoFar / 1000,
           maxObjects,
           pages: 1,
         });
@@ -272,14 +281,82 @@ describe("sources at scale", () => {
       expect(asked).toEqual([null, first.nextToken, second.nextToken, second.nextToken]);
 
       // The first step again (its result lost, the engine retries it): its page counts once, is handed out once.
-      const [before] = await getDb().select().from(syncRuns).where(eq(syncRuns.id, run!.runId));
+      const [before] = await getDb().select().from(syncRuns).where(eq(syncRuns.id, run.runId));
       expect(before).toMatchObject({ listed: 2500, added: 2500, batches: 25 });
       expect(await step(null, 0)).toMatchObject({ listed: 1000, truncated: false });
-      const [after] = await getDb().select().from(syncRuns).where(eq(syncRuns.id, run!.runId));
+      const [after] = await getDb().select().from(syncRuns).where(eq(syncRuns.id, run.runId));
       expect(after).toMatchObject({ listed: 2500, added: 2500, batches: 25 });
     } finally {
       stopLog();
     }
+  });
+
+  it("records what a run saw as a row a page; removal counts only the run's own pages, and stops if the list was lost", async () => {
+    const { source, run } = await runOverBig00();
+    const runId = run.runId;
+    const list = (token: string | null, pagesSoFar: number, pages: number) =>
+      listPages(getDb(), recordingEvents(), {
+        sourceId: source.id,
+        runId,
+        token,
+        listedSoFar: pagesSoFar * 1000,
+        pagesSoFar,
+        maxObjects: PROMISED,
+        pages,
+      });
+    const scratch = () =>
+      getDb().select().from(syncListedPages).where(eq(syncListedPages.runId, runId)).orderBy(syncListedPages.page);
+    const mirrorKeys = async () =>
+      (
+        await getDb()
+          .select({ key: sourceObjects.key })
+          .from(sourceObjects)
+          .where(eq(sourceObjects.sourceId, source.id))
+      ).map((o) => o.key);
+
+    const first = await list(null, 0, 2);
+    expect(first).toMatchObject({ listed: 2000, pages: 2 });
+    // The last step's first attempt got a page further than its retry does (keys deleted meanwhile end the
+    // listing sooner): its page 3 stays in the scratch list, past the run's last page.
+    expect(await list(first.nextToken, 2, 2)).toMatchObject({ listed: 2000, pages: 2 });
+    expect(await list(first.nextToken, 2, 1)).toMatchObject({ listed: 1000, pages: 1 });
+    const pages = await scratch();
+    expect(pages.map((p) => [p.page, p.listed, p.keys.length])).toEqual([
+      [0, 1000, 1000],
+      [1, 1000, 1000],
+      [2, 1000, 1000],
+      [3, 1000, 1000],
+    ]);
+    const [counted] = await getDb().select().from(syncRuns).where(eq(syncRuns.id, runId));
+    expect(counted!.listed).toBe(4000); // how far listing got, each page once: never a sum of attempts
+
+    // Every key listed was handed out to the mirror, page 3's too; the run saw pages 0–2, so page 3's keys go.
+    expect(await mirrorKeys()).toHaveLength(4000);
+    const removal = await removeMissing(getDb(), blobStore(), {
+      sourceId: source.id,
+      runId,
+      listedTotal: 3000,
+      pagesTotal: 3,
+    });
+    expect(removal).toEqual({ removed: 1000, remaining: false });
+    const kept = new Set(await mirrorKeys());
+    expect(kept.size).toBe(3000);
+    expect(pages.slice(0, 3).every((p) => p.keys.every((key) => kept.has(key)))).toBe(true);
+
+    // The scratch list lost (the table is unlogged: a database crash empties it): nothing is removed.
+    await getDb().delete(syncListedPages).where(eq(syncListedPages.runId, runId));
+    await expect(
+      removeMissing(getDb(), blobStore(), { sourceId: source.id, runId, listedTotal: 3000, pagesTotal: 3 }),
+    ).rejects.toThrow(/lost track of part of its listing \(0 of 3000 keys\)\. Nothing was removed/);
+    expect(await mirrorKeys()).toHaveLength(3000);
+
+    // A running run's list stays; a failed run's goes with reconcile.
+    await list(null, 0, 1);
+    await removeStaleScratchLists(getDb());
+    expect(await scratch()).toHaveLength(1);
+    await failRun(getDb(), { sourceId: source.id, runId, message: "test", credentialsFailed: false });
+    await removeStaleScratchLists(getDb());
+    expect(await scratch()).toHaveLength(0);
   });
 
   it("removes what a complete 100,000-object listing did not see, and nothing else", async () => {

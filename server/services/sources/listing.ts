@@ -2,15 +2,15 @@
  * The listing half of a sync run. Pages of up to 1,000 keys under the prefix (the next page is fetched while
  * the current one is compared, also from one step to the next), each compared with the mirror index in SQL:
  * new keys and keys whose ETag changed are handed out in import batches (one import-objects run each, through
- * the outbox), unchanged keys cost one row in the run's scratch list of what it saw and nothing else. After a
- * complete listing, keys the run did not see are removed with their files; a truncated or failed listing
- * removes nothing.
+ * the outbox); the page's keys go into the run's scratch list of what it saw as one row, and unchanged keys
+ * cost nothing else. After a complete listing, keys the run did not see are removed with their files; a
+ * truncated or failed listing removes nothing.
  * Only ListObjectsV2 under the prefix reaches the bucket here.
  */
 import "server-only";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "@/db/client";
-import { files, sourceObjects, syncBatches, syncListed, syncRuns } from "@/db/schema";
+import { files, sourceObjects, syncBatches, syncListedPages, syncRuns } from "@/db/schema";
 import { sourceImportRequested } from "@/inngest/events";
 import type { EventOutbox } from "@/inngest/outbox";
 import type { BlobStore } from "@/server/blobs";
@@ -37,6 +37,8 @@ export const IMPORT_BATCH_BYTES = 32 * 1024 * 1024;
 export interface ListingProgress {
   nextToken: string | null;
   listed: number;
+  /** Pages recorded (numbered across the run: the next step's first is pagesSoFar + pages). */
+  pages: number;
   truncated: boolean;
 }
 
@@ -69,7 +71,7 @@ const pageSizeFor = (room: number) => Math.min(1000, room + 1);
 
 /**
  * Lists up to PAGES_PER_STEP pages from `token`, stopping at the run's object cap. Idempotent: a retry of
- * the same pages finds the same keys already recorded and hands out nothing twice.
+ * the step records its pages again under the same numbers and hands out nothing twice.
  */
 export async function listPages(
   db: Database,
@@ -79,13 +81,14 @@ export async function listPages(
     runId: string;
     token: string | null;
     listedSoFar: number;
+    pagesSoFar: number;
     maxObjects: number;
     pages?: number;
   },
 ): Promise<ListingProgress> {
   const row = await loadSourceWithConnector(db, params.sourceId);
   if (!row || row.source.status === "archived" || !(await runIsRunning(db, params.runId)))
-    return { nextToken: null, listed: 0, truncated: false };
+    return { nextToken: null, listed: 0, pages: 0, truncated: false };
   return withSourceClient(db, row, "list objects", async (client) => {
     const fetchPage = (token: string | null, maxKeys: number) => {
       const page = s3Call(row, () =>
@@ -96,6 +99,7 @@ export async function listPages(
     };
     let token = params.token;
     let listed = 0;
+    let pages = 0;
     let truncated = false;
     const firstSize = pageSizeFor(params.maxObjects - params.listedSoFar);
     let next: Promise<ListedPage> | null =
@@ -108,7 +112,11 @@ export async function listPages(
       token = truncated ? null : page.nextToken;
       // The next page travels while this one is compared (after the step's last page, for the next step).
       next = token ? fetchPage(token, pageSizeFor(room - objects.length)) : null;
-      if (objects.length) await recordPage(db, events, row, params.runId, objects);
+      if (objects.length) {
+        const page = { number: params.pagesSoFar + pages, listedBefore: params.listedSoFar + listed };
+        await recordPage(db, events, row, params.runId, page, objects);
+        pages++;
+      }
       listed += objects.length;
     }
     // The client goes when this step ends; the request in flight does not (the connection pool is shared).
@@ -117,20 +125,22 @@ export async function listPages(
         prefetchKey(params.runId, token, pageSizeFor(params.maxObjects - params.listedSoFar - listed)),
         next,
       );
-    return { nextToken: token, listed, truncated };
+    return { nextToken: token, listed, pages, truncated };
   });
 }
 
 /**
- * Records one listed page: what it saw, then what it must import (in batches, each announced through the
- * outbox). A page a retried step lists again counts once: the run's `listed` grows by the keys new to its
- * scratch list, and keys already handed out to this run are not handed out again.
+ * Records one listed page: what it saw (one row of the run's scratch list), then what it must import (in
+ * batches, each announced through the outbox). A page a retried step lists again replaces its row and
+ * counts once (the run's `listed` is where the listing got to, never a sum of attempts); keys already handed
+ * out to this run are not handed out again.
  */
 async function recordPage(
   db: Database,
   events: EventOutbox,
   row: SourceWithConnector,
   runId: string,
+  page: { number: number; listedBefore: number },
   objects: ListedObject[],
 ) {
   const sourceId = row.source.id;
@@ -141,10 +151,12 @@ async function recordPage(
       select e->>0 as key, e->>1 as etag from jsonb_array_elements(${JSON.stringify(objects.map((o) => [o.key, o.etag]))}::jsonb) e
     ),
     seen as (
-      insert into ${syncListed} (run_id, key) select ${runId}, key from incoming on conflict do nothing returning 1
+      insert into ${syncListedPages} (run_id, page, listed, keys)
+      select ${runId}, ${page.number}, ${objects.length}, array(select key from incoming)
+      on conflict (run_id, page) do update set listed = excluded.listed, keys = excluded.keys
     ),
     counted as (
-      update ${syncRuns} set listed = listed + (select count(*) from seen), updated_at = now(), error = null
+      update ${syncRuns} set listed = greatest(listed, ${page.listedBefore + objects.length}), updated_at = now(), error = null
       where id = ${runId} and status = 'running'
     )
     select coalesce(json_agg(json_build_array(i.key, o.key is null) order by i.key), '[]') as changed
@@ -229,11 +241,13 @@ export function splitIntoBatches<T extends { size: number }>(objects: T[]): T[][
 export async function removeMissing(
   db: Database,
   blobs: BlobStore,
-  params: { sourceId: string; runId: string; listedTotal: number; limit?: number },
+  params: { sourceId: string; runId: string; listedTotal: number; pagesTotal: number; limit?: number },
 ): Promise<{ removed: number; remaining: boolean }> {
   if (!(await runIsRunning(db, params.runId))) return { removed: 0, remaining: false };
+  // Pages past the last one are an earlier attempt's of the last step, which listed further than its retry.
+  const pages = sql`${syncListedPages.runId} = ${params.runId} and ${syncListedPages.page} < ${params.pagesTotal}`;
   const [{ staged } = { staged: 0 }] = await db.execute<{ staged: number }>(
-    sql`select count(*)::int as staged from ${syncListed} where run_id = ${params.runId}`,
+    sql`select coalesce(sum(${syncListedPages.listed}), 0)::int as staged from ${syncListedPages} where ${pages}`,
   );
   if (staged !== params.listedTotal) {
     throw new SyncStop(
@@ -250,19 +264,20 @@ export async function removeMissing(
     );
   }
   // Every key the run listed is in the mirror (new ones went in as they were listed), so equal counts mean
-  // nothing is missing: a no-change sync of 100,000 keys skips the analyze and the anti-join below (~100 ms).
+  // nothing is missing: a no-change sync of 100,000 keys skips the difference below (~100 ms).
   if (mirrored === staged) return { removed: 0, remaining: false };
-  // The scratch list was just filled: without fresh statistics the planner takes it for empty and probes it
-  // with a sequential scan per mirror row (100,000 × 100,000). Analyzing it costs a sample of 30,000 rows.
-  await db.execute(sql`analyze ${syncListed}`);
   const limit = params.limit ?? 5000;
   let removed = 0;
   while (removed < limit) {
+    // A set difference (hashed), never a probe of the listed keys per mirror row.
     const gone = await db.execute<{ key: string; file_id: string | null }>(sql`
+      with gone as (
+        select key from ${sourceObjects} where source_id = ${params.sourceId}
+        except
+        select unnest(${syncListedPages.keys}) from ${syncListedPages} where ${pages}
+      )
       select o.key, o.file_id from ${sourceObjects} o
-      where o.source_id = ${params.sourceId}
-        and not exists (select 1 from ${syncListed} l where l.run_id = ${params.runId} and l.key = o.key)
-      limit ${Math.min(1000, limit - removed)}`);
+      where o.source_id = ${params.sourceId} and o.key in (select key from gone limit ${Math.min(1000, limit - removed)})`);
     if (!gone.length) return { removed, remaining: false };
     const blobKeys = await db.transaction(async (tx) => {
       if (!(await bumpCounters(tx, params.runId, { removed: gone.length }))) return null; // cancelled meanwhile
@@ -295,18 +310,27 @@ export async function removeMissing(
 }
 
 /**
- * The listing is over: the run ends here if its imports are done already, then its scratch list goes (after
- * the end, so a no-change sync shows Synced without waiting for 100,000 scratch rows to be deleted).
+ * The listing is over: its count is set to what the run listed (the count kept while listing is how far it got,
+ * which an attempt that listed further than its retry leaves high), the run ends here if its imports are done
+ * already, then its scratch list goes.
  */
 export async function completeListing(
   db: Database,
   events: EventOutbox,
-  params: { sourceId: string; runId: string; truncated: boolean },
+  params: { sourceId: string; runId: string; listed: number; truncated: boolean },
 ) {
   await db
     .update(syncRuns)
-    .set({ listingDone: true, truncated: params.truncated, updatedAt: new Date() })
+    .set({ listingDone: true, listed: params.listed, truncated: params.truncated, updatedAt: new Date() })
     .where(and(eq(syncRuns.id, params.runId), eq(syncRuns.status, "running")));
   await finishIfDrained(db, events, params);
-  await db.delete(syncListed).where(eq(syncListed.runId, params.runId));
+  await db.delete(syncListedPages).where(eq(syncListedPages.runId, params.runId));
+}
+
+/** Scratch lists of runs that ended without finishing their listing (failed, cancelled): reconcile's to remove. */
+export async function removeStaleScratchLists(db: Database): Promise<number> {
+  const deleted = await db.execute(sql`
+    delete from ${syncListedPages} p
+    where not exists (select 1 from ${syncRuns} r where r.id = p.run_id and r.status = 'running')`);
+  return deleted.count;
 }
