@@ -279,6 +279,15 @@ try {
   await sql`vacuum analyze`;
   const vacuumed = seconds(vacuumStarted);
   console.log(`    vacuum analyze after the backfill: ${vacuumed.toFixed(1)} s`);
+  // Rows each table had written (inserted, updated, deleted), to count what the no-change syncs write.
+  const tableWrites = async () =>
+    new Map(
+      (
+        await sql<{ relname: string; n: number }[]>`
+          select relname, (n_tup_ins + n_tup_upd + n_tup_del)::int as n from pg_stat_user_tables`
+      ).map((t) => [t.relname, t.n]),
+    );
+  const writesBefore = await tableWrites();
   const rounds = [];
   for (let round = 1; round <= ROUNDS; round++) {
     const listingCpuBefore = cpuNow();
@@ -296,6 +305,13 @@ try {
     );
     rounds.push({ listing, listingCpu, noChange, noChangeCpu, ratio });
   }
+  // An idle connection reports its counts within 10 s (PostgreSQL's idle statistics interval); (a) writes nothing.
+  await new Promise((resolve) => setTimeout(resolve, 11_000));
+  const writesAfter = await tableWrites();
+  const syncWrites = [...writesAfter]
+    .map(([table, n]) => [table, Math.round((n - (writesBefore.get(table) ?? 0)) / ROUNDS)] as const)
+    .filter(([, n]) => n > 0)
+    .sort((x, y) => y[1] - x[1]);
   const byRatio = [...rounds].sort((x, y) => x.ratio - y.ratio);
   const { listing, listingCpu, noChange, noChangeCpu, ratio } = defined(
     byRatio[Math.floor((byRatio.length - 1) / 2)],
@@ -339,6 +355,10 @@ try {
     );
     row("    (b) calls", calls.map((c) => `${c.step_name ?? "-"} ${c.duration_ms}`).join(", "));
   }
+  row(
+    "    (b) rows written a sync (all tables)",
+    `${syncWrites.reduce((sum, [, n]) => sum + n, 0)}: ${syncWrites.map(([table, n]) => `${table} ${n}`).join(", ")}`,
+  );
   const perPage = (cpuSecondsSpent: number) => `${((cpuSecondsSpent * 1000) / (LIST / 1000)).toFixed(1)} ms`;
   row(
     "(a) CPU per page of 1,000 (client + S3 server)",
