@@ -14,9 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, startS3rver } from "@/server/test/global-setup";
 import { s3AdminClient } from "@/server/test/s3-admin";
 import { startFaultProxy } from "@/server/test/s3-fault-proxy";
+import { switchToOwnDatabase } from "@/server/test/databases";
 
-// The app's Inngest client reads its engine port when first imported: give this file an engine of its own.
+// The app's Inngest client reads its engine port when first imported: give this file an engine of its own,
+// and a database of its own for it.
 process.env.WIRE_ENGINE_PORT = String(await freePort());
+const database = await switchToOwnDatabase("hung_endpoint");
 
 const { getDb } = await import("@/db/client");
 const { files, sources, syncRuns } = await import("@/db/schema");
@@ -45,6 +48,7 @@ afterAll(async () => {
   await stopApp?.();
   await s3?.stop();
   fs.rmSync(directory, { recursive: true, force: true });
+  await database.drop();
 });
 
 /** Hangs the requests `which` matches until told to stop; attach's own check (MaxKeys 1) always answers. */

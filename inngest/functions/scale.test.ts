@@ -16,7 +16,7 @@ import { s3AdminClient } from "@/server/test/s3-admin";
 import { linkObjects } from "@/server/test/s3-bulk";
 import { startFaultProxy } from "@/server/test/s3-fault-proxy";
 import { withPeakRssGrowth } from "@/server/test/memory";
-import { createIsolatedDatabase } from "@/server/test/databases";
+import { switchToOwnDatabase } from "@/server/test/databases";
 
 // The app's process collects garbage sooner than V8's default (instrumentation.ts); the RSS figures here are of
 // this process, which runs the app's functions, so it does the same.
@@ -24,11 +24,8 @@ boundHeapGrowth();
 
 // The app's Inngest client reads its engine port when first imported: give this file an engine of its own.
 process.env.WIRE_ENGINE_PORT = String(await freePort());
-// And a database of its own: every engine on a database takes calls from its queue, so another test file's
-// engine could take this file's calls and stop mid-call when its file ends (each such call waits out its 30 s
-// lease), stretching the durations printed here.
-const database = await createIsolatedDatabase("scale");
-process.env.DATABASE_URL = database.url;
+// And a database of its own, so no other file's engine runs this file's calls (and stretches its figures).
+const database = await switchToOwnDatabase("scale");
 
 const { getDb } = await import("@/db/client");
 const { connectors, engineRuns, entries, files, sourceObjects, sources, syncListedPages, syncRuns } =

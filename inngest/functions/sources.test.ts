@@ -12,9 +12,12 @@ import type { Engine } from "@/inngest/engine";
 import type { S3RequestRecord } from "@/server/s3/request-log";
 import { freePort } from "@/server/test/global-setup";
 import { s3AdminClient } from "@/server/test/s3-admin";
+import { switchToOwnDatabase } from "@/server/test/databases";
 
-// The app's Inngest client reads its engine port when first imported: give this file an engine of its own.
+// The app's Inngest client reads its engine port when first imported: give this file an engine of its own,
+// and a database of its own for it.
 process.env.WIRE_ENGINE_PORT = String(await freePort());
+const database = await switchToOwnDatabase("sources");
 // A small per-run object cap stands in for the real 100,000 so truncation can be tested.
 const CAP = 12;
 process.env.WIRE_SYNC_MAX_OBJECTS = String(CAP);
@@ -55,6 +58,7 @@ afterAll(async () => {
   stopLog?.();
   await stopApp?.();
   admin.destroy();
+  await database.drop();
 });
 
 const filesOf = (containerId: string) =>
