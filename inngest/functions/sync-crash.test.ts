@@ -299,7 +299,7 @@ it("leaves no partial copy for good when the process is killed half-way through 
     await reconcileBlobs(handle.db, blobStore(), { writingGraceMs: 0 });
     expect(copiesOnDisk(container.id).map((c) => c.key)).toEqual(referenced);
     console.log(
-      `killed mid-stream: ${leftAtKill.length} half-written copy (${(leftAtKill[0]!.size / 1024 / 1024).toFixed(1)} of ${size / 1024 / 1024} MB), ${orphaned.length} without a file after the restart, 0 after reconcile; 3 whole copies`,
+      `killed mid-stream: ${leftAtKill.length} half-written ${leftAtKill.length === 1 ? "copy" : "copies"} (the first ${(leftAtKill[0]!.size / 1024 / 1024).toFixed(1)} of ${size / 1024 / 1024} MB), ${orphaned.length} without a file after the restart, 0 after reconcile; 3 whole copies`,
     );
   } finally {
     await proxy.close();
