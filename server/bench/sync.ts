@@ -287,6 +287,10 @@ try {
           select relname, (n_tup_ins + n_tup_upd + n_tup_del)::int as n from pg_stat_user_tables`
       ).map((t) => [t.relname, t.n]),
     );
+  // An idle connection reports its counts within 10 s (PostgreSQL's idle statistics interval): the backfill's
+  // last writes are counted before (b)'s start, (b)'s own before the end; (a) writes nothing.
+  const statisticsSettle = () => new Promise((resolve) => setTimeout(resolve, 11_000));
+  await statisticsSettle();
   const writesBefore = await tableWrites();
   const rounds = [];
   for (let round = 1; round <= ROUNDS; round++) {
@@ -305,8 +309,7 @@ try {
     );
     rounds.push({ listing, listingCpu, noChange, noChangeCpu, ratio });
   }
-  // An idle connection reports its counts within 10 s (PostgreSQL's idle statistics interval); (a) writes nothing.
-  await new Promise((resolve) => setTimeout(resolve, 11_000));
+  await statisticsSettle();
   const writesAfter = await tableWrites();
   const syncWrites = [...writesAfter]
     .map(([table, n]) => [table, Math.round((n - (writesBefore.get(table) ?? 0)) / ROUNDS)] as const)
