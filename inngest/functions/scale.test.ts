@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, gte, like, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { boundHeapGrowth } from "@/server/heap-growth";
 import { freePort, startS3rver } from "@/server/test/global-setup";
@@ -28,7 +28,7 @@ process.env.WIRE_ENGINE_PORT = String(await freePort());
 const database = await switchToOwnDatabase("scale");
 
 const { getDb } = await import("@/db/client");
-const { connectors, engineRuns, entries, files, sourceObjects, sources, syncListedPages, syncRuns } =
+const { connectors, engineAttempts, engineRuns, entries, files, sourceObjects, sources, syncListedPages, syncRuns } =
   await import("@/db/schema");
 const { until } = await import("@/inngest/engine/test/harness");
 const { onS3Request } = await import("@/server/s3/request-log");
@@ -47,6 +47,9 @@ const directory = fs.mkdtempSync(path.join(os.tmpdir(), "wire-scale-s3rver-"));
 let s3: Awaited<ReturnType<typeof startS3rver>>;
 let admin: ReturnType<typeof s3AdminClient>;
 let stopApp: () => Promise<void>;
+/** The 100,000-key source the first removal test leaves synced, for the second. */
+let removalWorld:
+  { containerId: string; sourceId: string; api: Awaited<ReturnType<typeof sourceWorld>>["api"] } | undefined;
 
 beforeAll(async () => {
   s3 = await startS3rver(directory, {
@@ -419,6 +422,49 @@ describe("sources at scale", () => {
       sql`select count(*)::int as n from ${sourceObjects} where source_id = ${sourceId}`,
     )) as unknown as [{ n: number }];
     expect(n).toBe(PROMISED);
+    removalWorld = { containerId: container.id, sourceId, api };
+  }, 900_000);
+
+  it("removes 12,000 keys gone from a 100,000-key prefix over several removal steps, the mirror exact after", async () => {
+    expect(removalWorld).toBeDefined();
+    const { containerId, sourceId, api } = removalWorld!;
+    // Keys the mirror knows from an earlier run that the bucket no longer has (a folder deleted at the source).
+    const gone = 12_000;
+    await getDb().execute(sql`
+      insert into ${sourceObjects} (source_id, key, etag, size, needs_import)
+      select ${sourceId}, 'big/0zz/deleted-' || lpad(i::text, 5, '0') || '.txt', '"deleted"', 1, false
+      from generate_series(1, ${gone}) as i`);
+
+    const started = Date.now();
+    expect((await api.sources.syncNow({ containerId, sourceId })).queued).toBe("now");
+    await until(
+      async () => (await api.sources.runs({ containerId, sourceId })).length === 2,
+      30_000,
+      "the run to start",
+    );
+    await sourceSettled(sourceId, 600_000);
+    const [run] = await api.sources.runs({ containerId, sourceId }); // newest first
+    expect(run).toMatchObject({ status: "succeeded", listed: PROMISED, added: 0, updated: 0, removed: gone });
+    const [{ n }] = (await getDb().execute(
+      sql`select count(*)::int as n from ${sourceObjects} where source_id = ${sourceId}`,
+    )) as unknown as [{ n: number }];
+    expect(n).toBe(PROMISED);
+    // 5,000 a step: the removal took three steps of the run.
+    const removalSteps = await getDb()
+      .selectDistinct({ step: engineAttempts.stepName })
+      .from(engineAttempts)
+      .innerJoin(engineRuns, eq(engineRuns.id, engineAttempts.runId))
+      .where(
+        and(
+          sql`${engineRuns.event}->'data'->>'sourceId' = ${sourceId}`,
+          like(engineAttempts.stepName, "remove part %"),
+          gte(engineRuns.createdAt, new Date(started)),
+        ),
+      );
+    expect(removalSteps.map((r) => r.step).sort()).toEqual(["remove part 0", "remove part 1", "remove part 2"]);
+    console.info(
+      `no-change sync of 100,000 keys with ${gone} removals: ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
   }, 900_000);
 
   it("mirrors 150 changed objects the way it mirrors 300 new ones (figures printed, not timed)", async () => {
